@@ -1,0 +1,96 @@
+package dialogs
+
+import "regbot/store"
+
+// Inbound is one candidate message, the same whichever channel it came from.
+// Channel adapters build it; the engine never sees platform types.
+type Inbound struct {
+	Channel string `json:"channel"`
+	UserID  string `json:"user_id"`
+	// MsgID is the platform's message id, used to drop retried deliveries.
+	MsgID string `json:"msg_id,omitempty"`
+	// Text is what the candidate typed (or the label of a menu item).
+	Text string `json:"text,omitempty"`
+	// Choice is the id of a choice button the candidate pressed.
+	Choice string `json:"choice,omitempty"`
+	// Image is a received image, already stored in the blob store.
+	Image *Image `json:"image,omitempty"`
+	// Other is set for message kinds the bot cannot read (voice, video,
+	// location…): the engine answers politely and asks again.
+	Other string `json:"other,omitempty"`
+	// Event is a platform event mapped to an engine event: "subscribe".
+	Event string `json:"event,omitempty"`
+}
+
+// Identity returns the inbound's store identity.
+func (in Inbound) Identity() store.Identity {
+	return store.Identity{Channel: in.Channel, UserID: in.UserID}
+}
+
+// Image is an image the candidate sent.
+type Image struct {
+	// Data are the bytes as received.
+	Data []byte `json:"-"`
+	// Name is the file name, when the platform gives one.
+	Name string `json:"name,omitempty"`
+	// Document is true when the image came as a file (its bytes untouched by
+	// the platform's compression).
+	Document bool `json:"document,omitempty"`
+}
+
+// Outbound is one bot message. Adapters render it for their platform.
+type Outbound struct {
+	Text    string   `json:"text"`
+	Choices []Choice `json:"choices,omitempty"`
+	// Ask is set on the message that asks a question.
+	Ask *Ask `json:"ask,omitempty"`
+	// Image is an image to send (a fixed photo, a QR code).
+	Image *OutImage `json:"image,omitempty"`
+	// Link is a link to show (the template package).
+	Link *Link `json:"link,omitempty"`
+}
+
+// Ask names the slot a message asks for and the kind of answer it takes.
+type Ask struct {
+	Slot string `json:"slot"`
+	Type string `json:"type"`
+}
+
+// OutImage is an image the bot sends.
+type OutImage struct {
+	Name string `json:"name"`
+	Data []byte `json:"-"`
+}
+
+// EventKind names what happened in a turn besides messages.
+type EventKind string
+
+// The events a turn can produce.
+const (
+	EventEligibility EventKind = "eligibility"
+	EventEscalation  EventKind = "escalation"
+	EventMaterial    EventKind = "material"
+	EventStatus      EventKind = "status"
+)
+
+// Event is something a turn decided that the record must keep.
+type Event struct {
+	Kind EventKind `json:"event"`
+	// Eligibility events.
+	Condition *string  `json:"condition,omitempty"`
+	Also      []string `json:"also,omitempty"`
+	Materials []string `json:"materials,omitempty"`
+	Missing   []string `json:"missing,omitempty"`
+	// Escalation events.
+	Reason string `json:"reason,omitempty"`
+	// Material events.
+	Document *store.Document `json:"document,omitempty"`
+	// Status events.
+	Status store.Status `json:"status,omitempty"`
+}
+
+// Result is what the engine produced for one inbound message.
+type Result struct {
+	Messages []Outbound
+	Events   []Event
+}

@@ -1,0 +1,108 @@
+// Package store holds the domain types that are persisted and the errors every
+// store implementation returns. The implementations live in sub-packages:
+// store/memory (the embedded default), store/postgres (the record) and
+// store/redis (sessions, de-duplication, locks, rate limits). The interfaces
+// they satisfy are declared where they are used (bot.Router and others);
+// store/storetest is the conformance suite every implementation passes.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors every implementation translates its own errors into.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a concurrent change won (revision mismatch, unique
+	// violation).
+	ErrConflict = errors.New("conflict")
+)
+
+// Identity is how a candidate reaches us on one channel: ("wechat", openID),
+// ("telegram", chat id), ("web", cookie id), ("console", "local").
+type Identity struct {
+	Channel string `json:"channel"`
+	UserID  string `json:"user_id"`
+}
+
+// Key is the identity as one string, for maps and Redis keys.
+func (id Identity) Key() string { return id.Channel + ":" + id.UserID }
+
+// Status is an application's status key (DOMAIN.md §5).
+type Status string
+
+// The statuses of an application.
+const (
+	StatusCollecting      Status = "collecting"
+	StatusMaterialsReady  Status = "materials_ready"
+	StatusUnderReview     Status = "under_review"
+	StatusRejected        Status = "rejected"
+	StatusAwaitingPayment Status = "awaiting_payment"
+	StatusPaid            Status = "paid"
+	StatusTicketReady     Status = "ticket_ready"
+	StatusWithdrawn       Status = "withdrawn"
+)
+
+// WorkEntry is one period of work as the candidate gave it.
+type WorkEntry struct {
+	Employer   string `json:"employer"`
+	Occupation string `json:"occupation"`
+	// Related says whether Occupation matched this or a related occupation.
+	Related bool `json:"related"`
+	// Start and End are "YYYY-MM"; End is "" for 至今 (ongoing).
+	Start string `json:"start"`
+	End   string `json:"end,omitempty"`
+}
+
+// Document is one uploaded file of a material, as received and checked.
+type Document struct {
+	Material string `json:"material"`
+	// BlobRef is the blob store reference (the SHA-256 of the plain bytes, hex).
+	BlobRef string `json:"blob_ref"`
+	Size    int64  `json:"size"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Format  string `json:"format"`
+	// Accepted is the check result; Problems lists what failed (zh-CN).
+	Accepted bool      `json:"accepted"`
+	Problems []string  `json:"problems,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Escalation is a request for a person (转人工), or a case the bot must not
+// guess about.
+type Escalation struct {
+	Reason string    `json:"reason"`
+	Text   string    `json:"text,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Turn is what one handled candidate message changed. It is written to the
+// record (PostgreSQL) before the bot replies, in one transaction, so nothing
+// a candidate said is lost.
+type Turn struct {
+	Identity Identity
+	PlanID   string
+	MsgID    string
+	// Inbound is the candidate's message as text ("[image sha256]" for
+	// images), kept as said.
+	Inbound string
+	// Session is the full session snapshot (JSON): the recovery source when
+	// the fast session store loses it.
+	Session []byte
+	// Answers are the candidate's answers by slot key (JSON-friendly values).
+	Answers map[string]any
+	// WorkHistory replaces the candidate's work history entries.
+	WorkHistory []WorkEntry
+	// Condition is the chosen eligibility condition ("" while undecided).
+	Condition string
+	// Status, when not empty, moves the application to this status.
+	Status Status
+	// Documents are uploads received in this turn.
+	Documents []Document
+	// Escalations are tickets opened in this turn.
+	Escalations []Escalation
+	At          time.Time
+}
