@@ -1,0 +1,91 @@
+// Command regbot is the registration assistant: `regbot serve` runs the
+// channels and the admin API, `regbot chat` talks to the dialog engine in the
+// terminal, and the other commands are operator tools. Run `regbot help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand. run gets the arguments after the command name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands is the table of subcommands; each lives in its own file.
+func commands() map[string]command {
+	return map[string]command{
+		"chat":       {"chat with the bot in the terminal (--json for scripts)", runChat},
+		"plan check": {"load and compile a plan file, report every problem", runPlanCheck},
+	}
+}
+
+// errUsage marks a command-line mistake; its message is the whole answer.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmds := commands()
+	name, rest := "", args
+	for n := 2; n >= 1; n-- {
+		if len(args) >= n {
+			if _, ok := cmds[joinWords(args[:n])]; ok {
+				name, rest = joinWords(args[:n]), args[n:]
+				break
+			}
+		}
+	}
+	if name == "" {
+		usage(stderr, cmds)
+		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			return 0
+		}
+		return 2
+	}
+	if err := cmds[name].run(ctx, rest, stdin, stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "regbot %s: %v\n", name, err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func joinWords(w []string) string {
+	s := w[0]
+	for _, x := range w[1:] {
+		s += " " + x
+	}
+	return s
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: regbot <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, cmds[n].summary)
+	}
+}
