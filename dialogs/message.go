@@ -81,8 +81,9 @@ type Event struct {
 	Also      []string `json:"also,omitempty"`
 	Materials []string `json:"materials,omitempty"`
 	Missing   []string `json:"missing,omitempty"`
-	// Escalation events.
+	// Escalation events: why, and what the candidate said.
 	Reason string `json:"reason,omitempty"`
+	Text   string `json:"text,omitempty"`
 	// Material events.
 	Document *store.Document `json:"document,omitempty"`
 	// Status events.

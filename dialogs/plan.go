@@ -53,15 +53,15 @@ type SlotType string
 
 // The slot types a plan may use.
 const (
-	SlotBool     SlotType = "bool"     // 是/否
-	SlotChoice   SlotType = "choice"   // one of Choices, stored as the choice id
-	SlotNumber   SlotType = "number"   // a non-negative number within Min..Max
-	SlotMonth    SlotType = "month"    // YYYY-MM, also 2023年5月
-	SlotText     SlotType = "text"     // free text, matched against List when set
-	SlotGroup    SlotType = "group"    // a repeated group (work history)
-	SlotName     SlotType = "name"     // a person's name in Chinese characters
+	SlotBool     SlotType = "bool"   // 是/否
+	SlotChoice   SlotType = "choice" // one of Choices, stored as the choice id
+	SlotNumber   SlotType = "number" // a non-negative number within Min..Max
+	SlotMonth    SlotType = "month"  // YYYY-MM, also 2023年5月
+	SlotText     SlotType = "text"   // free text, matched against List when set
+	SlotGroup    SlotType = "group"  // a repeated group (work history)
+	SlotName     SlotType = "name"   // a person's name in Chinese characters
 	SlotIDNumber SlotType = "id_number"
-	SlotDate     SlotType = "date"     // YYYY-MM-DD or 长期 (ID card expiry)
+	SlotDate     SlotType = "date" // YYYY-MM-DD or 长期 (ID card expiry)
 	SlotMobile   SlotType = "mobile"
 )
 
@@ -186,11 +186,11 @@ type Material struct {
 // mean "no limit".
 type MaterialChecks struct {
 	// Formats are the accepted image formats ("jpeg", "png", "webp").
-	Formats []string `yaml:"formats"`
-	MinBytes int64 `yaml:"min_bytes"`
-	MaxBytes int64 `yaml:"max_bytes"`
-	MinWidth  int  `yaml:"min_width"`
-	MinHeight int  `yaml:"min_height"`
+	Formats   []string `yaml:"formats"`
+	MinBytes  int64    `yaml:"min_bytes"`
+	MaxBytes  int64    `yaml:"max_bytes"`
+	MinWidth  int      `yaml:"min_width"`
+	MinHeight int      `yaml:"min_height"`
 	// Ratio is the width:height the image must have ("5:7"), within
 	// RatioTolerance (a fraction, e.g. 0.03).
 	Ratio          string  `yaml:"ratio"`
@@ -228,12 +228,17 @@ type FAQ struct {
 
 // TextKeys are the text keys every plan must define.
 var TextKeys = []string{
-	"welcome", "welcome_back", "help", "busy", "unknown_input", "offer_human",
-	"escalated", "restart", "back_none", "edit_menu", "progress_title",
-	"eligible_one", "eligible_also", "not_eligible", "review_occupation",
-	"checklist_title", "upload_received", "uploads_done", "yes", "no",
-	"did_you_mean", "none_of_these", "not_in_list_occupation",
-	"not_in_list_major", "unsupported_input", "expect_image",
+	"welcome", "welcome_back", "help", "busy", "unknown_input", "offer_human", "escalated",
+	"restart", "back_none", "edit_menu", "progress_title", "eligible_one", "eligible_also",
+	"not_eligible", "review_occupation", "checklist_title", "upload_received",
+	"uploads_done", "yes", "no", "did_you_mean", "none_of_these", "not_in_list_occupation",
+	"not_in_list_major", "unsupported_input", "expect_image", "all_done", "current_answer",
+	"empty_text", "end_before_start", "expect_text", "fix_confirm", "fix_done",
+	"fix_failed", "fix_offer", "form_rules_title", "none_next", "pick_choice",
+	"progress_answers", "progress_condition", "progress_none", "progress_status",
+	"progress_undecided", "start_after_end", "text_too_long", "status_collecting",
+	"status_materials_ready", "status_under_review", "status_rejected",
+	"status_awaiting_payment", "status_paid", "status_ticket_ready", "status_withdrawn",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:

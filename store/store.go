@@ -51,9 +51,9 @@ type WorkEntry struct {
 	Occupation string `json:"occupation"`
 	// Related says whether Occupation matched this or a related occupation.
 	Related bool `json:"related"`
-	// Start and End are "YYYY-MM"; End is "" for 至今 (ongoing).
+	// Start is "YYYY-MM"; End is "YYYY-MM" or "至今" (ongoing).
 	Start string `json:"start"`
-	End   string `json:"end,omitempty"`
+	End   string `json:"end"`
 }
 
 // Document is one uploaded file of a material, as received and checked.

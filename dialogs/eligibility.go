@@ -1,0 +1,455 @@
+package dialogs
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"regbot/dialogs/answers"
+	"regbot/rules"
+	"regbot/store"
+)
+
+// Eligibility is the engine's verdict on a session's answers.
+type Eligibility struct {
+	// Decided is false while an answer can still change the outcome.
+	Decided bool
+	// Condition is the chosen condition, "" when none holds.
+	Condition string
+	// Also are the other conditions that hold.
+	Also []string
+	// Nearest is the failed condition closest to holding, when none holds,
+	// and Missing its failed clauses explained.
+	Nearest string
+	Missing []string
+	// Needs are the slots that can still change the outcome, in plan order.
+	Needs []string
+}
+
+// Evaluate decides eligibility from a session's answers. It is what the
+// dialog uses after every answer and what tests call directly.
+func (e *Engine) Evaluate(s *Session, now time.Time) Eligibility {
+	env, bounds := e.env(s, now)
+	out := e.rules.Evaluate(env)
+	if len(bounds) > 0 {
+		// A years value cut at a date not given yet lies between 0 and the
+		// uncut total: a clause whose verdict is the same at both ends is
+		// decided (the plan's year rules are monotone thresholds).
+		lo, hi := cloneEnv(env), cloneEnv(env)
+		for k, max := range bounds {
+			lo[k], hi[k] = 0.0, max
+		}
+		outLo, outHi := e.rules.Evaluate(lo), e.rules.Evaluate(hi)
+		for i := range out.Conditions {
+			c := &out.Conditions[i]
+			c.Verdict = rules.Unknown
+			anyFail, allHold := false, true
+			for j := range c.Clauses {
+				v := c.Clauses[j]
+				if v == rules.Unknown {
+					if a, b := outLo.Conditions[i].Clauses[j], outHi.Conditions[i].Clauses[j]; a == b {
+						v = a
+					}
+					c.Clauses[j] = v
+				}
+				anyFail = anyFail || v == rules.Fails
+				allHold = allHold && v == rules.Holds
+			}
+			switch {
+			case anyFail:
+				c.Verdict = rules.Fails
+			case allHold:
+				c.Verdict = rules.Holds
+			}
+		}
+	}
+	var el Eligibility
+	var holds []string
+	undecided := false
+	for _, c := range out.Conditions {
+		switch c.Verdict {
+		case rules.Holds:
+			holds = append(holds, c.Key)
+		case rules.Unknown:
+			undecided = true
+		}
+	}
+	if undecided {
+		if len(holds) > 0 {
+			// Keep asking only for conditions that would be chosen over
+			// the best one holding now.
+			out = e.stillBetter(out, e.pick(holds))
+		}
+		el.Needs = e.needs(s, env, out)
+		if len(el.Needs) > 0 {
+			return el
+		}
+	}
+	el.Decided = true
+	if len(holds) > 0 {
+		el.Condition = e.pick(holds)
+		for _, h := range holds {
+			if h != el.Condition {
+				el.Also = append(el.Also, h)
+			}
+		}
+		return el
+	}
+	el.Nearest, el.Missing = e.nearest(out, env)
+	return el
+}
+
+func cloneEnv(env rules.Env) rules.Env {
+	c := make(rules.Env, len(env)+2)
+	for k, v := range env {
+		c[k] = v
+	}
+	return c
+}
+
+// needs maps the rule variables that can still change the outcome to the
+// unanswered slots behind them, in plan order.
+func (e *Engine) needs(s *Session, env rules.Env, out rules.Outcome) []string {
+	var slots []string
+	seen := map[string]bool{}
+	for _, v := range e.rules.Needs(env, out) {
+		for _, key := range e.needSlots[v] {
+			if !seen[key] && !e.answered(s, key) {
+				seen[key] = true
+				slots = append(slots, key)
+			}
+		}
+	}
+	sort.SliceStable(slots, func(i, j int) bool { return e.slotOrder[slots[i]] < e.slotOrder[slots[j]] })
+	return slots
+}
+
+// stillBetter returns a copy of out in which every condition is marked as
+// failing except the undecided ones that would be picked over best.
+func (e *Engine) stillBetter(out rules.Outcome, best string) rules.Outcome {
+	cp := rules.Outcome{Conditions: make([]rules.ConditionOutcome, len(out.Conditions))}
+	copy(cp.Conditions, out.Conditions)
+	for i := range cp.Conditions {
+		c := &cp.Conditions[i]
+		if c.Verdict == rules.Unknown && e.pick([]string{c.Key, best}) == c.Key {
+			continue
+		}
+		c.Verdict = rules.Fails
+	}
+	return cp
+}
+
+// pick chooses among holding conditions: fewest materials, then the lower
+// number (plan order).
+func (e *Engine) pick(holds []string) string {
+	best, bestN, bestI := "", 0, 0
+	for i, c := range e.plan.Conditions {
+		if !contains(holds, c.Key) {
+			continue
+		}
+		if best == "" || len(c.Materials) < bestN || (len(c.Materials) == bestN && i < bestI) {
+			best, bestN, bestI = c.Key, len(c.Materials), i
+		}
+	}
+	return best
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest returns the failed condition with the fewest failed clauses (plan
+// order breaks ties) and those clauses explained.
+func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
+	best, bestN := -1, 0
+	for i, c := range out.Conditions {
+		n := 0
+		for _, v := range c.Clauses {
+			if v != rules.Holds {
+				n++
+			}
+		}
+		if best < 0 || n < bestN {
+			best, bestN = i, n
+		}
+	}
+	if best < 0 {
+		return "", nil
+	}
+	key := out.Conditions[best].Key
+	c, _ := e.plan.Condition(key)
+	var missing []string
+	for j, v := range out.Conditions[best].Clauses {
+		if v != rules.Holds {
+			missing = append(missing, e.fill(c.All[j].Miss, env))
+		}
+	}
+	return key, missing
+}
+
+// fill replaces {key} placeholders with the candidate's values.
+func (e *Engine) fill(text string, env rules.Env) string {
+	if !strings.Contains(text, "{") {
+		return text
+	}
+	for k, v := range env {
+		ph := "{" + k + "}"
+		if !strings.Contains(text, ph) {
+			continue
+		}
+		text = strings.ReplaceAll(text, ph, e.format(k, v))
+	}
+	return text
+}
+
+func (e *Engine) format(key string, v any) string {
+	switch x := v.(type) {
+	case float64:
+		for _, d := range e.plan.Derived {
+			if d.Key == key && d.Kind == DerivedYears {
+				return formatYears(x)
+			}
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		if x {
+			return e.plan.Text("yes")
+		}
+		return e.plan.Text("no")
+	case string:
+		return x
+	}
+	return ""
+}
+
+// formatYears renders years as "3年11个月".
+func formatYears(y float64) string {
+	months := int(y*12 + 0.5)
+	switch {
+	case months%12 == 0:
+		return strconv.Itoa(months/12) + "年"
+	case months < 12:
+		return strconv.Itoa(months) + "个月"
+	}
+	return strconv.Itoa(months/12) + "年" + strconv.Itoa(months%12) + "个月"
+}
+
+// env builds the rule environment from the answers. bounds lists derived
+// years values cut at a month not given yet, with their upper bound; they
+// are absent from env.
+func (e *Engine) env(s *Session, now time.Time) (rules.Env, map[string]float64) {
+	env := make(rules.Env, len(e.vars))
+	for k, v := range s.Answers {
+		if _, ok := e.vars[k]; ok {
+			env[k] = v
+		}
+	}
+	var bounds map[string]float64
+	for _, d := range e.plan.Derived {
+		switch d.Kind {
+		case DerivedInList:
+			v, ok := s.Answers[d.From].(string)
+			if !ok {
+				continue
+			}
+			src, _ := e.plan.Slot(d.From)
+			env[d.Key] = e.listSets[src.List][v]
+		case DerivedYears:
+			if !s.WorkDone {
+				continue
+			}
+			since := -1
+			if d.Since != "" {
+				str, ok := s.Answers[d.Since].(string)
+				if !ok {
+					if bounds == nil {
+						bounds = map[string]float64{}
+					}
+					bounds[d.Key] = float64(relatedMonths(s.Work, -1, now)) / 12
+					continue
+				}
+				m, err := answers.ParseMonthString(str)
+				if err != nil {
+					continue
+				}
+				since = m.Index()
+			}
+			env[d.Key] = float64(relatedMonths(s.Work, since, now)) / 12
+		}
+	}
+	return env, bounds
+}
+
+// relatedMonths counts the months of related work, each month once however
+// many periods cover it, from month index since on (since < 0: all). A
+// period counts both its start and end months; 至今 ends in now's month.
+func relatedMonths(work []store.WorkEntry, since int, now time.Time) int {
+	type span struct{ from, to int }
+	cur := now.Year()*12 + int(now.Month()) - 1
+	var spans []span
+	for _, w := range work {
+		if !w.Related {
+			continue
+		}
+		start, err := answers.ParseMonthString(w.Start)
+		if err != nil {
+			continue
+		}
+		to := cur
+		if w.End != ongoingEnd {
+			end, err := answers.ParseMonthString(w.End)
+			if err != nil {
+				continue
+			}
+			to = end.Index()
+		}
+		from := start.Index()
+		if since >= 0 && from < since {
+			from = since
+		}
+		if to > cur {
+			to = cur
+		}
+		if from <= to {
+			spans = append(spans, span{from, to})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
+	total, last := 0, -1<<31
+	for _, sp := range spans {
+		if sp.from <= last {
+			sp.from = last + 1
+		}
+		if sp.from <= sp.to {
+			total += sp.to - sp.from + 1
+			last = sp.to
+		}
+	}
+	return total
+}
+
+// decide re-evaluates eligibility after an answer and tells the candidate
+// when the verdict is new or has changed.
+func (e *Engine) decide(t *turn) {
+	s := t.s
+	if s.Draft != nil {
+		return
+	}
+	el := e.Evaluate(s, t.now)
+	if !el.Decided {
+		s.Decided, s.Condition = false, ""
+		return
+	}
+	if s.Decided && el.Condition == s.Condition {
+		return
+	}
+	s.Decided, s.Condition = true, el.Condition
+	ev := Event{Kind: EventEligibility, Also: el.Also, Missing: el.Missing}
+	if el.Condition != "" {
+		cond := el.Condition
+		ev.Condition = &cond
+		c, _ := e.plan.Condition(cond)
+		ev.Materials = c.Materials
+	}
+	t.emit(ev)
+	if el.Condition == "" {
+		e.sayNotEligible(t, el)
+		return
+	}
+	c, _ := e.plan.Condition(el.Condition)
+	msg := strings.NewReplacer("{condition}", c.Key, "{title}", c.Title).Replace(e.plan.Text("eligible_one"))
+	if len(el.Also) > 0 {
+		msg += "\n" + strings.NewReplacer("{others}", strings.Join(el.Also, "、"), "{condition}", c.Key).
+			Replace(e.plan.Text("eligible_also"))
+	}
+	t.say(msg)
+	e.escalations(t, c)
+}
+
+func (e *Engine) sayNotEligible(t *turn, el Eligibility) {
+	c, _ := e.plan.Condition(el.Nearest)
+	msg := strings.NewReplacer("{condition}", c.Key, "{title}", c.Title,
+		"{missing}", "· "+strings.Join(el.Missing, "\n· ")).Replace(e.plan.Text("not_eligible"))
+	t.say(msg)
+	var unrelated []string
+	for _, w := range t.s.Work {
+		if !w.Related {
+			unrelated = append(unrelated, w.Occupation)
+		}
+	}
+	if len(unrelated) > 0 {
+		t.say(strings.ReplaceAll(e.plan.Text("review_occupation"), "{occupations}", strings.Join(unrelated, "、")))
+	}
+}
+
+// escalations opens a ticket for each case of the chosen condition that the
+// bot must not guess about, and skips the material staff will decide.
+func (e *Engine) escalations(t *turn, c *Condition) {
+	if e.escalate == nil || len(c.Escalate) == 0 {
+		return
+	}
+	env, _ := e.env(t.s, t.now)
+	out := e.escalate.Evaluate(env)
+	for _, co := range out.Conditions {
+		ref := e.escalateOf[co.Key]
+		if ref.condition != c.Key || co.Verdict != rules.Holds {
+			continue
+		}
+		esc := c.Escalate[ref.index]
+		if esc.Material != "" {
+			if t.s.Materials == nil {
+				t.s.Materials = map[string]MaterialState{}
+			}
+			t.s.Materials[esc.Material] = MaterialState{Escalated: true}
+		}
+		t.say(esc.Text)
+		e.escalateTo(t, "special_case:"+c.Key, esc.If)
+	}
+}
+
+// checklist sends the materials of the chosen condition with the form rules
+// that apply and the template package.
+func (e *Engine) checklist(t *turn) {
+	c, _ := e.plan.Condition(t.s.Condition)
+	var b strings.Builder
+	b.WriteString(strings.ReplaceAll(e.plan.Text("checklist_title"), "{condition}", c.Key))
+	for i, key := range c.Materials {
+		m, _ := e.plan.Material(key)
+		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + m.Name)
+		if m.Note != "" {
+			b.WriteString("（" + m.Note + "）")
+		}
+	}
+	if len(c.FormRules) > 0 {
+		b.WriteString("\n\n" + e.plan.Text("form_rules_title"))
+		for i, key := range c.FormRules {
+			for _, r := range e.plan.FormRules {
+				if r.Key == key {
+					b.WriteString("\n" + strconv.Itoa(i+1) + ". " + r.Text)
+				}
+			}
+		}
+	}
+	out := Outbound{Text: b.String()}
+	if e.plan.TemplatePackage != nil {
+		out.Link = e.plan.TemplatePackage
+	}
+	t.res.Messages = append(t.res.Messages, out)
+}
+
+// registrationGuide sends the official registration steps once every
+// material is in.
+func (e *Engine) registrationGuide(t *turn) {
+	var b strings.Builder
+	b.WriteString(e.plan.Text("uploads_done"))
+	for i, step := range e.plan.Registration {
+		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + step)
+	}
+	t.say(b.String())
+}

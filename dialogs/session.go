@@ -1,0 +1,131 @@
+package dialogs
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"regbot/store"
+)
+
+// SessionVersion is the version of the session's JSON form. A session with
+// another version is migrated by Unmarshal or refused.
+const SessionVersion = 1
+
+// Session is one candidate's conversation state. It is a plain value that
+// round-trips through JSON: the fast copy lives in Redis, the snapshot in
+// PostgreSQL, and either rebuilds the conversation exactly.
+type Session struct {
+	Version int    `json:"v"`
+	PlanID  string `json:"plan"`
+	Channel string `json:"channel"`
+	UserID  string `json:"user"`
+	// Welcomed is set once the welcome was said.
+	Welcomed bool `json:"welcomed,omitempty"`
+	// Answers holds the answers by slot key: bool, float64 or string
+	// (months "YYYY-MM", dates "YYYY-MM-DD" or "长期", choice ids, matched
+	// list entries).
+	Answers map[string]any `json:"answers"`
+	// Work are the finished work history entries; Draft is the one being
+	// filled in; WorkDone is set when the candidate said there are no more.
+	Work     []store.WorkEntry `json:"work,omitempty"`
+	Draft    *store.WorkEntry  `json:"draft,omitempty"`
+	WorkDone bool              `json:"work_done,omitempty"`
+	// Step is the question being asked (a slot key, "group.field",
+	// "upload:<material>", "done" or "ineligible").
+	Step string `json:"step"`
+	// Trail are the steps answered, most recent last, for 上一步.
+	Trail []string `json:"trail,omitempty"`
+	// Fails counts wrong answers to the current step in a row.
+	Fails int `json:"fails,omitempty"`
+	// Pending is a sub-question of the current step.
+	Pending *Pending `json:"pending,omitempty"`
+	// Condition is the chosen condition ("" while undecided or none holds).
+	Condition string `json:"condition,omitempty"`
+	// Decided is set once eligibility is decided (a condition, or none).
+	Decided bool `json:"decided,omitempty"`
+	// ChecklistShown is set once the materials checklist was sent.
+	ChecklistShown bool `json:"checklist_shown,omitempty"`
+	// Materials are the accepted uploads by material key.
+	Materials map[string]MaterialState `json:"materials,omitempty"`
+	// Status is the application's status.
+	Status store.Status `json:"status"`
+	// Escalations counts the tickets opened, for 进度.
+	Escalations int `json:"escalations,omitempty"`
+}
+
+// PendingKind names a sub-question.
+type PendingKind string
+
+// The sub-questions a step may have.
+const (
+	// PendingSuggest: "您是指…？" choices for a near-miss list answer.
+	PendingSuggest PendingKind = "suggest"
+	// PendingUnlisted: a text not in the list: re-enter or keep it.
+	PendingUnlisted PendingKind = "unlisted"
+	// PendingEdit: the 修改 menu.
+	PendingEdit PendingKind = "edit"
+	// PendingFixOffer: the photo failed on fixable points; fix it?
+	PendingFixOffer PendingKind = "fix_offer"
+	// PendingFixConfirm: the fixed photo was shown; keep it?
+	PendingFixConfirm PendingKind = "fix_confirm"
+)
+
+// Pending is a sub-question of the current step.
+type Pending struct {
+	Kind PendingKind `json:"kind"`
+	// Value is the candidate's raw text (suggest, unlisted) or a blob
+	// reference (fix offer/confirm).
+	Value string `json:"value,omitempty"`
+	// Choices are what was offered.
+	Choices []Choice `json:"choices,omitempty"`
+	// Editing is set when the current step was chosen from the 修改 menu.
+	Editing bool `json:"editing,omitempty"`
+}
+
+// MaterialState is one material's accepted upload.
+type MaterialState struct {
+	Ref string `json:"ref,omitempty"`
+	// Escalated means staff decide this material (no upload asked).
+	Escalated bool `json:"escalated,omitempty"`
+}
+
+// Identity returns the session's store identity.
+func (s *Session) Identity() store.Identity {
+	return store.Identity{Channel: s.Channel, UserID: s.UserID}
+}
+
+// Marshal returns the session's JSON form.
+func (s *Session) Marshal() ([]byte, error) {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("marshal session: %w", err)
+	}
+	return data, nil
+}
+
+// NewSession returns a fresh session for id on the engine's plan.
+func (e *Engine) NewSession(id store.Identity) *Session {
+	return &Session{
+		Version: SessionVersion,
+		PlanID:  e.plan.ID,
+		Channel: id.Channel,
+		UserID:  id.UserID,
+		Answers: map[string]any{},
+		Status:  store.StatusCollecting,
+	}
+}
+
+// Unmarshal reads a session written by Marshal.
+func (e *Engine) Unmarshal(data []byte) (*Session, error) {
+	var s Session
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("unmarshal session: %w", err)
+	}
+	if s.Version != SessionVersion {
+		return nil, fmt.Errorf("unmarshal session: version %d, want %d", s.Version, SessionVersion)
+	}
+	if s.Answers == nil {
+		s.Answers = map[string]any{}
+	}
+	return &s, nil
+}
