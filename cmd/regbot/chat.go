@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"regbot/bot"
+	"regbot/bot/console"
+	"regbot/dialogs"
+	"regbot/materials"
+	"regbot/plans"
+	"regbot/store/memory"
+)
+
+// runChat is `regbot chat`: the terminal channel on the embedded stores.
+func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print one JSON object per bot message (the scripting contract)")
+	planPath := fs.String("plan", "", "plan file (default: the embedded "+plans.DefaultFile+")")
+	nowFlag := fs.String("now", "", "fix today's date, YYYY-MM-DD, for reproducible runs")
+	user := fs.String("user", "local", "candidate id on the console channel")
+	imageDir := fs.String("image-dir", "", "where images the bot sends are written (default: a temp folder)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	now := time.Now
+	if *nowFlag != "" {
+		t, err := time.ParseInLocation("2006-01-02", *nowFlag, time.Local)
+		if err != nil {
+			return fmt.Errorf("%w: --now must be YYYY-MM-DD, got %q", errUsage, *nowFlag)
+		}
+		fixed := t.Add(12 * time.Hour)
+		now = func() time.Time { return fixed }
+	}
+	plan, err := loadPlan(*planPath)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	engine, err := dialogs.NewEngine(plan, dialogs.Options{
+		Now:       now,
+		Inspector: materials.NewInspector(),
+		Fixer:     materials.NewFixer(),
+		Log:       log,
+	})
+	if err != nil {
+		return err
+	}
+	mem := memory.New()
+	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	if !*jsonOut {
+		fmt.Fprintln(stdout, "regbot chat —", plan.Title, "（内置内存存储：退出后不保留任何数据；Ctrl-D 退出）")
+	}
+	c := console.New(console.Config{JSON: *jsonOut, UserID: *user, ImageDir: *imageDir}, router, stdout)
+	return c.Run(ctx, stdin)
+}
+
+// loadPlan reads the plan at path, or the embedded default when path is "".
+func loadPlan(path string) (*dialogs.Plan, error) {
+	if path == "" {
+		return plans.Default()
+	}
+	return dialogs.LoadPlanFile(path)
+}
+
+// runPlanCheck is `regbot plan check FILE`: it loads and compiles a plan and
+// reports every problem in it.
+func runPlanCheck(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: regbot plan check FILE", errUsage)
+	}
+	plan, err := dialogs.LoadPlanFile(args[0])
+	if err != nil {
+		return err
+	}
+	if _, err := dialogs.NewEngine(plan, dialogs.Options{}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "plan %s (%s): %d slots, %d conditions, %d materials: ok\n",
+		plan.ID, plan.Title, len(plan.Slots), len(plan.Conditions), len(plan.Materials))
+	return nil
+}

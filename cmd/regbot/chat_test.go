@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// regbotBin is the regbot binary built once for the tests that run it as a
+// subprocess.
+var regbotBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "regbot-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	regbotBin = filepath.Join(dir, "regbot")
+	build := exec.Command("go", "build", "-o", regbotBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build regbot:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// line is one JSON line of `regbot chat --json`.
+type line struct {
+	Text    string `json:"text"`
+	Choices []struct {
+		ID    string `json:"id"`
+		Label string `json:"label"`
+	} `json:"choices"`
+	Ask *struct {
+		Slot string `json:"slot"`
+		Type string `json:"type"`
+	} `json:"ask"`
+	Event     string   `json:"event"`
+	Condition *string  `json:"condition"`
+	Also      []string `json:"also"`
+	Materials []string `json:"materials"`
+	Missing   []string `json:"missing"`
+	Reason    string   `json:"reason"`
+	Status    string   `json:"status"`
+	Material  string   `json:"material"`
+	Accepted  bool     `json:"accepted"`
+	Problems  []string `json:"problems"`
+	Error     string   `json:"error"`
+	Image     *struct {
+		Name string `json:"name"`
+		Path string `json:"path"`
+	} `json:"image"`
+}
+
+// transcript is the output of one scripted conversation.
+type transcript []line
+
+// chat runs `regbot chat --json --now 2026-11-28` with the messages as stdin
+// and returns every line it printed.
+func chat(t *testing.T, messages ...string) transcript {
+	t.Helper()
+	cmd := exec.Command(regbotBin, "chat", "--json", "--now", "2026-11-28", "--image-dir", t.TempDir())
+	cmd.Stdin = strings.NewReader(strings.Join(messages, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("regbot chat: %v\nstderr: %s", err, stderr.String())
+	}
+	var tr transcript
+	for _, raw := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatalf("output line is not JSON: %q: %v", raw, err)
+		}
+		tr = append(tr, l)
+	}
+	return tr
+}
+
+// asks lists the slots asked, in order.
+func (tr transcript) asks() []string {
+	var out []string
+	for _, l := range tr {
+		if l.Ask != nil {
+			out = append(out, l.Ask.Slot)
+		}
+	}
+	return out
+}
+
+// eligibility returns the last eligibility event.
+func (tr transcript) eligibility(t *testing.T) line {
+	t.Helper()
+	for i := len(tr) - 1; i >= 0; i-- {
+		if tr[i].Event == "eligibility" {
+			return tr[i]
+		}
+	}
+	t.Fatalf("no eligibility event in %s", tr)
+	return line{}
+}
+
+func (tr transcript) lastAsk() string {
+	a := tr.asks()
+	if len(a) == 0 {
+		return ""
+	}
+	return a[len(a)-1]
+}
+
+func (tr transcript) contains(s string) bool {
+	for _, l := range tr {
+		if strings.Contains(l.Text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (tr transcript) String() string {
+	var b strings.Builder
+	for _, l := range tr {
+		data, _ := json.Marshal(l)
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// workC2 are the messages of a candidate with 6 years of e-commerce work.
+var workC2 = []string{"你好", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"}
+
+// personal are valid personal data answers.
+var personal = []string{"张三", "11010519491231002X", "2035-01-01", "13800138000"}
+
+func TestChatTranscripts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		messages []string
+		check    func(t *testing.T, tr transcript)
+	}{
+		{
+			name:     "eligible by C2, then personal data and the first upload",
+			messages: append(slices.Clone(workC2), personal...),
+			check: func(t *testing.T, tr transcript) {
+				want := []string{"work_history.more", "work_history.employer", "work_history.occupation",
+					"work_history.start", "work_history.end", "work_history.more",
+					"name", "id_number", "id_expiry", "mobile", "id_card_front"}
+				if got := tr.asks(); !slices.Equal(got, want) {
+					t.Fatalf("asks %v, want %v", got, want)
+				}
+				el := tr.eligibility(t)
+				if el.Condition == nil || *el.Condition != "C2" {
+					t.Fatalf("condition %v, want C2", el.Condition)
+				}
+				wantMats := []string{"id_card_front", "id_card_back", "photo", "application_form", "work_commitment"}
+				if !sameSet(el.Materials, wantMats) {
+					t.Errorf("materials %v, want %v", el.Materials, wantMats)
+				}
+			},
+		},
+		{
+			name:     "not eligible: no work, no school; the nearest miss is explained",
+			messages: []string{"你好", "否", "3"},
+			check: func(t *testing.T, tr transcript) {
+				if got, want := tr.asks(), []string{"work_history.more", "school_kind"}; !slices.Equal(got, want) {
+					t.Fatalf("asks %v, want %v", got, want)
+				}
+				el := tr.eligibility(t)
+				if el.Condition != nil {
+					t.Fatalf("condition %v, want null", *el.Condition)
+				}
+				if len(el.Missing) == 0 {
+					t.Errorf("no missing explanation")
+				}
+			},
+		},
+		{
+			name:     "going back keeps the answer as the default",
+			messages: []string{"你好", "否", "上一步", "是", "某某广告有限公司"},
+			check: func(t *testing.T, tr transcript) {
+				want := []string{"work_history.more", "school_kind", "work_history.more", "work_history.employer", "work_history.occupation"}
+				if got := tr.asks(); !slices.Equal(got, want) {
+					t.Fatalf("asks %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name:     "editing an answer re-evaluates the outcome",
+			messages: []string{"你好", "否", "3", "修改", "2", "1", "浙江某某技师学院 电子商务专业", "1"},
+			check: func(t *testing.T, tr transcript) {
+				el := tr.eligibility(t)
+				if el.Condition == nil || *el.Condition != "C4" {
+					t.Fatalf("after editing the school: condition %v, want C4\n%s", el.Condition, tr)
+				}
+				first := 0
+				for _, l := range tr {
+					if l.Event == "eligibility" {
+						first++
+					}
+				}
+				if first != 2 {
+					t.Errorf("%d eligibility events, want 2 (none, then C4)", first)
+				}
+			},
+		},
+		{
+			name:     "FAQ in the middle of a question, then the same question again",
+			messages: []string{"你好", "是", "审核需要多久？"},
+			check: func(t *testing.T, tr transcript) {
+				if !tr.contains("工作日") {
+					t.Fatalf("FAQ not answered:\n%s", tr)
+				}
+				want := []string{"work_history.more", "work_history.employer", "work_history.employer"}
+				if got := tr.asks(); !slices.Equal(got, want) {
+					t.Fatalf("asks %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name:     "three wrong answers in a row offer a person",
+			messages: []string{"你好", "是", "某某公司全称", "电子商务师", "abc", "2099-01", "昨天"},
+			check: func(t *testing.T, tr transcript) {
+				asks := tr.asks()
+				if tr.lastAsk() != "work_history.start" || len(asks) != 7 {
+					t.Fatalf("asks %v: wrong input must not advance", asks)
+				}
+				offered := false
+				for _, l := range tr {
+					for _, c := range l.Choices {
+						if c.ID == "cmd:human" {
+							offered = true
+						}
+					}
+				}
+				if !offered {
+					t.Fatalf("no 转人工 offer after three failures:\n%s", tr)
+				}
+			},
+		},
+		{
+			name:     "a near-miss major gets did-you-mean choices",
+			messages: []string{"你好", "否", "技工学校", "电子商物"},
+			check: func(t *testing.T, tr transcript) {
+				last := tr[len(tr)-1]
+				labels := []string{}
+				for _, c := range last.Choices {
+					labels = append(labels, c.Label)
+				}
+				if !slices.Contains(labels, "电子商务") {
+					t.Fatalf("choices %v do not offer 电子商务", labels)
+				}
+			},
+		},
+		{
+			name:     "转人工 is recorded as an escalation and the question is asked again",
+			messages: []string{"你好", "转人工"},
+			check: func(t *testing.T, tr transcript) {
+				found := false
+				for _, l := range tr {
+					if l.Event == "escalation" {
+						found = true
+					}
+				}
+				if !found {
+					t.Fatalf("no escalation event:\n%s", tr)
+				}
+				if got := tr.asks(); !slices.Equal(got, []string{"work_history.more", "work_history.more"}) {
+					t.Fatalf("asks %v", got)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.check(t, chat(t, tt.messages...))
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
