@@ -1,0 +1,297 @@
+// Web chat page script. Plain ES module, no build step.
+//
+// Safety rule of this file: every text from the server or the visitor goes
+// into the page through textContent (or an attribute set from a checked
+// value), never parsed as HTML, so HTML in a message is shown as text.
+
+const root = document.getElementById("chat");
+const base = root.dataset.base;
+const maxUpload = Number(root.dataset.maxUpload);
+const maxUploadText = root.dataset.maxUploadText;
+const maxText = Number(root.dataset.maxText);
+
+const log = document.getElementById("log");
+const form = document.getElementById("composer");
+const textEl = document.getElementById("text");
+const fileEl = document.getElementById("file");
+const sendBtn = document.getElementById("send");
+
+const MSG = {
+  busy: "系统繁忙，请稍后再试",
+  tooMany: "操作太频繁，请稍后再试",
+  expired: "页面已过期，请刷新页面后再试",
+  network: "网络异常，请检查网络后重试",
+  uploadFailed: "图片上传失败，请检查网络后重试",
+  tooLong: `消息太长了（最多 ${maxText} 字），请分几次发送`,
+  tooLarge: `图片太大了（最大 ${maxUploadText}），请压缩后再发送`,
+  imageGone: "（图片已过期）",
+};
+
+let busy = false;
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined && text !== null) e.textContent = text;
+  return e;
+}
+
+function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === "regbot_chat_csrf") return v.join("=");
+  }
+  return "";
+}
+
+// newID returns a random per-message id (UUID v4 form). crypto.randomUUID
+// needs a secure context; getRandomValues works on plain HTTP too.
+function newID() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// safeHref accepts only http(s) links (never javascript: or data:).
+function safeHref(raw) {
+  try {
+    const u = new URL(raw, location.href);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function scrollToEnd() {
+  log.scrollTop = log.scrollHeight;
+}
+
+// render turns one message (as the API shows it) into a list item.
+function render(m) {
+  const li = el("li", `msg ${m.from === "user" ? "user" : "bot"}`);
+  li.dataset.id = m.id ?? "";
+  const bubble = el("div", "bubble");
+  if (m.text) bubble.append(el("p", "text", m.text));
+  if (m.upload) bubble.append(el("p", "upload-name", `[图片] ${m.upload}`));
+  if (m.preview) {
+    const img = el("img", "image");
+    img.src = m.preview;
+    img.alt = m.upload || "图片";
+    img.addEventListener("load", scrollToEnd, { once: true });
+    bubble.append(img);
+  }
+  if (m.image) {
+    const img = el("img", "image");
+    img.src = m.image;
+    img.alt = m.image_name || "图片";
+    img.addEventListener("load", scrollToEnd, { once: true });
+    img.addEventListener("error", () => img.replaceWith(el("p", "text", MSG.imageGone)), { once: true });
+    bubble.append(img);
+  }
+  if (m.link) {
+    const href = safeHref(m.link.url);
+    if (href) {
+      const a = el("a", "link", m.link.label || m.link.url);
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      bubble.append(a);
+    } else {
+      bubble.append(el("p", "text", `${m.link.label}：${m.link.url}`));
+    }
+  }
+  li.append(bubble);
+  if (m.choices && m.choices.length > 0) {
+    const box = el("div", "choices");
+    for (const c of m.choices) {
+      const b = el("button", null, c.label);
+      b.type = "button";
+      b.dataset.choice = c.id;
+      b.addEventListener("click", () => sendChoice(c));
+      box.append(b);
+    }
+    li.append(box);
+  }
+  return li;
+}
+
+function add(m) {
+  const li = render(m);
+  log.append(li);
+  return li;
+}
+
+function notice(text) {
+  const li = el("li", "notice", text);
+  li.setAttribute("role", "alert");
+  log.append(li);
+  scrollToEnd();
+}
+
+// refreshChoices enables the buttons of the bot messages after the
+// visitor's last message, and disables older ones.
+function refreshChoices() {
+  let current = !busy;
+  for (const li of Array.from(log.children).reverse()) {
+    if (li.classList.contains("user")) current = false;
+    for (const b of li.querySelectorAll(".choices button")) b.disabled = !current;
+  }
+}
+
+function setBusy(on) {
+  busy = on;
+  root.dataset.busy = on ? "1" : "0";
+  sendBtn.disabled = on;
+  fileEl.disabled = on;
+  refreshChoices();
+}
+
+function statusMessage(status, upload) {
+  switch (status) {
+    case 403:
+      return MSG.expired;
+    case 413:
+      return upload ? MSG.tooLarge : MSG.tooLong;
+    case 429:
+      return MSG.tooMany;
+    default:
+      return MSG.busy;
+  }
+}
+
+// post sends one message or upload. userView is the visitor's own bubble,
+// shown at once and marked as failed if the server refuses the message.
+async function post(path, body, userView, upload) {
+  if (busy) return false;
+  const mine = userView ? add(userView) : null;
+  setBusy(true);
+  const typing = add({ from: "bot", text: "···" });
+  typing.classList.add("typing");
+  scrollToEnd();
+  const headers = { "X-CSRF-Token": csrfToken() };
+  if (!(body instanceof FormData)) headers["Content-Type"] = "application/json";
+  let ok = false;
+  try {
+    const res = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers,
+      body: body instanceof FormData ? body : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    typing.remove();
+    if (!res.ok) {
+      notice((data && data.error) || statusMessage(res.status, upload));
+    } else if (data && data.duplicate) {
+      await loadHistory();
+      ok = true;
+    } else {
+      for (const m of (data && data.messages) || []) add(m);
+      ok = true;
+    }
+  } catch {
+    typing.remove();
+    notice(upload ? MSG.uploadFailed : MSG.network);
+  } finally {
+    if (!ok && mine) mine.classList.add("failed");
+    setBusy(false);
+    scrollToEnd();
+  }
+  return ok;
+}
+
+function sendChoice(c) {
+  if (busy) return;
+  post("/api/message", { msg_id: newID(), choice: c.id }, { from: "user", text: c.label });
+}
+
+async function sendText() {
+  const text = textEl.value.trim();
+  if (!text || busy) return;
+  if ([...text].length > maxText) {
+    notice(MSG.tooLong);
+    return;
+  }
+  textEl.value = "";
+  autosize();
+  const ok = await post("/api/message", { msg_id: newID(), text }, { from: "user", text });
+  if (!ok && textEl.value === "") {
+    textEl.value = text;
+    autosize();
+  }
+}
+
+function sendFile(file) {
+  if (!file || busy) return;
+  if (file.size > maxUpload) {
+    notice(MSG.tooLarge);
+    return;
+  }
+  const body = new FormData();
+  body.append("msg_id", newID());
+  body.append("image", file, file.name);
+  const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
+  post("/api/upload", body, { from: "user", upload: file.name || "图片", preview }, true);
+}
+
+async function loadHistory() {
+  let data;
+  try {
+    const res = await fetch(`${base}/api/history`, { credentials: "same-origin", cache: "no-store" });
+    data = await res.json();
+    if (!res.ok) {
+      notice((data && data.error) || statusMessage(res.status, false));
+      return null;
+    }
+  } catch {
+    notice(MSG.network);
+    return null;
+  }
+  log.replaceChildren();
+  for (const m of data.messages) add(m);
+  refreshChoices();
+  scrollToEnd();
+  return data.messages;
+}
+
+function autosize() {
+  textEl.style.height = "auto";
+  textEl.style.height = `${Math.min(textEl.scrollHeight + 2, 132)}px`;
+}
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  sendText();
+});
+textEl.addEventListener("keydown", (e) => {
+  // Enter sends; Shift+Enter is a new line; Enter that confirms an IME
+  // composition (pinyin) is not a send.
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+    e.preventDefault();
+    sendText();
+  }
+});
+textEl.addEventListener("input", autosize);
+fileEl.addEventListener("change", () => {
+  const file = fileEl.files && fileEl.files[0];
+  fileEl.value = "";
+  sendFile(file);
+});
+
+async function start() {
+  const messages = await loadHistory();
+  if (messages && messages.length === 0) {
+    await post("/api/message", { msg_id: newID(), start: true }, null, false);
+  }
+  root.dataset.ready = "1";
+}
+
+start();
