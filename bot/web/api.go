@@ -74,6 +74,7 @@ type entryView struct {
 	Text      string           `json:"text,omitempty"`
 	Choices   []dialogs.Choice `json:"choices,omitempty"`
 	Link      *dialogs.Link    `json:"link,omitempty"`
+	Ask       *dialogs.Ask     `json:"ask,omitempty"`
 	Image     string           `json:"image,omitempty"`
 	ImageName string           `json:"image_name,omitempty"`
 	Upload    string           `json:"upload,omitempty"`
@@ -321,7 +322,7 @@ func (c *Chat) turn(w http.ResponseWriter, r *http.Request, v visitor, in dialog
 	entries := append([]Entry(nil), user...)
 	now := c.now()
 	for _, m := range res.Messages {
-		entries = append(entries, Entry{From: FromBot, Text: m.Text, Choices: m.Choices, Link: m.Link, Image: m.Image, At: now})
+		entries = append(entries, Entry{From: FromBot, Text: m.Text, Choices: m.Choices, Link: m.Link, Ask: m.Ask, Image: m.Image, At: now})
 	}
 	kept, err := c.history.Append(ctx, v.id, entries)
 	if err != nil {
@@ -368,7 +369,7 @@ func (c *Chat) serveImage(w http.ResponseWriter, r *http.Request, v visitor) {
 
 // view is how the API shows an entry.
 func (c *Chat) view(e Entry) entryView {
-	out := entryView{ID: e.ID, From: e.From, Text: e.Text, Choices: e.Choices, Upload: e.Upload}
+	out := entryView{ID: e.ID, From: e.From, Text: e.Text, Choices: e.Choices, Ask: e.Ask, Upload: e.Upload}
 	if e.Link != nil {
 		if safeURL(e.Link.URL) {
 			out.Link = e.Link

@@ -294,6 +294,12 @@ func TestBrowserPage(t *testing.T) {
 		t.Errorf("%d links, want 1 (the javascript: one as text)", n)
 	}
 
+	// The input box follows the question: a phone keypad for a mobile number.
+	br.say("mobile")
+	if got := eval[string](br, `document.querySelector('#text').inputMode + ' ' + document.querySelector('#text').placeholder`); got != "tel 请输入 11 位手机号" {
+		t.Errorf("input for a mobile question: %q", got)
+	}
+
 	jpg := testJPEG(t, 600, 800)
 	br.upload(writeFile(t, "证件照.jpg", jpg))
 	br.waitJS(`Array.from(document.querySelectorAll('#log .msg.bot img.image')).some(i => i.complete && i.naturalWidth === 40)`)

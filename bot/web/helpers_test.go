@@ -59,6 +59,8 @@ func (f *fakeHandler) Handle(_ context.Context, in dialogs.Inbound) (dialogs.Res
 		return dialogs.Result{}, errors.New("engine: blob store down at /var/secret/path")
 	case in.Text == "half":
 		return result(dialogs.Outbound{Text: "已记录"}), errors.New("save session: conflict")
+	case in.Text == "mobile":
+		return result(dialogs.Outbound{Text: "请输入手机号", Ask: &dialogs.Ask{Slot: "mobile", Type: "mobile"}}), nil
 	case in.Text == "link":
 		return result(
 			dialogs.Outbound{Text: "模板下载", Link: &dialogs.Link{Label: "模板包", URL: "https://example.com/t.zip"}},

@@ -29,6 +29,9 @@ type Entry struct {
 	Choices []dialogs.Choice
 	// Link is a link a bot message shows.
 	Link *dialogs.Link
+	// Ask is set on the bot message that asks a question; the page adapts
+	// the input box to the kind of answer.
+	Ask *dialogs.Ask
 	// Image is an image the bot sent; the page loads it from the image URL.
 	Image *dialogs.OutImage
 	// Upload is the file name of an image the visitor sent ("图片" when the

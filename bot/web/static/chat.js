@@ -119,8 +119,37 @@ function render(m) {
 
 function add(m) {
   const li = render(m);
+  if (m.ask && m.ask.type) li.dataset.ask = m.ask.type;
   log.append(li);
   return li;
+}
+
+// HINTS adapt the input box to the question asked: the placeholder, and the
+// keyboard a phone shows.
+const HINTS = {
+  number: ["请输入数字", "decimal"],
+  month: ["例如 2020-03", "text"],
+  date: ["例如 2030-05-01，或“长期”", "text"],
+  mobile: ["请输入 11 位手机号", "tel"],
+  id_number: ["请输入 18 位身份证号", "text"],
+  name: ["请输入姓名", "text"],
+  image: ["请点击左侧相机按钮上传图片", "text"],
+};
+
+// adaptInput follows the newest question after the visitor's last message.
+function adaptInput() {
+  let ask = "";
+  for (const li of Array.from(log.children).reverse()) {
+    if (li.classList.contains("user")) break;
+    if (li.dataset.ask) {
+      ask = li.dataset.ask;
+      break;
+    }
+  }
+  const [placeholder, mode] = HINTS[ask] || ["输入消息…", "text"];
+  textEl.placeholder = placeholder;
+  textEl.inputMode = mode;
+  root.dataset.ask = ask;
 }
 
 function notice(text) {
@@ -146,6 +175,7 @@ function setBusy(on) {
   sendBtn.disabled = on;
   fileEl.disabled = on;
   refreshChoices();
+  adaptInput();
 }
 
 function statusMessage(status, upload) {
@@ -258,6 +288,7 @@ async function loadHistory() {
   log.replaceChildren();
   for (const m of data.messages) add(m);
   refreshChoices();
+  adaptInput();
   scrollToEnd();
   return data.messages;
 }
