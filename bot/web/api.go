@@ -275,7 +275,7 @@ func (c *Chat) uploadError(w http.ResponseWriter, err error) {
 func uploadName(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
-	if name == "." || name == "/" {
+	if name == "." || name == ".." || name == "/" {
 		return ""
 	}
 	if r := []rune(name); len(r) > 80 {

@@ -25,6 +25,10 @@ const (
 	idBytes = 16
 )
 
+// b64 encodes ids and signatures. Strict: one byte string has one encoding,
+// so a cookie value cannot be varied without breaking its signature.
+var b64 = base64.RawURLEncoding.Strict()
+
 // visitor is who sent a request: the id from the signed cookie.
 type visitor struct {
 	id string
@@ -51,7 +55,7 @@ func (c *Chat) mac(purpose, value string) []byte {
 
 // identityValue is the identity cookie's value: id "." signature.
 func (c *Chat) identityValue(id string) string {
-	return id + "." + base64.RawURLEncoding.EncodeToString(c.mac("identity", id))
+	return id + "." + b64.EncodeToString(c.mac("identity", id))
 }
 
 // parseIdentity returns the id in a cookie value whose signature checks.
@@ -60,7 +64,7 @@ func (c *Chat) parseIdentity(value string) (string, bool) {
 	if !ok || !validID(id) {
 		return "", false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := b64.DecodeString(sig)
 	if err != nil {
 		return "", false
 	}
@@ -69,19 +73,19 @@ func (c *Chat) parseIdentity(value string) (string, bool) {
 
 // validID reports whether id looks like one newID made.
 func validID(id string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
+	b, err := b64.DecodeString(id)
 	return err == nil && len(b) == idBytes
 }
 
 func newID() string {
 	b := make([]byte, idBytes)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b64.EncodeToString(b)
 }
 
 // csrfToken is the CSRF token bound to an identity.
 func (c *Chat) csrfToken(id string) string {
-	return base64.RawURLEncoding.EncodeToString(c.mac("csrf", id))
+	return b64.EncodeToString(c.mac("csrf", id))
 }
 
 // visitor returns the request's visitor. Without a valid identity cookie
