@@ -1,7 +1,7 @@
 // Package web is the web chat channel: a small page at /chat where a person
 // chats with the same dialog engine as on WeChat and Telegram, in a browser.
 //
-// The page is server-rendered HTML plus one embedded ES module and one
+// The page is server-rendered HTML plus one embedded script and one
 // stylesheet (no build step). It talks JSON to an API under the same path.
 // Each visitor is a random id in an HMAC-signed, HttpOnly cookie; the
 // conversation so far is kept in a History so a reload shows it.

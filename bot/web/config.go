@@ -46,6 +46,8 @@ type Config struct {
 	// last X-Forwarded-For address and X-Forwarded-Proto: https marks the
 	// request as TLS (for the cookie's Secure flag). Leave false when
 	// clients connect directly, or anyone can choose their rate-limit IP.
+	// The proxy must pass the Host header through: the cross-origin check
+	// compares it with the browser's Origin.
 	BehindProxy bool `yaml:"behind_proxy"`
 	// HistoryMessages is how many messages per visitor the page can show
 	// again after a reload (default 200).

@@ -1,8 +1,11 @@
-// Web chat page script. Plain ES module, no build step.
+// Web chat page script. One classic deferred script, no build step, kept
+// to what the in-app browsers of older phones run (no modules, no ?. or ??).
 //
 // Safety rule of this file: every text from the server or the visitor goes
 // into the page through textContent (or an attribute set from a checked
 // value), never parsed as HTML, so HTML in a message is shown as text.
+
+"use strict";
 
 const root = document.getElementById("chat");
 const base = root.dataset.base;
@@ -71,7 +74,7 @@ function scrollToEnd() {
 // render turns one message (as the API shows it) into a list item.
 function render(m) {
   const li = el("li", `msg ${m.from === "user" ? "user" : "bot"}`);
-  li.dataset.id = m.id ?? "";
+  li.dataset.id = m.id === undefined ? "" : String(m.id);
   const bubble = el("div", "bubble");
   if (m.text) bubble.append(el("p", "text", m.text));
   if (m.upload) bubble.append(el("p", "upload-name", `[图片] ${m.upload}`));
@@ -285,7 +288,7 @@ async function loadHistory() {
     notice(MSG.network);
     return null;
   }
-  log.replaceChildren();
+  log.textContent = "";
   for (const m of data.messages) add(m);
   refreshChoices();
   adaptInput();
