@@ -1,0 +1,303 @@
+// Package blob keeps uploaded files in a directory, content-addressed by the
+// SHA-256 of their plain bytes, and encrypts the sensitive ones (ID cards,
+// photos) at rest with AES-256-GCM. Dir satisfies dialogs.Blobs and the
+// engine's BlobStore; the files' metadata lives in PostgreSQL, not here.
+//
+// On disk a blob is root/ab/cdef… (the ref split after two hex digits). A
+// plain blob is the bytes as uploaded. An encrypted blob is
+//
+//	"RBLB" | version (1 byte) | key id (4 bytes) | nonce (12 bytes) | sealed data
+//
+// where the key id is derived from the key, so that reading with another key
+// says so instead of reporting a generic authentication failure, and the
+// header and the ref are the GCM additional data, so a blob cannot be moved
+// under another ref.
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"regbot/store"
+)
+
+// Errors callers may branch on; store.ErrNotFound is returned for a ref that
+// is not stored.
+var (
+	// ErrNoKey means a sensitive blob was to be written, or an encrypted blob
+	// read, but the Dir has no encryption key.
+	ErrNoKey = errors.New("no encryption key configured")
+	// ErrWrongKey means an encrypted blob was written under another key.
+	ErrWrongKey = errors.New("blob was encrypted with a different key")
+	// ErrCorrupt means the stored bytes fail authentication or do not hash to
+	// their ref: the file was damaged or tampered with.
+	ErrCorrupt = errors.New("blob is corrupt or was tampered with")
+	// ErrBadRef means a ref is not 64 lowercase hex digits.
+	ErrBadRef = errors.New("invalid blob ref")
+)
+
+// KeySize is the length of the encryption key NewDir takes (AES-256).
+const KeySize = 32
+
+const (
+	magic      = "RBLB"
+	version    = 1
+	keyIDSize  = 4
+	nonceSize  = 12
+	headerSize = len(magic) + 1 + keyIDSize + nonceSize
+	refLen     = sha256.Size * 2
+	tempPrefix = ".tmp-"
+)
+
+// Dir is a blob store in a directory. It is safe for concurrent use, also by
+// several processes sharing the directory.
+type Dir struct {
+	root  string
+	aead  cipher.AEAD // nil without a key
+	keyID [keyIDSize]byte
+}
+
+// NewDir opens (creating it if needed) the blob directory root. key is nil,
+// which allows only non-sensitive blobs, or KeySize bytes for AES-256-GCM.
+func NewDir(root string, key []byte) (*Dir, error) {
+	if root == "" {
+		return nil, errors.New("blob dir: empty root")
+	}
+	d := &Dir{root: root}
+	if key != nil {
+		if len(key) != KeySize {
+			return nil, fmt.Errorf("blob dir: key is %d bytes, want %d", len(key), KeySize)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, fmt.Errorf("blob dir: %w", err)
+		}
+		if d.aead, err = cipher.NewGCM(block); err != nil {
+			return nil, fmt.Errorf("blob dir: %w", err)
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte("regbot blob key id"))
+		copy(d.keyID[:], mac.Sum(nil))
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("blob dir: %w", err)
+	}
+	return d, nil
+}
+
+// Put stores data and returns its ref, the hex SHA-256 of data. A blob that
+// is already stored is not written again, except that a plain copy is
+// replaced by an encrypted one when the same bytes arrive as sensitive (the
+// content stays the same; only its protection improves). Sensitive blobs are
+// encrypted; without a key they are refused with ErrNoKey.
+func (d *Dir) Put(ctx context.Context, data []byte, sensitive bool) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if sensitive && d.aead == nil {
+		return "", fmt.Errorf("put sensitive blob: %w", ErrNoKey)
+	}
+	sum := sha256.Sum256(data)
+	ref := hex.EncodeToString(sum[:])
+	path := d.path(ref)
+
+	upgrade := false
+	if head, err := readHead(path); err == nil {
+		if !sensitive || isEncrypted(head) {
+			return ref, nil
+		}
+		upgrade = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("put blob %s: %w", ref, err)
+	}
+
+	content := data
+	if sensitive {
+		var err error
+		if content, err = d.seal(ref, data); err != nil {
+			return "", fmt.Errorf("put blob %s: %w", ref, err)
+		}
+	}
+	if err := writeFile(path, content, upgrade); err != nil {
+		return "", fmt.Errorf("put blob %s: %w", ref, err)
+	}
+	return ref, nil
+}
+
+// Get returns the plain bytes stored under ref, decrypting them if needed and
+// checking that they hash to ref. A ref that is not stored gives
+// store.ErrNotFound.
+func (d *Dir) Get(ctx context.Context, ref string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validRef(ref) {
+		return nil, fmt.Errorf("get blob: %w", ErrBadRef)
+	}
+	raw, err := os.ReadFile(d.path(ref))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("get blob %s: %w", ref, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get blob %s: %w", ref, err)
+	}
+	data := raw
+	if isEncrypted(raw) && !hashesTo(raw, ref) {
+		// A plain blob may begin with the magic by chance; its hash tells.
+		if data, err = d.open(ref, raw); err != nil {
+			return nil, fmt.Errorf("get blob %s: %w", ref, err)
+		}
+	}
+	if !hashesTo(data, ref) {
+		return nil, fmt.Errorf("get blob %s: %w", ref, ErrCorrupt)
+	}
+	return data, nil
+}
+
+func (d *Dir) path(ref string) string {
+	return filepath.Join(d.root, ref[:2], ref[2:])
+}
+
+func (d *Dir) seal(ref string, data []byte) ([]byte, error) {
+	out := make([]byte, headerSize, headerSize+len(data)+d.aead.Overhead())
+	copy(out, magic)
+	out[len(magic)] = version
+	copy(out[len(magic)+1:], d.keyID[:])
+	if _, err := rand.Read(out[headerSize-nonceSize : headerSize]); err != nil {
+		return nil, fmt.Errorf("nonce: %w", err)
+	}
+	header := out[:headerSize]
+	return d.aead.Seal(out, header[headerSize-nonceSize:], data, additionalData(header, ref)), nil
+}
+
+func (d *Dir) open(ref string, raw []byte) ([]byte, error) {
+	if d.aead == nil {
+		return nil, fmt.Errorf("decrypt: %w", ErrNoKey)
+	}
+	if len(raw) < headerSize+d.aead.Overhead() {
+		return nil, fmt.Errorf("decrypt: short file: %w", ErrCorrupt)
+	}
+	if v := raw[len(magic)]; v != version {
+		return nil, fmt.Errorf("decrypt: unknown format version %d", v)
+	}
+	if !bytes.Equal(raw[len(magic)+1:len(magic)+1+keyIDSize], d.keyID[:]) {
+		return nil, fmt.Errorf("decrypt: key id %x, configured key has %x: %w",
+			raw[len(magic)+1:len(magic)+1+keyIDSize], d.keyID, ErrWrongKey)
+	}
+	header := raw[:headerSize]
+	plain, err := d.aead.Open(nil, header[headerSize-nonceSize:], raw[headerSize:], additionalData(header, ref))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt: %w: %w", ErrCorrupt, err)
+	}
+	return plain, nil
+}
+
+func additionalData(header []byte, ref string) []byte {
+	return append(append([]byte(nil), header...), ref...)
+}
+
+func isEncrypted(head []byte) bool {
+	return len(head) > len(magic) && string(head[:len(magic)]) == magic
+}
+
+func hashesTo(data []byte, ref string) bool {
+	sum := sha256.Sum256(data)
+	var want [sha256.Size]byte
+	if _, err := hex.Decode(want[:], []byte(ref)); err != nil {
+		return false
+	}
+	return sum == want
+}
+
+// validRef accepts exactly 64 lowercase hex digits, so a ref can never name
+// a path outside the fan-out directories.
+func validRef(ref string) bool {
+	if len(ref) != refLen {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// readHead reads the first bytes of path, enough to tell plain from
+// encrypted.
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, len(magic)+1)
+	n, _ := f.Read(head)
+	return head[:n], nil
+}
+
+// writeFile writes content to path atomically: a temporary file in the same
+// directory, fsynced, then linked into place (which never replaces an
+// existing file; a concurrent writer of the same blob simply wins) or, when
+// replace is set, renamed over it. The directory is fsynced afterwards.
+func writeFile(path string, content []byte, replace bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // after a link or a failure; a no-op after a rename
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if replace {
+		err = os.Rename(name, path)
+	} else {
+		err = os.Link(name, path)
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		if err != nil {
+			// Filesystems without hard links: rename, which may replace a
+			// concurrent writer's identical blob.
+			err = os.Rename(name, path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
