@@ -1,0 +1,25 @@
+package memory
+
+import (
+	"context"
+	"time"
+)
+
+// FirstDelivery reports whether key is seen for the first time within ttl.
+func (s *Store) FirstDelivery(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if exp, ok := s.seen[key]; ok && now.Before(exp) {
+		return false, nil
+	}
+	s.seen[key] = now.Add(ttl)
+	if len(s.seen) >= 1024 && len(s.seen)%1024 == 0 {
+		for k, exp := range s.seen {
+			if !now.Before(exp) {
+				delete(s.seen, k)
+			}
+		}
+	}
+	return true, nil
+}

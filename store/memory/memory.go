@@ -1,0 +1,48 @@
+// Package memory is the embedded store: sessions, de-duplication, per-user
+// locks, rate limits and the record of turns, all in the process's memory. It
+// is what `regbot chat` and a `regbot serve` without a database run on, and it
+// passes the same conformance suite (store/storetest) as PostgreSQL + Redis.
+// Nothing in it survives the process.
+package memory
+
+import (
+	"sync"
+	"time"
+)
+
+// Store holds everything in memory. It is safe for concurrent use; the zero
+// value is not usable, call New.
+type Store struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]session
+	seen     map[string]time.Time // dedup key → expiry
+	locks    map[string]*userLock
+	buckets  map[string]bucket
+
+	rec record
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock used for expiry and rate limits (default
+// time.Now); tests use it to move time.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		now:      time.Now,
+		sessions: map[string]session{},
+		seen:     map[string]time.Time{},
+		locks:    map[string]*userLock{},
+		buckets:  map[string]bucket{},
+	}
+	s.rec.init()
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}

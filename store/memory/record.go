@@ -1,0 +1,273 @@
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"regbot/store"
+)
+
+// ActorBot is the actor of status events a candidate's turn caused.
+const ActorBot = "bot"
+
+// Application is what the record holds about one candidate's application to
+// one plan.
+type Application struct {
+	ID          int64
+	CandidateID int64
+	PlanID      string
+	Condition   string
+	Status      store.Status
+	Answers     map[string]any
+	WorkHistory []store.WorkEntry
+	UpdatedAt   time.Time
+}
+
+// DocumentRecord is one recorded upload; SupersededAt is zero while it is the
+// current document of its material.
+type DocumentRecord struct {
+	store.Document
+	SupersededAt time.Time
+}
+
+// StatusEvent is one status change of an application; From is "" for the
+// status the application was created with.
+type StatusEvent struct {
+	From, To store.Status
+	Actor    string
+	Reason   string
+	At       time.Time
+}
+
+// Ticket is an escalation opened by a turn, with what the candidate said.
+type Ticket struct {
+	ID       int64
+	Identity store.Identity
+	PlanID   string
+	Reason   string
+	Text     string
+	OpenedAt time.Time
+}
+
+// InboundMessage is one candidate message as said.
+type InboundMessage struct {
+	MsgID string
+	Text  string
+	At    time.Time
+}
+
+// record is the in-memory stand-in for the PostgreSQL record. Its fields are
+// guarded by Store.mu.
+type record struct {
+	nextID     int64
+	candidates map[string]int64           // identity key → candidate id
+	apps       map[appKey]*application    // (candidate, plan) → application
+	inbound    map[int64][]InboundMessage // candidate → messages
+	msgIDs     map[string]bool            // identity key + msg id, recorded
+	tickets    map[int64][]Ticket         // candidate → tickets
+}
+
+type appKey struct {
+	candidate int64
+	plan      string
+}
+
+type application struct {
+	Application
+	answers  []byte // JSON, as PostgreSQL's jsonb would hold it
+	session  []byte
+	docs     []DocumentRecord
+	events   []StatusEvent
+	modified int64 // record sequence of the last change, for LatestSession
+}
+
+func (r *record) init() {
+	r.candidates = map[string]int64{}
+	r.apps = map[appKey]*application{}
+	r.inbound = map[int64][]InboundMessage{}
+	r.msgIDs = map[string]bool{}
+	r.tickets = map[int64][]Ticket{}
+}
+
+func (r *record) id() int64 {
+	r.nextID++
+	return r.nextID
+}
+
+// RecordTurn writes what one turn changed, all or nothing. A message id
+// already recorded for the identity gives store.ErrConflict.
+func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
+	answers, err := json.Marshal(orEmpty(t.Answers))
+	if err != nil {
+		return fmt.Errorf("record turn: answers: %w", err)
+	}
+	if t.At.IsZero() {
+		t.At = s.now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.rec
+	key := t.Identity.Key()
+	if t.MsgID != "" && r.msgIDs[key+"\x00"+t.MsgID] {
+		return fmt.Errorf("record turn: message %s already recorded: %w", t.MsgID, store.ErrConflict)
+	}
+	cand, ok := r.candidates[key]
+	if !ok {
+		cand = r.id()
+		r.candidates[key] = cand
+	}
+	app := r.apps[appKey{cand, t.PlanID}]
+	if app == nil {
+		app = &application{Application: Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID, Status: store.StatusCollecting}}
+		if t.Status != "" {
+			app.Status = t.Status
+		}
+		app.events = append(app.events, StatusEvent{To: app.Status, Actor: ActorBot, At: t.At})
+		r.apps[appKey{cand, t.PlanID}] = app
+	} else if t.Status != "" && t.Status != app.Status {
+		app.events = append(app.events, StatusEvent{From: app.Status, To: t.Status, Actor: ActorBot, At: t.At})
+		app.Status = t.Status
+	}
+	app.Condition = t.Condition
+	app.answers = answers
+	app.WorkHistory = slices.Clone(t.WorkHistory)
+	if t.Session != nil {
+		app.session = clone(t.Session)
+	}
+	app.UpdatedAt = t.At
+	app.modified = r.id()
+	for _, d := range t.Documents {
+		for i := range app.docs {
+			if app.docs[i].Material == d.Material && app.docs[i].SupersededAt.IsZero() {
+				app.docs[i].SupersededAt = t.At
+			}
+		}
+		d.Problems = slices.Clone(d.Problems)
+		if d.At.IsZero() {
+			d.At = t.At
+		}
+		app.docs = append(app.docs, DocumentRecord{Document: d})
+	}
+	for _, e := range t.Escalations {
+		at := e.At
+		if at.IsZero() {
+			at = t.At
+		}
+		r.tickets[cand] = append(r.tickets[cand], Ticket{ID: r.id(), Identity: t.Identity, PlanID: t.PlanID, Reason: e.Reason, Text: e.Text, OpenedAt: at})
+	}
+	r.inbound[cand] = append(r.inbound[cand], InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
+	if t.MsgID != "" {
+		r.msgIDs[key+"\x00"+t.MsgID] = true
+	}
+	return nil
+}
+
+// LatestSession returns the session snapshot of the identity's most recently
+// changed application, or store.ErrNotFound.
+func (s *Store) LatestSession(_ context.Context, id store.Identity) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var latest *application
+	if cand, ok := s.rec.candidates[id.Key()]; ok {
+		for k, app := range s.rec.apps {
+			if k.candidate == cand && app.session != nil && (latest == nil || app.modified > latest.modified) {
+				latest = app
+			}
+		}
+	}
+	if latest == nil {
+		return nil, fmt.Errorf("latest session: %w", store.ErrNotFound)
+	}
+	return clone(latest.session), nil
+}
+
+// Application returns the identity's application to plan, or
+// store.ErrNotFound.
+func (s *Store) Application(_ context.Context, id store.Identity, planID string) (Application, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app, err := s.rec.app(id, planID)
+	if err != nil {
+		return Application{}, err
+	}
+	out := app.Application
+	if err := json.Unmarshal(app.answers, &out.Answers); err != nil {
+		return Application{}, fmt.Errorf("application: answers: %w", err)
+	}
+	out.WorkHistory = slices.Clone(app.WorkHistory)
+	return out, nil
+}
+
+// Documents returns every document recorded for the identity's application
+// to plan, oldest first, superseded ones included.
+func (s *Store) Documents(_ context.Context, id store.Identity, planID string) ([]DocumentRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app, err := s.rec.app(id, planID)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(app.docs)
+	for i := range out {
+		out[i].Problems = slices.Clone(out[i].Problems)
+	}
+	return out, nil
+}
+
+// StatusEvents returns the status history of the identity's application to
+// plan, oldest first.
+func (s *Store) StatusEvents(_ context.Context, id store.Identity, planID string) ([]StatusEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app, err := s.rec.app(id, planID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(app.events), nil
+}
+
+// Tickets returns the escalation tickets of the identity's candidate, oldest
+// first.
+func (s *Store) Tickets(_ context.Context, id store.Identity) ([]Ticket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cand, ok := s.rec.candidates[id.Key()]
+	if !ok {
+		return nil, fmt.Errorf("tickets: %w", store.ErrNotFound)
+	}
+	return slices.Clone(s.rec.tickets[cand]), nil
+}
+
+// InboundMessages returns every message the identity's candidate sent, in
+// the order recorded.
+func (s *Store) InboundMessages(_ context.Context, id store.Identity) ([]InboundMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cand, ok := s.rec.candidates[id.Key()]
+	if !ok {
+		return nil, fmt.Errorf("inbound messages: %w", store.ErrNotFound)
+	}
+	return slices.Clone(s.rec.inbound[cand]), nil
+}
+
+func (r *record) app(id store.Identity, planID string) (*application, error) {
+	cand, ok := r.candidates[id.Key()]
+	if !ok {
+		return nil, fmt.Errorf("application: %w", store.ErrNotFound)
+	}
+	app := r.apps[appKey{cand, planID}]
+	if app == nil {
+		return nil, fmt.Errorf("application: %w", store.ErrNotFound)
+	}
+	return app, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

@@ -1,0 +1,94 @@
+// Package storetest is the conformance suite every store implementation
+// passes: store/memory on its own, and store/postgres + store/redis together.
+// An implementation's test calls Run with a function that builds a fresh,
+// isolated set of stores for each subtest; the helpers PostgresURL and
+// RedisPrefix give tests an isolated schema and key prefix on the real
+// servers, cleaned up when the test ends.
+package storetest
+
+import (
+	"context"
+	"time"
+
+	"regbot/store"
+)
+
+// Sessions is the fast session store (bot.Sessions).
+type Sessions interface {
+	LoadSession(ctx context.Context, id store.Identity) ([]byte, int64, error)
+	SaveSession(ctx context.Context, id store.Identity, data []byte, rev int64) (int64, error)
+}
+
+// Deduper remembers message ids (bot.Deduper).
+type Deduper interface {
+	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Locker serialises one candidate's messages in arrival order (bot.Locker),
+// and says how many are waiting, so the suite can line waiters up in a known
+// order.
+type Locker interface {
+	LockUser(ctx context.Context, id store.Identity) (unlock func(), err error)
+	Waiters(ctx context.Context, id store.Identity) (int, error)
+}
+
+// Record is the durable record (bot.Record).
+type Record interface {
+	RecordTurn(ctx context.Context, t store.Turn) error
+	LatestSession(ctx context.Context, id store.Identity) ([]byte, error)
+}
+
+// Limiter is a token-bucket rate limiter.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
+}
+
+// Stores is one implementation under test.
+type Stores struct {
+	Sessions Sessions
+	Deduper  Deduper
+	Locker   Locker
+	Record   Record
+	Limiter  Limiter
+	// Inspect reads back what Record holds about id's application to plan,
+	// or store.ErrNotFound.
+	Inspect func(ctx context.Context, id store.Identity, planID string) (Recorded, error)
+}
+
+// Recorded is what the record holds about one application, in a form every
+// implementation can produce.
+type Recorded struct {
+	Condition    string
+	Status       store.Status
+	Answers      map[string]any
+	WorkHistory  []store.WorkEntry
+	StatusEvents []StatusChange
+	// Documents are oldest first, superseded ones included.
+	Documents []RecordedDocument
+	// Tickets are the candidate's escalations, oldest first.
+	Tickets []RecordedTicket
+	// Inbound are the candidate's messages, in the order recorded.
+	Inbound []RecordedMessage
+}
+
+// StatusChange is one status event; From is "" for the initial status.
+type StatusChange struct {
+	From, To store.Status
+	Actor    string
+}
+
+// RecordedDocument is one recorded upload.
+type RecordedDocument struct {
+	store.Document
+	Current bool
+}
+
+// RecordedTicket is one escalation ticket.
+type RecordedTicket struct {
+	Reason, Text string
+}
+
+// RecordedMessage is one inbound message as recorded.
+type RecordedMessage struct {
+	MsgID, Text string
+}
