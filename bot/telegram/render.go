@@ -1,0 +1,349 @@
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"regbot/dialogs"
+)
+
+// Bot API limits, in UTF-16 code units as Telegram counts them.
+const (
+	maxTextUnits    = 4096
+	maxCaptionUnits = 1024
+	// maxCallbackData is the longest callback_data, in bytes.
+	maxCallbackData = 64
+)
+
+// Retry policy for 429 answers.
+const (
+	maxAttempts  = 4
+	maxRetryWait = 30 * time.Second
+)
+
+// labelDataPrefix marks the callback_data of a choice whose id is longer
+// than Telegram allows: the button's label then stands for the choice.
+const labelDataPrefix = "#label:"
+
+// hintDocument is added to messages asking for an image: only a file sent
+// as a document reaches the bot with its bytes untouched.
+const hintDocument = "提示：Telegram 会压缩以「照片」方式发送的图片；对文件大小有要求时，请点📎选择「文件」发送，可保留原图。"
+
+// ErrUnreachable means the user has blocked the bot: nothing more can be
+// sent to them until they start it again.
+var ErrUnreachable = errors.New("telegram user unreachable (blocked the bot)")
+
+// RateLimitedError is returned when Telegram still answers 429 after the
+// adapter's retries, or asks for a longer wait than it makes inline: retry
+// after RetryAfter (a queued job should snooze that long).
+type RateLimitedError struct {
+	Method     string
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("telegram %s: rate limited, retry after %s", e.Method, e.RetryAfter)
+}
+
+// inlineKeyboard is the reply_markup of a message with buttons. The
+// library's InlineKeyboardButton always carries an empty copy_text, which
+// Telegram rejects; these carry only what is set.
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data,omitempty"`
+	URL          string `json:"url,omitempty"`
+}
+
+// Send delivers msgs to the Telegram user userID (their chat id), the way
+// replies are delivered: for notifications, broadcasts and staff replies.
+// It waits for the chat's update in progress, if any. A user who blocked
+// the bot gives an error matching ErrUnreachable (and Deps.Unreachable is
+// called); a lasting 429 gives a *RateLimitedError.
+func (a *Adapter) Send(ctx context.Context, userID string, msgs ...dialogs.Outbound) error {
+	chatID, err := strconv.ParseInt(userID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("telegram send: user id %q is not a chat id", userID)
+	}
+	t := a.queue.join(userID)
+	if err := t.wait(ctx); err != nil {
+		t.abandon()
+		return fmt.Errorf("telegram send: %w", err)
+	}
+	defer t.done()
+	return a.send(ctx, chatID, a.log.With("user", a.userKey(chatID)), msgs)
+}
+
+// sendLogged sends msgs and logs a failure: the candidate's turn is over
+// whatever happens to the replies.
+func (a *Adapter) sendLogged(ctx context.Context, chatID int64, log *slog.Logger, msgs ...dialogs.Outbound) {
+	if err := a.send(ctx, chatID, log, msgs); err != nil && !errors.Is(err, ErrUnreachable) {
+		log.Error("telegram reply not delivered", "err", err)
+	}
+}
+
+// send renders msgs in order and stops at the first failure. A 403 marks
+// the user unreachable.
+func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound) error {
+	for _, m := range msgs {
+		err := a.sendOne(ctx, chatID, m)
+		if errors.Is(err, ErrUnreachable) {
+			log.Info("telegram user blocked the bot")
+			a.markUnreachable(ctx, chatID, log)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendOne renders one message: an image (with the text as its caption when
+// it fits), then the text in as many messages as Telegram's length limit
+// needs; the buttons go on the last one.
+func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound) error {
+	text := m.Text
+	if m.Ask != nil && m.Ask.Type == "image" {
+		text = joinText(text, hintDocument)
+	}
+	link := m.Link
+	if link != nil && !isWebURL(link.URL) {
+		text = joinText(text, linkLine(link))
+		link = nil
+	}
+	kb := keyboard(m.Choices, link)
+	if m.Image != nil {
+		caption := ""
+		if utf16Len(text) <= maxCaptionUnits {
+			caption, text = text, ""
+		}
+		name := m.Image.Name
+		if name == "" {
+			name = "image.png"
+		}
+		err := a.call(ctx, "sendPhoto", func(ctx context.Context) error {
+			p := &tgbot.SendPhotoParams{
+				ChatID:  chatID,
+				Photo:   &models.InputFileUpload{Filename: name, Data: bytes.NewReader(m.Image.Data)},
+				Caption: caption,
+			}
+			if text == "" && kb != nil {
+				p.ReplyMarkup = kb
+			}
+			_, err := a.api.SendPhoto(ctx, p)
+			return err
+		})
+		if err != nil || text == "" {
+			return err
+		}
+	}
+	chunks := splitText(text, maxTextUnits)
+	if len(chunks) == 0 {
+		if kb == nil {
+			return nil
+		}
+		chunks = []string{"请选择："}
+	}
+	for i, c := range chunks {
+		err := a.call(ctx, "sendMessage", func(ctx context.Context) error {
+			p := &tgbot.SendMessageParams{ChatID: chatID, Text: c}
+			if i == len(chunks)-1 && kb != nil {
+				p.ReplyMarkup = kb
+			}
+			_, err := a.api.SendMessage(ctx, p)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyboard lays choices out as buttons, a link as a URL button; nil when
+// there are none. Short labels share a row, long ones get their own.
+func keyboard(choices []dialogs.Choice, link *dialogs.Link) *inlineKeyboard {
+	if len(choices) == 0 && link == nil {
+		return nil
+	}
+	kb := &inlineKeyboard{InlineKeyboard: [][]inlineButton{}}
+	short := len(choices) <= 3
+	for _, c := range choices {
+		if len([]rune(c.Label)) > 6 {
+			short = false
+		}
+	}
+	var row []inlineButton
+	for i, c := range choices {
+		label := c.Label
+		if label == "" {
+			label = c.ID
+		}
+		data := c.ID
+		if len(data) > maxCallbackData {
+			data = labelDataPrefix + strconv.Itoa(i)
+		}
+		b := inlineButton{Text: label, CallbackData: data}
+		if short {
+			row = append(row, b)
+			continue
+		}
+		kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{b})
+	}
+	if len(row) > 0 {
+		kb.InlineKeyboard = append(kb.InlineKeyboard, row)
+	}
+	if link != nil {
+		label := link.Label
+		if label == "" {
+			label = "打开链接"
+		}
+		kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: label, URL: link.URL}})
+	}
+	return kb
+}
+
+// isWebURL reports whether s can be a URL button (Telegram takes http(s)
+// and tg: links; anything else is shown as text).
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func linkLine(l *dialogs.Link) string {
+	if l.Label == "" {
+		return l.URL
+	}
+	return l.Label + "：" + l.URL
+}
+
+func joinText(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n\n" + b
+}
+
+// markChosen shows the pressed button's label under the question and
+// removes its buttons, so the chat reads like a conversation and an old
+// question cannot be answered twice by accident. Best effort.
+func (a *Adapter) markChosen(ctx context.Context, inc incoming, log *slog.Logger) {
+	cb := inc.callback
+	if cb.messageID == 0 {
+		return
+	}
+	empty := &inlineKeyboard{InlineKeyboard: [][]inlineButton{}}
+	text := cb.text
+	if cb.label != "" && !cb.caption && text != "" {
+		text += "\n\n✅ " + cb.label
+	}
+	var err error
+	if text != cb.text && utf16Len(text) <= maxTextUnits {
+		_, err = a.api.EditMessageText(ctx, &tgbot.EditMessageTextParams{
+			ChatID: inc.chatID, MessageID: cb.messageID, Text: text, ReplyMarkup: empty,
+		})
+	} else {
+		_, err = a.api.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
+			ChatID: inc.chatID, MessageID: cb.messageID, ReplyMarkup: empty,
+		})
+	}
+	if err != nil {
+		log.Debug("telegram marking the chosen button failed", "err", err)
+	}
+}
+
+// markUnreachable tells Deps.Unreachable that the user blocked the bot.
+func (a *Adapter) markUnreachable(ctx context.Context, chatID int64, log *slog.Logger) {
+	if a.deps.Unreachable == nil {
+		return
+	}
+	if err := a.deps.Unreachable(ctx, identity(chatID)); err != nil {
+		log.Error("telegram marking user unreachable failed", "err", err)
+	}
+}
+
+// call runs one Bot API call: a 429 is retried after its retry_after (at
+// most maxAttempts tries, never a wait over maxRetryWait); a 403 becomes
+// ErrUnreachable; failures for good are counted.
+func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		var tooMany *tgbot.TooManyRequestsError
+		switch {
+		case errors.As(err, &tooMany):
+			wait := time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
+			if attempt >= maxAttempts || wait > maxRetryWait {
+				a.failures.WithLabelValues(method, "rate_limited").Inc()
+				return &RateLimitedError{Method: method, RetryAfter: wait}
+			}
+			if err := a.sleep(ctx, wait); err != nil {
+				a.failures.WithLabelValues(method, "rate_limited").Inc()
+				return fmt.Errorf("telegram %s: waiting out a 429: %w", method, err)
+			}
+		case errors.Is(err, tgbot.ErrorForbidden):
+			a.failures.WithLabelValues(method, "forbidden").Inc()
+			return fmt.Errorf("telegram %s: %w: %w", method, ErrUnreachable, err)
+		case errors.Is(err, tgbot.ErrorBadRequest):
+			a.failures.WithLabelValues(method, "bad_request").Inc()
+			return fmt.Errorf("telegram %s: %w", method, err)
+		default:
+			a.failures.WithLabelValues(method, "other").Inc()
+			return fmt.Errorf("telegram %s: %w", method, err)
+		}
+	}
+}
+
+// utf16Len is the length of s as Telegram counts it.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// splitText cuts s into pieces of at most limit UTF-16 units, at a line
+// break when there is one in the second half of a piece.
+func splitText(s string, limit int) []string {
+	s = strings.TrimSpace(s)
+	var out []string
+	for s != "" {
+		if utf16Len(s) <= limit {
+			out = append(out, s)
+			break
+		}
+		// Find the byte offset where limit units are used up.
+		cut, units := 0, 0
+		for i, r := range s {
+			n := utf16.RuneLen(r)
+			if units+n > limit {
+				cut = i
+				break
+			}
+			units += n
+		}
+		if nl := strings.LastIndexByte(s[:cut], '\n'); nl > cut/2 {
+			cut = nl
+		}
+		out = append(out, strings.TrimRight(s[:cut], " \n"))
+		s = strings.TrimLeft(s[cut:], " \n")
+	}
+	return out
+}
