@@ -164,19 +164,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nearest returns the failed condition with the fewest failed clauses (plan
-// order breaks ties) and those clauses explained.
+// nearest returns the failed condition closest to holding (the smallest sum
+// of its clauses' shortfalls; plan order breaks ties) and its failed clauses
+// explained. Clauses still unknown count as missing but are not explained:
+// their placeholders have no value.
 func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
-	best, bestN := -1, 0
+	best, bestD := -1, 0.0
 	for i, c := range out.Conditions {
-		n := 0
-		for _, v := range c.Clauses {
+		d := 0.0
+		for j, v := range c.Clauses {
 			if v != rules.Holds {
-				n++
+				d += e.rules.Shortfall(c.Key, j, env)
 			}
 		}
-		if best < 0 || n < bestN {
-			best, bestN = i, n
+		if best < 0 || d < bestD-1e-9 {
+			best, bestD = i, d
 		}
 	}
 	if best < 0 {
@@ -186,7 +188,7 @@ func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
 	c, _ := e.plan.Condition(key)
 	var missing []string
 	for j, v := range out.Conditions[best].Clauses {
-		if v != rules.Holds {
+		if v == rules.Fails {
 			missing = append(missing, e.fill(c.All[j].Miss, env))
 		}
 	}
@@ -452,4 +454,18 @@ func (e *Engine) registrationGuide(t *turn) {
 		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + step)
 	}
 	t.say(b.String())
+}
+
+// nextEligibilitySlot returns the step of the first slot, in plan order, that
+// can still change the outcome.
+func (e *Engine) nextEligibilitySlot(t *turn) (string, bool) {
+	el := e.Evaluate(t.s, t.now)
+	if el.Decided || len(el.Needs) == 0 {
+		return "", false
+	}
+	key := el.Needs[0]
+	if sl, ok := e.plan.Slot(key); ok && sl.Type == SlotGroup {
+		return key + "." + groupMore, true
+	}
+	return key, true
 }

@@ -123,12 +123,13 @@ func TestEvaluateProfiles(t *testing.T) {
 			p: profile{work: []store.WorkEntry{job("2023-01", "至今")},
 				answers: map[string]any{"has_prior_cert": true, "prior_cert_date": "2024-01", "has_training_cert": false, "school_kind": "none"}},
 			condition: "",
-			missing:   []string{"2年11个月"},
+			missing:   []string{"3年11个月"}, // C2 (1 month short) is nearer than C1 (1 month short of 36)
 		},
 		{
 			name:      "C2 and C1 both hold: C2 needs fewer materials",
 			p:         profile{work: []store.WorkEntry{job("2020-01", "至今")}, answers: map[string]any{"has_prior_cert": true, "prior_cert_date": "2020-06"}},
 			condition: "C2",
+			also:      []string{"C1"},
 		},
 		{
 			name: "C3 at 104 hours",

@@ -147,6 +147,14 @@ type clause struct {
 	// logic is the clause split at its top-level "&&", "||" and "!", for
 	// evaluation with unknowns; nil when the clause has no such operator.
 	logic *logicNode
+	// atLeast is set for a clause of the form `name >= number` (or `>`),
+	// so that Shortfall can say how far a candidate is from it.
+	atLeast *threshold
+}
+
+type threshold struct {
+	name string
+	min  float64
 }
 
 // logicNode is a node of a clause's boolean skeleton: an operator over
@@ -262,7 +270,7 @@ func compileClause(src string, vars Vars, opts []expr.Option, intern func(string
 	if usesEnv {
 		return clause{}, ErrEnvVariable
 	}
-	cl := clause{prog: prog}
+	cl := clause{prog: prog, atLeast: thresholdOf(tree.Node)}
 	for _, name := range names {
 		cl.reads = append(cl.reads, intern(name))
 	}
@@ -389,4 +397,41 @@ func (s *Set) Reads(key string, i int) []string {
 		names[k] = s.names[r]
 	}
 	return names
+}
+
+// thresholdOf recognises `name >= number` and `name > number`.
+func thresholdOf(node ast.Node) *threshold {
+	b, ok := node.(*ast.BinaryNode)
+	if !ok || (b.Operator != ">=" && b.Operator != ">") {
+		return nil
+	}
+	id, ok := b.Left.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	switch r := b.Right.(type) {
+	case *ast.IntegerNode:
+		return &threshold{name: id.Value, min: float64(r.Value)}
+	case *ast.FloatNode:
+		return &threshold{name: id.Value, min: r.Value}
+	}
+	return nil
+}
+
+// Shortfall says how far env is from satisfying clause i of condition key,
+// from 0 (holds) to 1 (entirely missing). A threshold clause `x >= n` whose x
+// is known scores the missing fraction (n-x)/n, so "96 of 104 hours" is nearer
+// than "2 of 4 years"; any other failing or unknown clause scores 1.
+func (s *Set) Shortfall(key string, i int, env Env) float64 {
+	ci, ok := s.index[key]
+	if !ok || i < 0 || i >= len(s.conds[ci].clauses) {
+		return 1
+	}
+	cl := s.conds[ci].clauses[i]
+	if t := cl.atLeast; t != nil && t.min > 0 {
+		if v, ok := env[t.name].(float64); ok {
+			return max(0, min(1, (t.min-v)/t.min))
+		}
+	}
+	return 1
 }

@@ -1,0 +1,120 @@
+package answers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cst is China Standard Time, the zone candidates live in.
+var cst = time.FixedZone("CST", 8*3600)
+
+// testNow is the "now" of every test: mid-June 2025 in China.
+var testNow = time.Date(2025, 6, 15, 10, 0, 0, 0, cst)
+
+// requireInvalid fails unless err is an *Invalid whose message contains
+// want (any message when want is empty).
+func requireInvalid(t *testing.T, err error, want string) {
+	t.Helper()
+	var inv *Invalid
+	if !errors.As(err, &inv) {
+		t.Fatalf("err = %v (%T), want *Invalid", err, err)
+	}
+	if inv.Message == "" || inv.Error() != inv.Message {
+		t.Fatalf("Invalid message %q, Error() %q", inv.Message, inv.Error())
+	}
+	if !strings.Contains(inv.Message, want) {
+		t.Fatalf("message %q does not contain %q", inv.Message, want)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"plain", "abc", "abc"},
+		{"full-width digits", "１０４", "104"},
+		{"full-width letters lower-cased", "ＸＸ大学", "xx大学"},
+		{"ascii upper-cased", "YES", "yes"},
+		{"ideographic space collapsed and trimmed", "\u3000电子\u3000\u3000商务 ", "电子 商务"},
+		{"tabs and newlines", "a\t\n b", "a b"},
+		{"full-width punctuation", "２０２３－０５／０１．", "2023-05/01."},
+		{"chinese punctuation kept", "是的。、", "是的。、"},
+		{"full-width comma folded", "是，有", "是,有"},
+		{"zero-width removed", "1\u200b3\ufeff8", "138"},
+		{"non-breaking space", "a\u00a0b", "a b"},
+		{"han untouched", "互联网营销师", "互联网营销师"},
+		{"non-ascii letters kept in case", "ÄÉ", "ÄÉ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Normalize(tt.in); got != tt.want {
+				t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBool(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    bool
+		invalid bool
+	}{
+		{"是", "是", true, false},
+		{"是的 with full stop", "是的。", true, false},
+		{"对", "对", true, false},
+		{"有", "有", true, false},
+		{"有的 with particle", "有的呢", true, false},
+		{"好", "好", true, false},
+		{"嗯", "嗯", true, false},
+		{"嗯嗯嗯 repeated", "嗯嗯嗯", true, false},
+		{"yes upper-case", "YES", true, false},
+		{"y", "y", true, false},
+		{"full-width Y", "Ｙ", true, false},
+		{"true", "true", true, false},
+		{"已取得", "已取得", true, false},
+		{"我有", "我有", true, false},
+		{"first clause decides", "是的，2019年取得的", true, false},
+		{"spaces around", "  是  ", true, false},
+		{"否", "否", false, false},
+		{"不是", "不是", false, false},
+		{"没有", "没有", false, false},
+		{"没有啊 particle", "没有啊", false, false},
+		{"我没有", "我没有", false, false},
+		{"无", "无", false, false},
+		{"不", "不", false, false},
+		{"no", "No", false, false},
+		{"n", "n", false, false},
+		{"false", "FALSE", false, false},
+		{"未取得", "未取得", false, false},
+		{"没了", "没了", false, false},
+		{"empty", "", false, true},
+		{"spaces only", "   ", false, true},
+		{"punctuation only", "。。", false, true},
+		{"unrelated", "不知道", false, true},
+		{"question", "是吗", false, true},
+		{"contradiction", "有，没有", false, true},
+		{"digit", "1", false, true},
+		{"maybe", "可能吧", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Bool(tt.in)
+			if tt.invalid {
+				requireInvalid(t, err, "“是”或“否”")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Bool(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}

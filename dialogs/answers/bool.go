@@ -1,0 +1,82 @@
+package answers
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const msgBool = "请回答“是”或“否”。"
+
+// boolWords maps a normalised answer (no punctuation, no trailing particle)
+// to its meaning.
+var boolWords = map[string]bool{
+	"是": true, "是的": true, "是滴": true, "对": true, "对的": true, "有": true, "有的": true,
+	"好": true, "好的": true, "嗯": true, "恩": true, "嗯嗯": true, "可以": true, "行": true,
+	"当然": true, "没错": true, "确定": true, "确认": true, "需要": true, "要": true,
+	"已取得": true, "取得": true, "已获得": true, "获得": true, "拿到": true, "已拿到": true,
+	"有证": true, "有证书": true, "已完成": true, "完成": true, "参加过": true, "培训过": true,
+	"yes": true, "y": true, "yeah": true, "yep": true, "true": true, "ok": true, "okay": true,
+	"√": true, "✓": true, "✔": true,
+
+	"否": false, "不是": false, "不是的": false, "不对": false, "没有": false, "没": false,
+	"无": false, "不": false, "不要": false, "不用": false, "不需要": false, "没有的": false,
+	"未取得": false, "没取得": false, "没有取得": false, "未获得": false, "没拿到": false,
+	"还没有": false, "还没": false, "暂无": false, "暂时没有": false, "没参加过": false,
+	"未完成": false, "没完成": false, "没有证": false, "没有证书": false, "没证": false,
+	"no": false, "n": false, "nope": false, "false": false, "×": false, "✗": false, "✘": false,
+}
+
+// boolParticles are sentence-final particles dropped before the look-up
+// ("有的呢", "没有啊", "是呀").
+const boolParticles = "啊呀哦噢喔呢吧啦哈了"
+
+// Bool reads a yes/no answer: 是/对/有/好/嗯/yes/已取得… are true,
+// 否/不是/没有/无/no/未取得… are false. A leading "我" is ignored ("我有"),
+// and after a comma only the first clause decides, unless another clause
+// says the opposite ("是的，2019年取得的" is true; "有，没有" is refused).
+func Bool(s string) (bool, error) {
+	n := Normalize(s)
+	clauses := strings.FieldsFunc(n, func(r rune) bool {
+		return unicode.IsPunct(r) || unicode.IsSpace(r) || r == '~'
+	})
+	if len(clauses) == 0 {
+		return false, invalid(msgBool)
+	}
+	first, ok := boolWord(clauses[0])
+	if !ok {
+		return false, invalid(msgBool)
+	}
+	for _, c := range clauses[1:] {
+		if v, ok := boolWord(c); ok && v != first {
+			return false, invalid(msgBool)
+		}
+	}
+	return first, nil
+}
+
+// boolWord classifies one clause.
+func boolWord(c string) (bool, bool) {
+	c = strings.TrimPrefix(c, "我")
+	for {
+		r, size := utf8.DecodeLastRuneInString(c)
+		if size == 0 || !strings.ContainsRune(boolParticles, r) || len(c) == size {
+			break
+		}
+		if _, ok := boolWords[c]; ok { // "没了" is not a particle case, but keep known words whole
+			break
+		}
+		c = c[:len(c)-size]
+	}
+	if v, ok := boolWords[c]; ok {
+		return v, true
+	}
+	// Repetition: "是是是", "嗯嗯嗯", "对对对".
+	r, size := utf8.DecodeRuneInString(c)
+	if size > 0 && strings.Count(c, string(r)) == utf8.RuneCountInString(c) {
+		if v, ok := boolWords[string(r)]; ok {
+			return v, true
+		}
+	}
+	return false, false
+}

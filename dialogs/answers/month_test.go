@@ -1,0 +1,161 @@
+package answers
+
+import (
+	"testing"
+	"time"
+)
+
+func TestMonth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		m     Month
+		str   string
+		index int
+	}{
+		{"may 2023", Month{2023, 5}, "2023-05", 2023*12 + 4},
+		{"january", Month{2024, 1}, "2024-01", 2024 * 12},
+		{"december", Month{1999, 12}, "1999-12", 1999*12 + 11},
+		{"year zero", Month{0, 1}, "0000-01", 0},
+		{"before year zero", Month{-1, 12}, "-001-12", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.m.String(); got != tt.str {
+				t.Errorf("String() = %q, want %q", got, tt.str)
+			}
+			if got := tt.m.Index(); got != tt.index {
+				t.Errorf("Index() = %d, want %d", got, tt.index)
+			}
+			if got := MonthFromIndex(tt.index); got != tt.m {
+				t.Errorf("MonthFromIndex(%d) = %v, want %v", tt.index, got, tt.m)
+			}
+		})
+	}
+	t.Run("period arithmetic", func(t *testing.T) {
+		t.Parallel()
+		// 2020-01 .. 2023-12 inclusive is 48 months (DOMAIN.md: 4 years).
+		if got := (Month{2023, 12}).Index() - (Month{2020, 1}).Index() + 1; got != 48 {
+			t.Fatalf("months = %d, want 48", got)
+		}
+		if got := MonthFromIndex((Month{2023, 11}).Index() + 2); got != (Month{2024, 1}) {
+			t.Fatalf("2023-11 + 2 = %v", got)
+		}
+	})
+}
+
+func TestParseMonthString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    Month
+		invalid bool
+	}{
+		{"valid", "2023-05", Month{2023, 5}, false},
+		{"december", "2024-12", Month{2024, 12}, false},
+		{"one-digit month", "2023-5", Month{}, true},
+		{"month 13", "2023-13", Month{}, true},
+		{"month 00", "2023-00", Month{}, true},
+		{"slash", "2023/05", Month{}, true},
+		{"chinese", "2023年5月", Month{}, true},
+		{"trailing space", "2023-05 ", Month{}, true},
+		{"sign", "+023-05", Month{}, true},
+		{"ongoing word", "至今", Month{}, true},
+		{"empty", "", Month{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseMonthString(tt.in)
+			if tt.invalid {
+				requireInvalid(t, err, "")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseMonthString(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMonth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		in           string
+		now          time.Time // zero: testNow (2025-06-15 CST)
+		allowOngoing bool
+		want         Month
+		ongoing      bool
+		msg          string // non-empty: want *Invalid containing it
+	}{
+		{name: "dash two-digit month", in: "2023-05", want: Month{2023, 5}},
+		{name: "dash one-digit month", in: "2023-5", want: Month{2023, 5}},
+		{name: "slash", in: "2023/05", want: Month{2023, 5}},
+		{name: "dot", in: "2023.5", want: Month{2023, 5}},
+		{name: "six digits", in: "202305", want: Month{2023, 5}},
+		{name: "chinese", in: "2023年5月", want: Month{2023, 5}},
+		{name: "chinese zero-padded", in: "2023年05月", want: Month{2023, 5}},
+		{name: "full-width chinese", in: "２０２３年５月", want: Month{2023, 5}},
+		{name: "spaces inside", in: " 2023 年 5 月 ", want: Month{2023, 5}},
+		{name: "no 月", in: "2023年5", want: Month{2023, 5}},
+		{name: "月底", in: "2023年5月底", want: Month{2023, 5}},
+		{name: "月份", in: "2023年12月份", want: Month{2023, 12}},
+		{name: "chinese numerals", in: "二〇二三年五月", want: Month{2023, 5}},
+		{name: "chinese numeral month", in: "2023年十二月", want: Month{2023, 12}},
+		{name: "full date dash", in: "2023-05-20", want: Month{2023, 5}},
+		{name: "full date chinese", in: "2023年5月20日", want: Month{2023, 5}},
+		{name: "eight digits", in: "20230520", want: Month{2023, 5}},
+		{name: "month first", in: "05/2023", want: Month{2023, 5}},
+		{name: "full-width dash", in: "２０２３－０５", want: Month{2023, 5}},
+		{name: "trailing full stop", in: "2023.5。", want: Month{2023, 5}},
+		{name: "1950 accepted", in: "1950-01", want: Month{1950, 1}},
+		{name: "current month accepted", in: "2025-06", want: Month{2025, 6}},
+		{name: "next month refused", in: "2025-07", msg: "不能晚于当前月份（2025年6月）"},
+		{name: "next year refused", in: "2026年1月", msg: "不能晚于当前月份"},
+		{name: "current month by now's zone", in: "2025-07", now: time.Date(2025, 6, 30, 17, 0, 0, 0, time.UTC), want: Month{2025, 7}},
+		{name: "至今 ongoing", in: "至今", allowOngoing: true, ongoing: true},
+		{name: "现在 ongoing", in: "现在", allowOngoing: true, ongoing: true},
+		{name: "目前 ongoing", in: "目前", allowOngoing: true, ongoing: true},
+		{name: "今 ongoing", in: "今", allowOngoing: true, ongoing: true},
+		{name: "now ongoing", in: "NOW", allowOngoing: true, ongoing: true},
+		{name: "至今 with punctuation", in: "至今。", allowOngoing: true, ongoing: true},
+		{name: "至今 not allowed", in: "至今", msg: "具体的年月"},
+		{name: "现在 not allowed", in: "现在", msg: "具体的年月"},
+		{name: "two-digit year chinese", in: "23年5月", msg: "四位数的年份"},
+		{name: "two-digit year dot", in: "23.5", msg: "四位数的年份"},
+		{name: "before 1950", in: "1949-12", msg: "不能早于 1950"},
+		{name: "month 13", in: "2023-13", msg: "1 到 12"},
+		{name: "month 0", in: "2023年0月", msg: "1 到 12"},
+		{name: "year only", in: "2023", msg: "同时填写月份"},
+		{name: "year only with 年", in: "2023年", msg: "同时填写月份"},
+		{name: "four digits not a year", in: "0523", msg: "格式"},
+		{name: "five digits", in: "20235", msg: "格式"},
+		{name: "feb 30", in: "2023-02-30", msg: "格式"},
+		{name: "empty", in: "", msg: "格式"},
+		{name: "words", in: "去年", msg: "格式"},
+		{name: "double separator", in: "2023--05", msg: "格式"},
+		{name: "three-digit month", in: "2023-005", msg: "格式"},
+		{name: "four parts", in: "2023.05.01.02", msg: "格式"},
+		{name: "day with no 日", in: "2023年5月20", msg: "格式"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := tt.now
+			if now.IsZero() {
+				now = testNow
+			}
+			got, ongoing, err := ParseMonth(tt.in, now, tt.allowOngoing)
+			if tt.msg != "" {
+				requireInvalid(t, err, tt.msg)
+				return
+			}
+			if err != nil || got != tt.want || ongoing != tt.ongoing {
+				t.Fatalf("ParseMonth(%q) = %v, %v, %v; want %v, %v", tt.in, got, ongoing, err, tt.want, tt.ongoing)
+			}
+		})
+	}
+}

@@ -1,0 +1,57 @@
+package answers
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	msgNameEmpty  = "请填写您的姓名。"
+	msgNameChars  = "姓名请填写与身份证一致的汉字，少数民族姓名可用“·”分隔。"
+	msgNameLength = "姓名应为 2 到 20 个字，请核对后重新输入。"
+)
+
+// nameDot is the separator of transliterated (ethnic minority) names.
+const nameDot = '·'
+
+// nameDots are what phone keyboards produce for the separator.
+var nameDots = strings.NewReplacer("\u2022", "·", "\u30fb", "·", "\u2027", "·", ".", "·", "\u2219", "·", "\u22c5", "·", "\u0387", "·")
+
+// namePrefixes are lead-ins candidates type before their name.
+var namePrefixes = []string{"我的名字是", "我的名字叫", "我叫", "姓名:", "姓名", "名字:", "名字"}
+
+// Name validates a person's name as on the ID card: 2–20 characters, Han
+// characters with optional single "·" between parts ("阿依古丽·买买提").
+// Spaces are removed, dot look-alikes become "·", and a lead-in such as
+// "我叫" is dropped.
+func Name(s string) (string, error) {
+	n := nameDots.Replace(compact(s))
+	for _, p := range namePrefixes {
+		if rest, ok := strings.CutPrefix(n, p); ok {
+			n = rest
+			break
+		}
+	}
+	n = strings.TrimRight(n, "。,!")
+	if n == "" {
+		return "", invalid(msgNameEmpty)
+	}
+	prev := nameDot
+	for _, r := range n {
+		switch {
+		case r == nameDot && prev == nameDot:
+			return "", invalid(msgNameChars) // leading or doubled dot
+		case r != nameDot && !unicode.Is(unicode.Han, r):
+			return "", invalid(msgNameChars)
+		}
+		prev = r
+	}
+	if prev == nameDot {
+		return "", invalid(msgNameChars)
+	}
+	if c := utf8.RuneCountInString(n); c < 2 || c > 20 {
+		return "", invalid(msgNameLength)
+	}
+	return n, nil
+}
