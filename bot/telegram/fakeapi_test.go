@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -90,6 +91,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake Bot API: %s %s, want POST", r.Method, method)
 	}
 	c, err := readCall(r, method)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// The client hung up mid-request (an adapter stopping).
+		return
+	}
 	if err != nil {
 		f.t.Errorf("fake Bot API: %s: %v", method, err)
 		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error_code": 400, "description": "Bad Request: " + err.Error()})
