@@ -49,6 +49,8 @@ type Engine struct {
 	// needSlots maps a rule variable to the slots that decide it.
 	needSlots map[string][]string
 	slotOrder map[string]int
+	// faqMatch are the FAQ phrases normalised once, per FAQ entry.
+	faqMatch [][]string
 }
 
 type escalationRef struct {
@@ -128,6 +130,15 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 			set[v] = true
 		}
 		e.listSets[name] = set
+	}
+	for _, f := range plan.FAQ {
+		var phrases []string
+		for _, m := range f.Match {
+			if n := answers.Normalize(m); n != "" {
+				phrases = append(phrases, n)
+			}
+		}
+		e.faqMatch = append(e.faqMatch, phrases)
 	}
 	for i, s := range plan.Slots {
 		e.slotOrder[s.Key] = i
@@ -327,10 +338,10 @@ func (e *Engine) faq(t *turn) bool {
 	if e.freeTextStep(t.s.Step) && !looksLikeQuestion(text) {
 		return false
 	}
-	for _, f := range e.plan.FAQ {
-		for _, m := range f.Match {
-			if m != "" && strings.Contains(text, answers.Normalize(m)) {
-				t.say(f.Answer)
+	for i, phrases := range e.faqMatch {
+		for _, m := range phrases {
+			if strings.Contains(text, m) {
+				t.say(e.plan.FAQ[i].Answer)
 				e.ask(t)
 				return true
 			}
