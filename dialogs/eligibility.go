@@ -424,7 +424,9 @@ func (e *Engine) checklist(t *turn) {
 	for i, key := range c.Materials {
 		m, _ := e.plan.Material(key)
 		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + m.Name)
-		if m.Note != "" {
+		if t.s.Materials[key].Escalated {
+			b.WriteString("（" + e.plan.Text("material_by_staff") + "）")
+		} else if m.Note != "" {
 			b.WriteString("（" + m.Note + "）")
 		}
 	}

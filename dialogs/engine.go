@@ -261,6 +261,12 @@ func (e *Engine) dispatch(t *turn) error {
 	if cmd := e.command(in); cmd != cmdNone {
 		return e.runCommand(t, cmd)
 	}
+	if in.Image == nil && in.Choice == "" && isGreeting(in.Text) && in.Text != "" {
+		// A greeting mid-conversation: ask again, no failure counted.
+		t.say(e.plan.Text("welcome_back"))
+		e.ask(t)
+		return nil
+	}
 	if s.Pending != nil {
 		return e.answerPending(t)
 	}

@@ -107,7 +107,7 @@ func (c *conversation) toUploads() {
 	}
 }
 
-var workC2 = []string{"你好", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"}
+var workC2 = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"}
 
 // photoJPEG makes a portrait-like photo: a white background, a dark head
 // and shoulders, and some noise so JPEG sizes are realistic.
@@ -212,7 +212,7 @@ func TestUploadsAndPhotoFix(t *testing.T) {
 func TestFinalYearStudentGoesToStaff(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{})
-	c.say("你好", "否", "2", "电子商务", "2")
+	c.say("否", "2", "电子商务", "2")
 	var esc, el bool
 	for _, ev := range c.events {
 		switch ev.Kind {
@@ -234,7 +234,7 @@ func TestFinalYearStudentGoesToStaff(t *testing.T) {
 func TestWrongAnswersNeverAdvance(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{})
-	c.say("你好", "是", "某某有限公司", "电子商务师")
+	c.say("是", "某某有限公司", "电子商务师")
 	for _, bad := range []string{"", "明年", "2027-01", "1900-01", "2020-13", strings.Repeat("啊", 5000)} {
 		c.say(bad)
 		if c.asked() != "work_history.start" {
@@ -249,7 +249,7 @@ func TestWrongAnswersNeverAdvance(t *testing.T) {
 func TestEndBeforeStartIsRefused(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{})
-	c.say("你好", "是", "某某有限公司", "电子商务师", "2022-05", "2021-01")
+	c.say("是", "某某有限公司", "电子商务师", "2022-05", "2021-01")
 	if c.asked() != "work_history.end" {
 		t.Fatalf("asked %q, want work_history.end again", c.asked())
 	}
@@ -262,7 +262,7 @@ func TestEndBeforeStartIsRefused(t *testing.T) {
 func TestUnlistedOccupationOffersReview(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{})
-	c.say("你好", "是", "某某会计师事务所", "审计助理")
+	c.say("是", "某某会计师事务所", "审计助理")
 	ch := c.choices()
 	ids := []string{}
 	for _, x := range ch {

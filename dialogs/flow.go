@@ -84,8 +84,8 @@ func (e *Engine) editMenu(t *turn) {
 		return
 	}
 	p := &Pending{Kind: PendingEdit}
-	for i, it := range items {
-		p.Choices = append(p.Choices, Choice{ID: "edit:" + it.step, Label: strconv.Itoa(i+1) + ". " + it.label})
+	for _, it := range items {
+		p.Choices = append(p.Choices, Choice{ID: "edit:" + it.step, Label: it.label})
 	}
 	t.s.Pending = p
 	t.s.Fails = 0

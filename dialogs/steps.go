@@ -464,6 +464,9 @@ func (e *Engine) parseValue(t *turn, sl *Slot) (any, error) {
 		if permanent {
 			return "长期", nil
 		}
+		if today := t.now.Format("2006-01-02"); d.Format("2006-01-02") < today {
+			return nil, &answers.Invalid{Message: e.plan.Text("id_expired")}
+		}
 		return d.Format("2006-01-02"), nil
 	case SlotName:
 		return answers.Name(in.Text)

@@ -138,7 +138,7 @@ func (tr transcript) String() string {
 }
 
 // workC2 are the messages of a candidate with 6 years of e-commerce work.
-var workC2 = []string{"你好", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"}
+var workC2 = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"}
 
 // personal are valid personal data answers.
 var personal = []string{"张三", "11010519491231002X", "2035-01-01", "13800138000"}
@@ -172,7 +172,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "not eligible: no work, no school; the nearest miss is explained",
-			messages: []string{"你好", "否", "3"},
+			messages: []string{"否", "3"},
 			check: func(t *testing.T, tr transcript) {
 				if got, want := tr.asks(), []string{"work_history.more", "school_kind"}; !slices.Equal(got, want) {
 					t.Fatalf("asks %v, want %v", got, want)
@@ -188,7 +188,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "going back keeps the answer as the default",
-			messages: []string{"你好", "否", "上一步", "是", "某某广告有限公司"},
+			messages: []string{"否", "上一步", "是", "某某广告有限公司"},
 			check: func(t *testing.T, tr transcript) {
 				want := []string{"work_history.more", "school_kind", "work_history.more", "work_history.employer", "work_history.occupation"}
 				if got := tr.asks(); !slices.Equal(got, want) {
@@ -198,7 +198,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "editing an answer re-evaluates the outcome",
-			messages: []string{"你好", "否", "3", "修改", "2", "1", "浙江某某技师学院 电子商务专业", "1"},
+			messages: []string{"否", "3", "修改", "2", "1", "浙江某某技师学院 电子商务专业", "1"},
 			check: func(t *testing.T, tr transcript) {
 				el := tr.eligibility(t)
 				if el.Condition == nil || *el.Condition != "C4" {
@@ -217,7 +217,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "FAQ in the middle of a question, then the same question again",
-			messages: []string{"你好", "是", "审核需要多久？"},
+			messages: []string{"是", "审核需要多久？"},
 			check: func(t *testing.T, tr transcript) {
 				if !tr.contains("工作日") {
 					t.Fatalf("FAQ not answered:\n%s", tr)
@@ -230,7 +230,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "three wrong answers in a row offer a person",
-			messages: []string{"你好", "是", "某某公司全称", "电子商务师", "abc", "2099-01", "昨天"},
+			messages: []string{"是", "某某公司全称", "电子商务师", "abc", "2099-01", "昨天"},
 			check: func(t *testing.T, tr transcript) {
 				asks := tr.asks()
 				if tr.lastAsk() != "work_history.start" || len(asks) != 7 {
@@ -251,7 +251,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "a near-miss major gets did-you-mean choices",
-			messages: []string{"你好", "否", "技工学校", "电子商物"},
+			messages: []string{"否", "技工学校", "电子商物"},
 			check: func(t *testing.T, tr transcript) {
 				last := tr[len(tr)-1]
 				labels := []string{}
@@ -265,7 +265,7 @@ func TestChatTranscripts(t *testing.T) {
 		},
 		{
 			name:     "转人工 is recorded as an escalation and the question is asked again",
-			messages: []string{"你好", "转人工"},
+			messages: []string{"转人工"},
 			check: func(t *testing.T, tr transcript) {
 				found := false
 				for _, l := range tr {

@@ -192,7 +192,7 @@ func splitDate(n string, trailers []string) (y, m, d string, ok bool) {
 		rest = cutTrailer(rest, trailers)
 		mm, rest, found := strings.Cut(rest, "月")
 		if !found {
-			return yy, rest, "", !strings.ContainsAny(rest, "日号")
+			return yy, mm, "", !strings.ContainsAny(mm, "日号")
 		}
 		rest = cutTrailer(rest, trailers)
 		if rest == "" {
