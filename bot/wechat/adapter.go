@@ -1,0 +1,308 @@
+package wechat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/officialaccount"
+	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"regbot/dialogs"
+)
+
+// Channel is the Inbound.Channel of WeChat candidates; their UserID is the
+// OpenID.
+const Channel = "wechat"
+
+// DefaultKeyPrefix prefixes the adapter's Redis keys.
+const DefaultKeyPrefix = "regbot:wechat:"
+
+// What the candidate reads when something fails on our side.
+const (
+	msgBusy        = "系统繁忙，请稍后再试。"
+	msgImageFailed = "图片接收失败，请重新发送一次。"
+)
+
+// Handler runs one inbound message; bot.Router satisfies it. It returns
+// bot.ErrDuplicate for a message id already handled. A Result with messages
+// together with an error means the turn happened and something after it
+// failed: the messages are sent and the error is logged.
+type Handler interface {
+	Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result, error)
+}
+
+// Deps are what an Adapter shares with the rest of the process.
+type Deps struct {
+	// Redis shares the access token, its fetch lock and the delivery guard
+	// between instances. Nil keeps them in the process: the embedded mode,
+	// right for exactly one instance.
+	Redis redis.UniversalClient
+	// KeyPrefix prefixes every Redis key (default "regbot:wechat:").
+	KeyPrefix string
+	// Registerer receives the metrics (nil: a private registry).
+	Registerer prometheus.Registerer
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Adapter is the WeChat official-account channel: the webhook (ServeHTTP or
+// Routes), the background sender of customer-service messages (Start,
+// Stop) and direct sending for notifications (Send, SendTemplate).
+type Adapter struct {
+	cfg     Config
+	h       Handler
+	log     *slog.Logger
+	now     func() time.Time
+	oa      *officialaccount.OfficialAccount
+	api     *api
+	kv      kv
+	prefix  string
+	metrics *metrics
+	sender  *sender
+
+	// turns counts turns still running after their webhook answered.
+	turns    sync.WaitGroup
+	started  atomic.Bool
+	stopping atomic.Bool
+}
+
+// New builds an Adapter from cfg (defaults filled in, then validated). It
+// does no network I/O; call Start before serving.
+func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("wechat config: %w", err)
+	}
+	if h == nil {
+		return nil, errors.New("wechat: nil handler")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &Adapter{cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.prefix == "" {
+		a.prefix = DefaultKeyPrefix
+	}
+	if deps.Redis != nil {
+		a.kv = &redisKV{rdb: deps.Redis}
+	} else {
+		a.kv = newMemoryKV(a.now)
+	}
+	a.metrics = newMetrics(deps.Registerer)
+	tokens := newTokenSource(cfg, a.kv, a.prefix, a.metrics, log)
+	a.oa = officialaccount.NewOfficialAccount(&oaconfig.Config{
+		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token,
+		EncodingAESKey: cfg.EncodingAESKey, Cache: a.kv,
+	})
+	a.oa.SetAccessTokenHandle(tokens)
+	// The SDK's getters create their client lazily and race on first use:
+	// create them all here, once.
+	a.api = &api{
+		tokens:   tokens,
+		customer: a.oa.GetCustomerMessageManager(),
+		template: a.oa.GetTemplate(),
+		material: a.oa.GetMaterial(),
+		menu:     a.oa.GetMenu(),
+		metrics:  a.metrics,
+	}
+	a.sender = newSender(cfg.Sender.Workers, cfg.Sender.QueueSize, a.deliverJob)
+	return a, nil
+}
+
+// Start starts the background sender. ctx is the base context of its sends;
+// stop the adapter with Stop, not by cancelling ctx.
+func (a *Adapter) Start(ctx context.Context) error {
+	if a.stopping.Load() {
+		return errStopped
+	}
+	a.sender.start(ctx)
+	a.started.Store(true)
+	return nil
+}
+
+// Stop makes the webhook answer 503, waits for the turns still running in
+// the background, then for the sender to deliver what is queued. Shut the
+// HTTP server down first. It is safe to call twice.
+func (a *Adapter) Stop() {
+	a.stopping.Store(true)
+	a.turns.Wait()
+	a.sender.stop()
+}
+
+// Send delivers msgs to the candidate now, by at most five customer-service
+// messages. When WeChat refuses them because the 48-hour window is closed,
+// it sends the "fallback" template instead and returns nil if that worked.
+// notify/ calls it from its durable jobs.
+func (a *Adapter) Send(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
+	parts, dropped := customerParts(msgs)
+	if dropped > 0 {
+		a.metrics.undelivered.WithLabelValues("too_many").Add(float64(dropped))
+	}
+	return a.deliver(ctx, userID, parts)
+}
+
+// SendTemplate sends the template message configured under name, its fields
+// filled from vars ({text} and {time} are always available).
+func (a *Adapter) SendTemplate(ctx context.Context, userID, name string, vars map[string]string) error {
+	t, ok := a.cfg.Templates[name]
+	if !ok {
+		return fmt.Errorf("wechat: no template %q configured", name)
+	}
+	msg := &message.TemplateMessage{ToUser: userID, TemplateID: t.ID, URL: t.URL,
+		Data: map[string]*message.TemplateDataItem{}}
+	all := map[string]string{"time": a.now().Format("2006-01-02 15:04")}
+	for k, v := range vars {
+		all[k] = v
+	}
+	pairs := make([]string, 0, 2*len(all))
+	for k, v := range all {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	fill := strings.NewReplacer(pairs...)
+	for field, pattern := range t.Fields {
+		msg.Data[field] = &message.TemplateDataItem{Value: cut(fill.Replace(pattern), t.MaxFieldRunes)}
+	}
+	if err := a.api.sendTemplate(ctx, msg); err != nil {
+		return err
+	}
+	a.metrics.sent.WithLabelValues("template").Inc()
+	return nil
+}
+
+// deliverJob is the sender's work: deliver one job, log what failed.
+func (a *Adapter) deliverJob(ctx context.Context, j job) {
+	if err := a.deliver(ctx, j.user, j.parts); err != nil {
+		a.log.Error("wechat reply not delivered", "channel", Channel, "user", userHash(j.user), "err", err)
+	}
+}
+
+// deliver sends parts in order, each retried on transient errors. A
+// closed window (45015) switches to the fallback template for everything
+// not yet sent; a candidate who cannot be reached ends the job; other
+// failures skip the part.
+func (a *Adapter) deliver(ctx context.Context, user string, parts []part) error {
+	var errs []error
+	for i := range parts {
+		p := &parts[i]
+		err := a.sender.retry(ctx, a.cfg.Sender.MaxAttempts, a.cfg.Sender.RetryBackoff, func() error {
+			return a.sendPart(ctx, user, p)
+		})
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrWindowClosed) {
+			return a.fallback(ctx, user, parts[i:])
+		}
+		a.metrics.undelivered.WithLabelValues("error").Inc()
+		errs = append(errs, err)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.unreachable() {
+			a.metrics.undelivered.WithLabelValues("error").Add(float64(len(parts) - i - 1))
+			errs = append(errs, fmt.Errorf("%d more message(s) not sent", len(parts)-i-1))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sendPart sends one customer-service message; an image is uploaded as
+// temporary media first (once, even when the send is retried).
+func (a *Adapter) sendPart(ctx context.Context, user string, p *part) error {
+	if p.kind == partImage {
+		if p.mediaID == "" {
+			name := p.image.Name
+			if name == "" {
+				name = "image.png"
+			}
+			id, err := a.api.uploadImage(ctx, name, p.image.Data)
+			if err != nil {
+				return err
+			}
+			p.mediaID = id
+		}
+		if err := a.api.sendCustomer(ctx, message.NewCustomerImgMessage(user, p.mediaID)); err != nil {
+			return err
+		}
+		a.metrics.sent.WithLabelValues("image").Inc()
+		return nil
+	}
+	if err := a.api.sendCustomer(ctx, p.customerMessage(user)); err != nil {
+		return err
+	}
+	kind := "text"
+	if p.kind == partMenu {
+		kind = "menu"
+	}
+	a.metrics.sent.WithLabelValues(kind).Inc()
+	return nil
+}
+
+// fallback sends the fallback template in place of parts, which WeChat
+// refused because the 48-hour window is closed.
+func (a *Adapter) fallback(ctx context.Context, user string, parts []part) error {
+	if _, ok := a.cfg.Templates[FallbackTemplate]; !ok {
+		a.metrics.undelivered.WithLabelValues("window_closed").Add(float64(len(parts)))
+		return fmt.Errorf("%w and no %q template configured", ErrWindowClosed, FallbackTemplate)
+	}
+	var texts []string
+	for _, p := range parts {
+		if p.kind != partImage {
+			texts = append(texts, p.flat())
+		}
+	}
+	text := strings.Join(texts, "\n")
+	err := a.sender.retry(ctx, a.cfg.Sender.MaxAttempts, a.cfg.Sender.RetryBackoff, func() error {
+		return a.SendTemplate(ctx, user, FallbackTemplate, map[string]string{"text": text})
+	})
+	if err != nil {
+		a.metrics.undelivered.WithLabelValues("window_closed").Add(float64(len(parts)))
+		return fmt.Errorf("fallback template after closed window: %w", err)
+	}
+	return nil
+}
+
+// enqueue hands msgs to the background sender.
+func (a *Adapter) enqueue(ctx context.Context, user string, msgs []dialogs.Outbound) {
+	parts, dropped := customerParts(msgs)
+	if dropped > 0 {
+		a.metrics.undelivered.WithLabelValues("too_many").Add(float64(dropped))
+		a.log.Warn("wechat reply had more images than customer-service messages allowed", "channel", Channel, "user", userHash(user), "dropped", dropped)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	if err := a.sender.enqueue(ctx, job{user: user, parts: parts}); err != nil {
+		a.metrics.undelivered.WithLabelValues("queue").Add(float64(len(parts)))
+		a.log.Error("wechat reply not queued", "channel", Channel, "user", userHash(user), "err", err)
+	}
+}
+
+// userHash is the opaque form of an OpenID for logs.
+func userHash(openID string) string {
+	sum := sha256.Sum256([]byte("wechat:" + openID))
+	return hex.EncodeToString(sum[:6])
+}
+
+// cut shortens s to at most n runes, ending with "…" when cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

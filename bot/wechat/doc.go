@@ -1,0 +1,73 @@
+// Package wechat is the WeChat official-account (公众号) channel. It is built
+// on silenceper/wechat/v2, importing only its officialaccount packages and
+// their credential, cache and util helpers: the root package sets the global
+// logrus level to debug and would log raw message XML.
+//
+// # Webhook
+//
+// GET Config.Path answers WeChat's URL verification (echostr). POST
+// receives messages in plaintext, compatible and safe (AES) mode. Answers:
+//
+//	413  body over 1 MiB
+//	403  bad signature (or, in safe and compatible mode, bad msg_signature)
+//	403  timestamp further than MaxClockSkew (default 5m) from now: a replay
+//	400  unreadable XML, undecryptable message or wrong AppID
+//	503  before Start or after Stop (WeChat retries, perhaps elsewhere)
+//	200  "success" for unknown message types and events the bot ignores
+//	     (unsubscribe, VIEW, template receipts…), for retried deliveries,
+//	     and for turns answered by customer-service message
+//	200  a passive text reply otherwise
+//
+// A refused request never reaches the Handler.
+//
+// # Turns and the five-second rule
+//
+// WeChat retries a message it has no answer to within 5 s. The turn (media
+// download, then the Handler) runs in its own goroutine and the webhook
+// waits for it up to ReplyBudget (3 s). Done in time: the first message is
+// the passive reply (choices as numbered lines) and the rest follows by
+// customer-service messages. Late: the webhook answers "success" and the
+// turn, when done, sends all its messages by customer-service messages.
+// Exactly one of the two sends, so the candidate gets the answer once.
+// Retried deliveries are dropped twice over: a short-lived delivery guard
+// (SET NX on the message id, before any media download) and the Router's
+// de-duplication (bot.ErrDuplicate), both answered "success".
+//
+// Message ids: MsgId for messages; FromUserName, CreateTime, Event and
+// EventKey for events, which carry none.
+//
+// # Outgoing messages
+//
+// Customer-service messages (text, image uploaded as temporary media,
+// msgmenu for choices) go out from an in-process sender: a pool of workers
+// with bounded queues, a candidate's jobs always on the same worker, so in
+// order; transient failures (network, errcode -1) are retried with
+// exponential back-off. WeChat takes at most five customer-service
+// messages per candidate message, so replies are combined (texts joined,
+// a text before a question becomes its msgmenu head). A token refused with
+// 40001/42001/40014 is dropped from the cache and the call made once more;
+// 45015 (48-hour window closed) switches to the "fallback" template
+// message. Every failure is logged without token or URL (APIError) and
+// counted in regbot_wechat_api_errors_total. Jobs live in memory only: the
+// durable, crash-proof queue for notifications is River, in notify/, which
+// calls Adapter.Send.
+//
+// # Access token
+//
+// One token is shared by all instances through Redis (Deps.Redis): an
+// instance that finds none takes a Redis lock (SET NX, 15 s TTL) around the
+// fetch while the others wait for the token to appear. Tokens come from the
+// stable-token endpoint by default, which hands every caller the same valid
+// token, so even a lost lock cannot make instances invalidate each other;
+// classic_token switches to /cgi-bin/token, where the lock is what keeps a
+// fetch from invalidating the others' token.
+//
+// Without Redis (embedded mode) all of this lives in the process, which is
+// right for exactly one instance.
+//
+// # Process-wide settings
+//
+// The SDK keeps two globals: util.DefaultHTTPClient (see UseHTTPClient) and
+// util.SetURIModifier, which tests use to point every API call at a local
+// fake server. Set each once per process.
+package wechat

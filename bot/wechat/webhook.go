@@ -1,0 +1,459 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/util"
+
+	"regbot/bot"
+	"regbot/dialogs"
+)
+
+// maxBodyBytes bounds a webhook request body; WeChat's messages are a few
+// kilobytes.
+const maxBodyBytes = 1 << 20
+
+// deliveryGuardTTL is how long a message id is remembered by the delivery
+// guard. WeChat retries a message at most three times within about 15
+// seconds; the Router remembers ids much longer.
+const deliveryGuardTTL = 10 * time.Minute
+
+// enqueueTimeout bounds the wait for room in a full sender queue.
+const enqueueTimeout = 5 * time.Second
+
+// Routes mounts the webhook on mux: GET answers WeChat's URL verification,
+// POST receives messages and events.
+func (a *Adapter) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+a.cfg.Path, a.serveVerify)
+	mux.HandleFunc("POST "+a.cfg.Path, a.serveMessage)
+}
+
+// ServeHTTP is the webhook as one handler, for mounting at Config.Path
+// without Routes.
+func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		a.serveVerify(w, r)
+	case http.MethodPost:
+		a.serveMessage(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+	}
+}
+
+// serveVerify answers the URL verification WeChat makes when the server
+// address is configured: a signed GET whose echostr is echoed back.
+func (a *Adapter) serveVerify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if status, result := a.authenticate(q); status != 0 {
+		a.refuse(w, status, result)
+		return
+	}
+	echo := q.Get("echostr")
+	if echo == "" {
+		a.refuse(w, http.StatusBadRequest, "malformed")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, echo)
+	a.metrics.requests.WithLabelValues("verified").Inc()
+}
+
+// authenticate checks the request signature (SHA-1 of the sorted token,
+// timestamp and nonce) in constant time, then that the timestamp is within
+// MaxClockSkew of now, so a captured request cannot be replayed later.
+func (a *Adapter) authenticate(q url.Values) (status int, result string) {
+	ts := q.Get("timestamp")
+	want := util.Signature(a.cfg.Token, ts, q.Get("nonce"))
+	if subtle.ConstantTimeCompare([]byte(want), []byte(q.Get("signature"))) != 1 {
+		return http.StatusForbidden, "bad_signature"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return http.StatusForbidden, "stale"
+	}
+	skew := a.now().Sub(time.Unix(sec, 0))
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > a.cfg.MaxClockSkew {
+		return http.StatusForbidden, "stale"
+	}
+	return 0, ""
+}
+
+// refuse answers a request the webhook does not accept. Nothing of it has
+// reached the Handler.
+func (a *Adapter) refuse(w http.ResponseWriter, status int, result string) {
+	a.metrics.requests.WithLabelValues(result).Inc()
+	a.log.Info("wechat webhook request refused", "channel", Channel, "status", status, "reason", result)
+	http.Error(w, http.StatusText(status), status)
+}
+
+// serveMessage receives one message or event. It checks size, signature and
+// freshness (and in safe mode the message signature) itself, then lets the
+// SDK decrypt and parse the message and build the passive reply.
+func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
+	if !a.started.Load() || a.stopping.Load() {
+		a.refuse(w, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if r.ContentLength > maxBodyBytes {
+		a.refuse(w, http.StatusRequestEntityTooLarge, "too_large")
+		return
+	}
+	q := r.URL.Query()
+	if status, result := a.authenticate(q); status != 0 {
+		a.refuse(w, status, result)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			a.refuse(w, http.StatusRequestEntityTooLarge, "too_large")
+		} else {
+			a.refuse(w, http.StatusBadRequest, "malformed")
+		}
+		return
+	}
+	safe := q.Get("encrypt_type") == "aes"
+	if safe {
+		if a.cfg.EncodingAESKey == "" {
+			a.log.Error("wechat sent an encrypted message but wechat.encoding_aes_key is not configured", "channel", Channel)
+			a.refuse(w, http.StatusInternalServerError, "misconfigured")
+			return
+		}
+		var env message.EncryptedXMLMsg
+		if err := xml.Unmarshal(body, &env); err != nil || env.EncryptedMsg == "" {
+			a.refuse(w, http.StatusBadRequest, "malformed")
+			return
+		}
+		want := util.Signature(a.cfg.Token, q.Get("timestamp"), q.Get("nonce"), env.EncryptedMsg)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(q.Get("msg_signature"))) != 1 {
+			a.refuse(w, http.StatusForbidden, "bad_signature")
+			return
+		}
+	}
+
+	// The SDK reads the body again; it parses XML only (official accounts
+	// never post JSON).
+	req := r.Clone(r.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.Header.Del("Content-Type")
+	rec := &replyRecorder{header: http.Header{}}
+	ex := &exchange{a: a, ctx: r.Context()}
+	srv := a.oa.GetServer(req, rec)
+	srv.SetMessageHandler(ex.handle)
+	if err := srv.Serve(); err != nil {
+		if !ex.called {
+			// Decryption, AppID check or XML parsing failed.
+			a.log.Info("wechat message unreadable", "channel", Channel, "err", redact(err.Error()))
+			a.refuse(w, http.StatusBadRequest, "malformed")
+			return
+		}
+		a.log.Error("wechat passive reply not built", "channel", Channel, "user", userHash(ex.user), "err", redact(err.Error()))
+		ex.rest, ex.replied = ex.all, false
+		rec.reset()
+	}
+	if ex.malformed {
+		a.refuse(w, http.StatusBadRequest, "malformed")
+		return
+	}
+	if ex.replied {
+		if err := srv.Send(); err != nil {
+			a.log.Error("wechat passive reply not sent", "channel", Channel, "user", userHash(ex.user), "err", redact(err.Error()))
+			ex.rest, ex.replied = ex.all, false
+			rec.reset()
+		}
+	}
+	if rec.body.Len() == 0 {
+		// Safe mode writes nothing for a nil reply; WeChat wants "success".
+		rec.header.Set("Content-Type", "text/plain; charset=utf-8")
+		rec.body.WriteString("success")
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(rec.body.Bytes())
+	result := ex.result
+	if ex.replied {
+		result = "reply"
+		a.metrics.sent.WithLabelValues("passive").Inc()
+	}
+	a.metrics.requests.WithLabelValues(result).Inc()
+	if len(ex.rest) > 0 {
+		// The passive reply leaves first; the rest follows it.
+		_ = http.NewResponseController(w).Flush()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), enqueueTimeout)
+		a.enqueue(ctx, ex.user, ex.rest)
+		cancel()
+	}
+}
+
+// exchange is the state of one webhook request between the SDK's message
+// callback and the response.
+type exchange struct {
+	a   *Adapter
+	ctx context.Context
+	// called is set once the SDK has parsed a message.
+	called    bool
+	malformed bool
+	user      string
+	result    string
+	// replied is set when the first message goes out as the passive reply;
+	// rest is what follows by customer-service message, all is everything.
+	replied   bool
+	rest, all []dialogs.Outbound
+}
+
+// handle is the SDK's message callback: it maps the message, drops retried
+// deliveries, runs the turn within the reply budget and returns the
+// passive reply, or nil for "success".
+func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
+	a := ex.a
+	ex.called = true
+	ex.result = "success"
+	if msg.FromUserName == "" || msg.MsgType == "" {
+		ex.malformed = true
+		return nil
+	}
+	in, media, ok := a.inbound(msg)
+	if !ok {
+		ex.result = "ignored"
+		return nil
+	}
+	ex.user = in.UserID
+	first, err := a.kv.setNX(ex.ctx, deliveryKey(a.prefix, in.MsgID), "1", deliveryGuardTTL)
+	if err != nil {
+		// The Router still drops duplicates; only the early guard is lost.
+		a.log.Warn("wechat delivery guard unavailable", "channel", Channel, "err", err)
+		first = true
+	}
+	if !first {
+		ex.result = "duplicate"
+		return nil
+	}
+	out, inBudget := a.runTurn(ex.ctx, in, media)
+	if !inBudget {
+		return nil
+	}
+	if out.duplicate {
+		ex.result = "duplicate"
+		return nil
+	}
+	reply, rest, ok := splitPassive(out.msgs)
+	ex.all, ex.rest = out.msgs, rest
+	if !ok {
+		return nil
+	}
+	ex.replied = true
+	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
+}
+
+// mediaRef is an image to download before the turn.
+type mediaRef struct {
+	mediaID, picURL string
+}
+
+// inbound maps a WeChat message to the engine's Inbound. ok is false for
+// what the bot does not handle (unsubscribe, VIEW, template receipts and
+// every unknown type), which is answered "success" and goes nowhere.
+func (a *Adapter) inbound(msg *message.MixMessage) (in dialogs.Inbound, media *mediaRef, ok bool) {
+	in = dialogs.Inbound{Channel: Channel, UserID: string(msg.FromUserName)}
+	if msg.MsgID != 0 {
+		in.MsgID = strconv.FormatInt(msg.MsgID, 10)
+	} else {
+		in.MsgID = eventID(msg)
+	}
+	switch msg.MsgType {
+	case message.MsgTypeText:
+		if strings.TrimSpace(msg.Content) == "" {
+			return in, nil, false
+		}
+		// A click on a msgmenu choice arrives as text: its label.
+		in.Text = msg.Content
+	case message.MsgTypeImage:
+		if msg.MediaID == "" && msg.PicURL == "" {
+			return in, nil, false
+		}
+		media = &mediaRef{mediaID: msg.MediaID, picURL: msg.PicURL}
+	case message.MsgTypeVoice:
+		// With speech recognition on, WeChat sends what was said.
+		if r := strings.TrimSpace(msg.Recognition); r != "" {
+			in.Text = r
+		} else {
+			in.Other = string(msg.MsgType)
+		}
+	case message.MsgTypeVideo, message.MsgTypeShortVideo, message.MsgTypeLocation, message.MsgTypeLink, "file", message.MsgTypeMiniprogrampage:
+		in.Other = string(msg.MsgType)
+	case message.MsgTypeEvent:
+		switch msg.Event {
+		case message.EventSubscribe:
+			in.Event = "subscribe"
+		case message.EventClick:
+			cmd, known := a.cfg.MenuCommands[msg.EventKey]
+			if !known {
+				a.log.Warn("wechat menu click with an unconfigured key", "channel", Channel, "key", msg.EventKey)
+				return in, nil, false
+			}
+			in.Text = cmd
+		default:
+			return in, nil, false
+		}
+	default:
+		return in, nil, false
+	}
+	return in, media, true
+}
+
+// eventID identifies an event (events carry no MsgId) for de-duplication:
+// WeChat's retries repeat all four fields.
+func eventID(msg *message.MixMessage) string {
+	kind := string(msg.Event)
+	if msg.MsgType != message.MsgTypeEvent {
+		kind = string(msg.MsgType)
+	}
+	return "ev:" + string(msg.FromUserName) + ":" + strconv.FormatInt(msg.CreateTime, 10) + ":" + kind + ":" + msg.EventKey
+}
+
+// outcome is what a turn produced.
+type outcome struct {
+	msgs      []dialogs.Outbound
+	duplicate bool
+}
+
+// runTurn runs the turn in its own goroutine and waits for it up to the
+// reply budget. inBudget false means the turn goes on in the background and
+// sends all its messages by customer-service message when done. Exactly
+// one side, the webhook or the background, gets the outcome.
+func (a *Adapter) runTurn(reqCtx context.Context, in dialogs.Inbound, media *mediaRef) (out outcome, inBudget bool) {
+	const (
+		undecided = iota
+		webhook
+		background
+	)
+	var owner atomic.Int32
+	done := make(chan outcome, 1)
+	start := time.Now()
+	a.turns.Add(1)
+	go func() {
+		defer a.turns.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), a.cfg.TurnTimeout)
+		defer cancel()
+		out := a.turn(ctx, in, media)
+		if owner.CompareAndSwap(undecided, webhook) {
+			done <- out
+			return
+		}
+		a.metrics.turnSeconds.WithLabelValues("customer").Observe(time.Since(start).Seconds())
+		if !out.duplicate {
+			a.enqueue(ctx, in.UserID, out.msgs)
+		}
+	}()
+	timer := time.NewTimer(a.cfg.ReplyBudget)
+	defer timer.Stop()
+	select {
+	case out = <-done:
+	case <-timer.C:
+		if owner.CompareAndSwap(undecided, background) {
+			return outcome{}, false
+		}
+		out = <-done
+	}
+	a.metrics.turnSeconds.WithLabelValues("passive").Observe(time.Since(start).Seconds())
+	return out, true
+}
+
+// turn downloads the image, if any, and runs the Handler.
+func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef) outcome {
+	if media != nil {
+		data, err := a.fetchImage(ctx, media)
+		if err != nil {
+			a.log.Warn("wechat image not downloaded", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+			return outcome{msgs: []dialogs.Outbound{{Text: msgImageFailed}}}
+		}
+		in.Image = &dialogs.Image{Data: data, Name: "wechat-" + in.MsgID + ".jpg"}
+	}
+	res, err := a.handle(ctx, in)
+	switch {
+	case errors.Is(err, bot.ErrDuplicate):
+		return outcome{duplicate: true}
+	case err != nil && len(res.Messages) == 0:
+		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+		return outcome{msgs: []dialogs.Outbound{{Text: msgBusy}}}
+	case err != nil:
+		a.log.Error("wechat turn finished with an error", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+	}
+	return outcome{msgs: res.Messages}
+}
+
+// handle runs the Handler, turning a panic into an error.
+func (a *Adapter) handle(ctx context.Context, in dialogs.Inbound) (res dialogs.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return a.h.Handle(ctx, in)
+}
+
+// fetchImage downloads an image the candidate sent, by its MediaId (the
+// original, through the API) and else by its PicUrl. Media expire after
+// three days, so this happens at once.
+func (a *Adapter) fetchImage(ctx context.Context, m *mediaRef) ([]byte, error) {
+	var errs []error
+	if m.mediaID != "" {
+		data, err := a.api.downloadMedia(ctx, m.mediaID)
+		if err == nil {
+			return data, nil
+		}
+		errs = append(errs, err)
+	}
+	if m.picURL != "" && ctx.Err() == nil {
+		data, err := a.api.downloadURL(ctx, m.picURL)
+		if err == nil {
+			return data, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// replyRecorder holds what the SDK writes, so the webhook can still answer
+// something else (and never panics on a client gone away).
+type replyRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *replyRecorder) Header() http.Header { return r.header }
+
+func (r *replyRecorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+func (r *replyRecorder) WriteHeader(status int) { r.status = status }
+
+func (r *replyRecorder) reset() {
+	r.header = http.Header{}
+	r.status = 0
+	r.body.Reset()
+}
