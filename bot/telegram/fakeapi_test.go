@@ -42,6 +42,8 @@ type apiCall struct {
 	Fields map[string]string
 	Files  map[string]fakeUpload
 	At     time.Time
+	// MessageID is the id of the message a send or edit answered with.
+	MessageID int
 }
 
 type fakeUpload struct {
@@ -106,6 +108,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
+	idx := len(f.calls) - 1
 	fail := f.fail
 	f.signalLocked()
 	f.mu.Unlock()
@@ -120,6 +123,12 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	result, apiErr := f.result(c)
+	if msg, ok := result.(map[string]any); ok {
+		f.mu.Lock()
+		f.calls[idx].MessageID, _ = msg["message_id"].(int)
+		f.signalLocked()
+		f.mu.Unlock()
+	}
 	if apiErr != nil {
 		writeJSON(w, apiErr.Code, map[string]any{"ok": false, "error_code": apiErr.Code, "description": apiErr.Description})
 		return

@@ -45,6 +45,8 @@ type setupOpts struct {
 	api     *fakeAPI
 	cfg     func(*Config)
 	noStart bool
+	// sizeMatters is Deps.SizeMatters.
+	sizeMatters func(string) bool
 }
 
 // setup builds an adapter in mode against a fresh fake Bot API (or
@@ -69,7 +71,7 @@ func setup(t *testing.T, mode string, opts *setupOpts) *testBundle {
 		opts.cfg(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(cfg, h, Deps{Unreachable: b.markUnreachable, Registerer: b.reg}, log)
+	a, err := New(cfg, h, Deps{Unreachable: b.markUnreachable, Registerer: b.reg, SizeMatters: opts.sizeMatters}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

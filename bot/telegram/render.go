@@ -36,9 +36,14 @@ const (
 // than Telegram allows: the button's label then stands for the choice.
 const labelDataPrefix = "#label:"
 
-// hintDocument is added to messages asking for an image: only a file sent
-// as a document reaches the bot with its bytes untouched.
-const hintDocument = "提示：Telegram 会压缩以「照片」方式发送的图片；对文件大小有要求时，请点📎选择「文件」发送，可保留原图。"
+// Hints added to messages asking for an image: Telegram re-compresses
+// photos, only a file sent as a document reaches the bot untouched.
+const (
+	// hintSizeMatters is for materials with a file size rule.
+	hintSizeMatters = "提示：这份材料对文件大小有要求，而 Telegram 会压缩以「照片」方式发送的图片。请点 📎 选择「文件」发送，保留原图。"
+	// hintDocument is for any upload when the adapter cannot tell.
+	hintDocument = "提示：Telegram 会压缩以「照片」方式发送的图片；对文件大小有要求时，请点 📎 选择「文件」发送，保留原图。"
+)
 
 // ErrUnreachable means the user has blocked the bot: nothing more can be
 // sent to them until they start it again.
@@ -116,10 +121,7 @@ func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs
 // it fits), then the text in as many messages as Telegram's length limit
 // needs; the buttons go on the last one.
 func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound) error {
-	text := m.Text
-	if m.Ask != nil && m.Ask.Type == "image" {
-		text = joinText(text, hintDocument)
-	}
+	text := joinText(m.Text, a.uploadHint(m.Ask))
 	link := m.Link
 	if link != nil && !isWebURL(link.URL) {
 		text = joinText(text, linkLine(link))
@@ -232,11 +234,45 @@ func linkLine(l *dialogs.Link) string {
 }
 
 func joinText(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + "\n\n" + b
 }
+
+// uploadHint is the send-as-file hint for a message asking for an image of
+// a material: for every upload when Deps.SizeMatters is nil, else only for
+// materials with a file size rule.
+func (a *Adapter) uploadHint(ask *dialogs.Ask) string {
+	switch {
+	case ask == nil || ask.Type != "image":
+		return ""
+	case a.deps.SizeMatters == nil:
+		return hintDocument
+	case a.deps.SizeMatters(ask.Slot):
+		return hintSizeMatters
+	}
+	return ""
+}
+
+// SizeMattersIn reports, for Deps.SizeMatters, which of plan's materials
+// have a rule Telegram's photo compression can break: a minimum or a tight
+// maximum file size, or a minimum side over the 1280 pixels Telegram scales
+// photos down to.
+func SizeMattersIn(plan *dialogs.Plan) func(material string) bool {
+	return func(material string) bool {
+		m, ok := plan.Material(material)
+		if !ok {
+			return false
+		}
+		c := m.Checks
+		return c.MinBytes > 0 || (c.MaxBytes > 0 && c.MaxBytes < MaxFileBytes) ||
+			c.MinWidth > telegramPhotoSide || c.MinHeight > telegramPhotoSide
+	}
+}
+
+// telegramPhotoSide is the longest side Telegram scales photos down to.
+const telegramPhotoSide = 1280
 
 // markChosen shows the pressed button's label under the question and
 // removes its buttons, so the chat reads like a conversation and an old

@@ -69,6 +69,11 @@ type Deps struct {
 	// or a my_chat_member update saying so), so that notifications stop
 	// going to them. May be nil.
 	Unreachable func(ctx context.Context, id store.Identity) error
+	// SizeMatters says whether a material has a file size rule; the
+	// question asking for it then tells the candidate to send the image as a
+	// file (Telegram re-compresses photos). Nil: the hint goes with every
+	// upload question. SizeMattersIn(plan) builds it from a plan.
+	SizeMatters func(material string) bool
 	// Registerer registers the adapter's metrics. May be nil.
 	Registerer prometheus.Registerer
 	// HTTPClient talks to the Bot API and downloads files. Default: a client
