@@ -180,7 +180,7 @@ func (b *browser) click(label string) {
 	b.waitJS(sel)
 	b.do(chromedp.Evaluate[chromedp.Void](sel + `.scrollIntoView({block: 'center'})`))
 	// A real click (mouse events at the button's position), not a JS click().
-	nodes, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSS("#log .choices button:not(:disabled)")))
+	nodes, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll("#log .choices button:not(:disabled)")))
 	if err != nil {
 		b.t.Fatal(err)
 	}
