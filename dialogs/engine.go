@@ -25,6 +25,9 @@ type Options struct {
 	Blobs BlobStore
 	// Log receives engine warnings (default slog.Default()).
 	Log *slog.Logger
+	// PackageLink returns where the candidate can download their material
+	// package (材料包); nil means the package is only available from staff.
+	PackageLink func(ctx context.Context, s *Session) (*Link, error)
 }
 
 // BlobStore is Blobs plus reading back, which the photo fix needs.
@@ -69,6 +72,7 @@ const (
 	cmdProgress
 	cmdHelp
 	cmdHuman
+	cmdPackage
 )
 
 // commandWords are the words (after normalisation) that trigger commands.
@@ -79,6 +83,7 @@ var commandWords = map[string]command{
 	"进度": cmdProgress, "我的进度": cmdProgress, "查询进度": cmdProgress,
 	"帮助": cmdHelp, "help": cmdHelp, "菜单": cmdHelp,
 	"转人工": cmdHuman, "人工": cmdHuman, "人工客服": cmdHuman, "客服": cmdHuman,
+	"材料包": cmdPackage, "下载材料": cmdPackage, "打包材料": cmdPackage, "材料下载": cmdPackage,
 }
 
 // Choice ids the engine uses for its own buttons.
@@ -288,6 +293,7 @@ func isGreeting(text string) bool {
 var choiceCommands = map[string]command{
 	"cmd:back": cmdBack, "cmd:edit": cmdEdit, "cmd:restart": cmdRestart,
 	"cmd:progress": cmdProgress, "cmd:help": cmdHelp, choiceHuman: cmdHuman,
+	"cmd:package": cmdPackage,
 }
 
 func (e *Engine) command(in Inbound) command {
@@ -324,7 +330,31 @@ func (e *Engine) runCommand(t *turn, cmd command) error {
 		e.escalateTo(t, "requested", strings.TrimSpace(t.in.Text))
 		t.say(e.plan.Text("escalated"))
 		e.ask(t)
+	case cmdPackage:
+		return e.packageLink(t)
 	}
+	return nil
+}
+
+// packageLink sends the link to the candidate's material package.
+func (e *Engine) packageLink(t *turn) error {
+	has := false
+	for _, st := range t.s.Materials {
+		has = has || st.Ref != ""
+	}
+	switch {
+	case !has:
+		t.say(e.plan.Text("package_empty"))
+	case e.opts.PackageLink == nil:
+		t.say(e.plan.Text("package_unavailable"))
+	default:
+		link, err := e.opts.PackageLink(t.ctx, t.s)
+		if err != nil {
+			return fmt.Errorf("package link: %w", err)
+		}
+		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("package_ready"), Link: link})
+	}
+	e.ask(t)
 	return nil
 }
 

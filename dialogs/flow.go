@@ -217,3 +217,55 @@ func toString(v any) string {
 	}
 	return ""
 }
+
+// Summary is the text of the candidate's answers that the official online
+// form needs: personal data (unmasked: it is for the candidate and staff),
+// the chosen condition, the work history lines and the school. It goes into
+// the material package.
+func (e *Engine) Summary(s *Session) string {
+	var b strings.Builder
+	b.WriteString(e.plan.Title + " 报名信息\n")
+	for _, sl := range e.plan.Slots {
+		if sl.Phase != PhasePersonal {
+			continue
+		}
+		if v, ok := s.Answers[sl.Key]; ok {
+			plain := sl
+			plain.Sensitive = false
+			b.WriteString(sl.Label + "：" + e.display(&plain, v) + "\n")
+		}
+	}
+	if c, ok := e.plan.Condition(s.Condition); ok {
+		b.WriteString("\n报考条件：" + c.Key + " " + c.Title + "\n")
+	}
+	if len(s.Work) > 0 {
+		b.WriteString("\n工作经历（申报表逐条填写）：\n")
+		for i, w := range s.Work {
+			b.WriteString(strconv.Itoa(i+1) + ". " + w.Start + " 至 " + w.End + "  " + w.Employer + "  从事 " + w.Occupation + "\n")
+		}
+	}
+	for _, sl := range e.plan.Slots {
+		if sl.Phase != PhaseEligibility || sl.Type == SlotGroup {
+			continue
+		}
+		if v, ok := s.Answers[sl.Key]; ok {
+			b.WriteString(sl.Label + "：" + e.display(&sl, v) + "\n")
+		}
+	}
+	if c, ok := e.plan.Condition(s.Condition); ok {
+		b.WriteString("\n材料：\n")
+		for _, key := range c.Materials {
+			m, _ := e.plan.Material(key)
+			st := s.Materials[key]
+			switch {
+			case st.Ref != "":
+				b.WriteString("☑ " + m.FileName + "\n")
+			case st.Escalated:
+				b.WriteString("☎ " + m.Name + "（" + e.plan.Text("material_by_staff") + "）\n")
+			default:
+				b.WriteString("☐ " + m.Name + "（尚未上传）\n")
+			}
+		}
+	}
+	return b.String()
+}

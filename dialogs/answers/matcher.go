@@ -214,7 +214,9 @@ func (m *Matcher) suggest(key string) []string {
 
 // similarity scores how likely the candidate meant e by key (runes kr), 0
 // for not at all. Bands: key contains e (3..4) > e contains key (2..3) >
-// small edit distance (1..2) > e's characters mostly in key in order (0..1).
+// small edit distance (1..2) > most characters of both in the same order,
+// as in an abbreviation, or three or more characters in a row shared
+// (0..1). Two shared characters alone ("管理", "设计") are not enough.
 func similarity(kr []rune, key string, e matchEntry) float64 {
 	er := e.runes
 	switch {
@@ -227,10 +229,15 @@ func similarity(kr []rune, key string, e matchEntry) float64 {
 	if d := levenshtein(kr, er); d <= editBudget(len(er)) && d < len(kr) {
 		return 2 - float64(d)/float64(longest)
 	}
-	if l := lcs(kr, er); l >= 2 && 2*l >= len(er) && 2*l >= len(kr) {
-		return float64(l) / float64(longest+1)
+	score := 0.0
+	shortest := min(len(kr), len(er))
+	if l := lcs(kr, er); l >= 2 && 2*l >= longest && 3*l >= 2*shortest {
+		score = float64(l) / float64(longest+1) // "电商" in 电子商务
 	}
-	return 0
+	if l := commonRun(kr, er); l >= 3 {
+		score = max(score, float64(l)/float64(longest+1)) // "新媒体运营" and 新媒体艺术
+	}
+	return score
 }
 
 // editBudget is how many edits still count as a typo of an entry of n
@@ -314,6 +321,24 @@ func levenshtein(a, b []rune) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// commonRun is the length of the longest common substring of a and b.
+func commonRun(a, b []rune) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	best := 0
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cur[j] = 0
+			if a[i-1] == b[j-1] {
+				cur[j] = prev[j-1] + 1
+				best = max(best, cur[j])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return best
 }
 
 // lcs is the length of the longest common subsequence of a and b.
