@@ -1,0 +1,81 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"regbot/store"
+	"regbot/store/postgres"
+	"regbot/store/redis"
+	"regbot/store/storetest"
+)
+
+// TestConformance runs the suite on the production pair: PostgreSQL as the
+// record, Redis as the fast path, each test on its own schema and key prefix.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		pg := newStore(t)
+		rdb, prefix := storetest.RedisPrefix(t)
+		rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Stores{Sessions: rs, Deduper: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg)}
+	})
+}
+
+// newStore returns a Store on a fresh schema with the migrations applied.
+func newStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	return postgres.New(pool)
+}
+
+// inspector reads the record back in the suite's form.
+func inspector(pg *postgres.Store) func(ctx context.Context, id store.Identity, planID string) (storetest.Recorded, error) {
+	return func(ctx context.Context, id store.Identity, planID string) (storetest.Recorded, error) {
+		app, err := pg.Application(ctx, id, planID)
+		if err != nil {
+			return storetest.Recorded{}, err
+		}
+		rec := storetest.Recorded{Condition: app.Condition, Status: app.Status, Answers: app.Answers, WorkHistory: app.WorkHistory}
+		events, err := pg.StatusEvents(ctx, id, planID)
+		if err != nil {
+			return rec, err
+		}
+		for _, e := range events {
+			rec.StatusEvents = append(rec.StatusEvents, storetest.StatusChange{From: e.From, To: e.To, Actor: e.Actor})
+		}
+		docs, err := pg.Documents(ctx, id, planID)
+		if err != nil {
+			return rec, err
+		}
+		for _, d := range docs {
+			rec.Documents = append(rec.Documents, storetest.RecordedDocument{Document: d.Document, Current: d.SupersededAt.IsZero()})
+		}
+		tickets, err := pg.Tickets(ctx, id)
+		if err != nil {
+			return rec, err
+		}
+		for _, tk := range tickets {
+			rec.Tickets = append(rec.Tickets, storetest.RecordedTicket{Reason: tk.Reason, Text: tk.Text})
+		}
+		msgs, err := pg.InboundMessages(ctx, id)
+		if err != nil {
+			return rec, err
+		}
+		for _, msg := range msgs {
+			rec.Inbound = append(rec.Inbound, storetest.RecordedMessage{MsgID: msg.MsgID, Text: msg.Text})
+		}
+		return rec, nil
+	}
+}

@@ -1,0 +1,17 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// FirstDelivery reports whether key is seen for the first time within ttl
+// (SET NX PX: of concurrent deliveries exactly one is first).
+func (s *Store) FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	first, err := s.rdb.SetNX(ctx, s.dedupKey(key), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("dedup: %w", translate(err))
+	}
+	return first, nil
+}
