@@ -98,6 +98,10 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 	b := img.Bounds()
 	src := storedRect(hd.orientation, b.Dx(), b.Dy(), crop).Add(b.Min)
 	lo, hi := byteWindow(c)
+	// Keep clear of the edges: another site may count a kilobyte or round
+	// differently.
+	margin := (hi - lo) / 20
+	lo, hi = lo+margin, hi-margin
 	target := lo + (hi-lo)/2
 
 	// Scale down early, by exact halves, so the full-size image can be

@@ -120,10 +120,10 @@ func jpegNear(t testing.TB, img image.Image, target int) []byte {
 	return best
 }
 
-// phonePhoto is a 4000×3000 phone photo with a white border (about 4 MB),
+// phonePhoto is a 4000×3000 phone photo with a white border (about 2.3 MB),
 // made once for the tests and benchmarks that need it.
 var phonePhoto = sync.OnceValue(func() []byte {
-	img := portrait(portraitSpec{w: 4000, h: 3000, bg: white, noise: 6, seed: 3})
+	img := portrait(portraitSpec{w: 4000, h: 3000, bg: white, noise: 20, seed: 3})
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
 		panic(err)

@@ -1,0 +1,55 @@
+package materials
+
+import (
+	"context"
+	"testing"
+
+	"regbot/dialogs"
+)
+
+// BenchmarkInspectPhoto checks one 60 KB 295×413 photo (goal: under 50 ms).
+func BenchmarkInspectPhoto(b *testing.B) {
+	data := jpegNear(b, portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 24, seed: 1}), 60<<10)
+	in := NewInspector()
+	b.ReportAllocs()
+	for b.Loop() {
+		if insp := in.Inspect(context.Background(), photoMaterial, data, dialogs.Facts{}); len(insp.Problems) != 0 {
+			b.Fatal(insp.Problems)
+		}
+	}
+}
+
+// BenchmarkInspectPhonePhoto checks a 4000×3000 phone photo as an ID card
+// (the pixels are decoded in full).
+func BenchmarkInspectPhonePhoto(b *testing.B) {
+	data := phonePhoto()
+	in := NewInspector()
+	b.ReportAllocs()
+	for b.Loop() {
+		in.Inspect(context.Background(), idCardMaterial, data, dialogs.Facts{IDExpiry: "长期"})
+	}
+}
+
+// BenchmarkInspectBomb refuses a header claiming 50,000×50,000 pixels.
+func BenchmarkInspectBomb(b *testing.B) {
+	data := bombJPEG(b)
+	in := NewInspector()
+	b.ReportAllocs()
+	for b.Loop() {
+		in.Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
+	}
+}
+
+// BenchmarkFix4000x3000 makes a compliant photo from a 4000×3000 phone
+// photo (goal: under 400 ms; B/op, everything allocated during one fix, is
+// an upper bound of its peak memory, goal under 200 MB).
+func BenchmarkFix4000x3000(b *testing.B) {
+	data := phonePhoto()
+	f := NewFixer()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Fix(context.Background(), photoMaterial, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
