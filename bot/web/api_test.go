@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"regbot/store/memory"
 )
 
 func decode[T any](t *testing.T, r *response) T {
@@ -254,15 +258,16 @@ func TestRateLimit(t *testing.T) {
 func TestLimiterForgetsIdleClients(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{now: time.Unix(0, 0)}
-	l := newLimiter(60, clock.Now)
+	l := newLimiter(clock.Now)
+	ctx := context.Background()
 	for i := range 100 {
-		l.allow(fmt.Sprint("ip", i))
+		l.Allow(ctx, fmt.Sprint("ip", i), 1, 60)
 	}
 	if l.size() != 100 {
 		t.Fatalf("size %d", l.size())
 	}
 	clock.Advance(2 * time.Minute)
-	l.allow("new")
+	l.Allow(ctx, "new", 1, 60)
 	if l.size() != 1 {
 		t.Errorf("after sweep size %d, want 1", l.size())
 	}
@@ -596,4 +601,51 @@ func TestScriptNeverUsesInnerHTML(t *testing.T) {
 			t.Errorf("chat.js uses %s", bad)
 		}
 	}
+}
+
+// TestSharedRateLimiter: the limit can live in a shared store (store/memory
+// here, store/redis in production); when that store fails the chat stays up.
+func TestSharedRateLimiter(t *testing.T) {
+	t.Parallel()
+	shared := memory.New()
+	var failing bool
+	lim := rateLimiterFunc(func(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error) {
+		if failing {
+			return false, 0, errors.New("redis: connection refused")
+		}
+		return shared.Allow(ctx, key, rate, burst)
+	})
+	chat, err := New(Config{CookieSecret: testSecret, RatePerMinute: 2}, &fakeHandler{}, newTextLogger(io.Discard), WithRateLimiter(lim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	chat.Routes(mux)
+	get := func() int {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/chat/api/history", nil))
+		return rec.Code
+	}
+	if a, b, c := get(), get(), get(); a != 200 || b != 200 || c != 429 {
+		t.Errorf("statuses %d %d %d, want 200 200 429", a, b, c)
+	}
+	// Another instance on the same store shares the bucket.
+	other, _ := New(Config{CookieSecret: testSecret, RatePerMinute: 2}, &fakeHandler{}, newTextLogger(io.Discard), WithRateLimiter(lim))
+	mux2 := http.NewServeMux()
+	other.Routes(mux2)
+	rec := httptest.NewRecorder()
+	mux2.ServeHTTP(rec, httptest.NewRequest("GET", "/chat/api/history", nil))
+	if rec.Code != 429 {
+		t.Errorf("second instance: %d, want 429", rec.Code)
+	}
+	failing = true
+	if got := get(); got != 200 {
+		t.Errorf("limiter down: %d, want 200", got)
+	}
+}
+
+type rateLimiterFunc func(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
+
+func (f rateLimiterFunc) Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error) {
+	return f(ctx, key, rate, burst)
 }

@@ -50,7 +50,7 @@ type Chat struct {
 	log     *slog.Logger
 	secret  []byte
 	history History
-	limiter *limiter
+	limiter RateLimiter
 	cop     *http.CrossOriginProtection
 	page    *template.Template
 	// version is a hash of the static files, appended to their URLs so a
@@ -65,6 +65,12 @@ type Option func(*Chat)
 // WithHistory sets where conversations are kept for reloads (default a
 // MemoryHistory bounded by the config's history settings).
 func WithHistory(h History) Option { return func(c *Chat) { c.history = h } }
+
+// WithRateLimiter sets the token buckets of the per-IP limit (default in
+// process). Pass the Redis store so that instances behind a load balancer
+// share one limit. When the limiter fails, requests are let through and the
+// error is logged: the chat stays up when Redis blinks.
+func WithRateLimiter(l RateLimiter) Option { return func(c *Chat) { c.limiter = l } }
 
 // WithClock sets the clock used for rate limiting and timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(c *Chat) { c.now = now } }
@@ -101,7 +107,9 @@ func New(cfg Config, h Handler, log *slog.Logger, opts ...Option) (*Chat, error)
 	if c.history == nil {
 		c.history = NewMemoryHistory(cfg.HistoryMessages, cfg.HistoryUsers, cfg.HistoryBytes)
 	}
-	c.limiter = newLimiter(cfg.RatePerMinute, c.now)
+	if c.limiter == nil {
+		c.limiter = newLimiter(c.now)
+	}
 	c.cop = http.NewCrossOriginProtection()
 	c.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusForbidden, msgForbidden)
@@ -135,7 +143,12 @@ func (c *Chat) api(h apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store")
-		if ok, wait := c.limiter.allow(c.clientKey(r)); !ok {
+		ok, wait, err := c.limiter.Allow(r.Context(), rateKey(c.clientKey(r)), float64(c.cfg.RatePerMinute)/60, c.cfg.RatePerMinute)
+		if err != nil {
+			c.log.Warn("web rate limit unavailable; request let through", "err", err)
+			ok = true
+		}
+		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(1, wait.Round(time.Second)/time.Second))))
 			writeError(w, http.StatusTooManyRequests, msgTooMany)
 			return
@@ -143,6 +156,9 @@ func (c *Chat) api(h apiFunc) http.Handler {
 		h(w, r, c.visitor(w, r))
 	})
 }
+
+// rateKey names the rate-limit bucket of a client.
+func rateKey(client string) string { return "web:ip:" + client }
 
 // post wraps a state-changing API handler: api, cross-origin protection and
 // the CSRF token check.

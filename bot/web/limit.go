@@ -1,15 +1,22 @@
 package web
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
 )
 
-// limiter is a set of token buckets, one per client key, in process. Each
-// bucket holds up to burst tokens and refills at perSecond. Buckets that
-// have refilled completely are dropped, so the map only holds clients seen
-// within about one refill period.
+// RateLimiter takes tokens from named token buckets that refill at rate
+// tokens per second up to burst. store/memory and store/redis satisfy it;
+// the Redis one shares the limit between instances.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
+}
+
+// limiter is the default RateLimiter: token buckets in process. Buckets
+// that have refilled completely are dropped, so the map only holds clients
+// seen within about one refill period.
 type limiter struct {
 	perSecond float64
 	burst     float64
@@ -25,24 +32,17 @@ type bucket struct {
 	at     time.Time
 }
 
-// newLimiter allows perMinute requests a minute per key, in bursts of up to
-// perMinute.
-func newLimiter(perMinute int, now func() time.Time) *limiter {
-	return &limiter{
-		perSecond: float64(perMinute) / 60,
-		burst:     float64(perMinute),
-		now:       now,
-		buckets:   map[string]*bucket{},
-		lastSweep: now(),
-	}
+func newLimiter(now func() time.Time) *limiter {
+	return &limiter{now: now, buckets: map[string]*bucket{}, lastSweep: now()}
 }
 
-// allow takes a token from key's bucket. When it is empty, allow reports
-// false and how long until the next token.
-func (l *limiter) allow(key string) (bool, time.Duration) {
+// Allow implements RateLimiter. Every caller of one limiter passes the same
+// rate and burst.
+func (l *limiter) Allow(_ context.Context, key string, rate float64, burst int) (bool, time.Duration, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.perSecond, l.burst = rate, float64(burst)
 	if now.Sub(l.lastSweep) > l.fullAfter() {
 		l.sweep(now)
 	}
@@ -55,10 +55,10 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	b.at = now
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		return true, 0, nil
 	}
 	wait := time.Duration(math.Ceil((1 - b.tokens) / l.perSecond * float64(time.Second)))
-	return false, wait
+	return false, wait, nil
 }
 
 // fullAfter is how long an empty bucket takes to refill.
