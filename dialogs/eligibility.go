@@ -164,9 +164,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nearest returns the failed condition closest to holding (the smallest sum
-// of its clauses' shortfalls; plan order breaks ties) and its failed clauses
-// explained. Clauses still unknown count as missing but are not explained:
+// nearest returns the failed condition closest to holding (the smallest mean
+// shortfall over its clauses, so one missing clause of three is nearer than
+// one of one; plan order breaks ties) and its failed clauses explained. Clauses still unknown count as missing but are not explained:
 // their placeholders have no value.
 func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
 	best, bestD := -1, 0.0
@@ -176,6 +176,9 @@ func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
 			if v != rules.Holds {
 				d += e.rules.Shortfall(c.Key, j, env)
 			}
+		}
+		if len(c.Clauses) > 0 {
+			d /= float64(len(c.Clauses))
 		}
 		if best < 0 || d < bestD-1e-9 {
 			best, bestD = i, d

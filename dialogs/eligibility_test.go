@@ -123,7 +123,7 @@ func TestEvaluateProfiles(t *testing.T) {
 			p: profile{work: []store.WorkEntry{job("2023-01", "至今")},
 				answers: map[string]any{"has_prior_cert": true, "prior_cert_date": "2024-01", "has_training_cert": false, "school_kind": "none"}},
 			condition: "",
-			missing:   []string{"3年11个月"}, // C2 (1 month short) is nearer than C1 (1 month short of 36)
+			missing:   []string{"2年11个月"}, // C1 (one clause of two, 1 month short) is nearer than C2
 		},
 		{
 			name:      "C2 and C1 both hold: C2 needs fewer materials",
@@ -168,6 +168,13 @@ func TestEvaluateProfiles(t *testing.T) {
 			p: profile{noWork: true,
 				answers: map[string]any{"has_prior_cert": false, "has_training_cert": false, "school_kind": "technical", "major": "会计", "graduation": "graduated"}},
 			condition: "",
+		},
+		{
+			name: "technical school with an unrelated major: the major is what is missing",
+			p: profile{noWork: true,
+				answers: map[string]any{"has_prior_cert": false, "has_training_cert": false, "school_kind": "technical", "major": "会计", "graduation": "graduated"}},
+			condition: "",
+			missing:   []string{"专业"},
 		},
 		{
 			name: "C4 fails for other graduation",

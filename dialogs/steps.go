@@ -358,6 +358,9 @@ func (e *Engine) answer(t *turn) error {
 	switch {
 	case errors.As(err, &listErr):
 		return nil // a sub-question was asked
+	case err != nil && sl.Hint != "" && (sl.Type == SlotBool || sl.Type == SlotChoice):
+		// The plan's hint says better than a parser what a choice takes.
+		return e.fail(t, sl.Hint)
 	case err != nil:
 		return e.fail(t, err.Error())
 	}
