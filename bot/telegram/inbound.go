@@ -92,7 +92,7 @@ func parseUpdate(upd *models.Update) (inc incoming, ok bool) {
 	switch {
 	case upd.MyChatMember != nil:
 		m := upd.MyChatMember
-		if m.Chat.Type != models.ChatTypePrivate || m.NewChatMember.Type != models.ChatMemberTypeBanned {
+		if m.Chat.Type != models.ChatTypePrivate || m.Chat.ID == 0 || m.NewChatMember.Type != models.ChatMemberTypeBanned {
 			return inc, false
 		}
 		inc.chatID, inc.blocked = m.Chat.ID, true
@@ -166,7 +166,7 @@ func parseCallback(inc incoming, cq *models.CallbackQuery) (incoming, bool) {
 }
 
 func parseMessage(inc incoming, msg *models.Message) (incoming, bool) {
-	if msg.Chat.Type != models.ChatTypePrivate || msg.From == nil || msg.From.IsBot {
+	if msg.Chat.Type != models.ChatTypePrivate || msg.Chat.ID == 0 || msg.From == nil || msg.From.IsBot {
 		return inc, false
 	}
 	inc.chatID = msg.Chat.ID
