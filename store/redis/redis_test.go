@@ -1,0 +1,374 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"regbot/store"
+	"regbot/store/redis"
+	"regbot/store/storetest"
+)
+
+type testBundle struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	store  *redis.Store
+}
+
+func setup(t *testing.T, opts ...redis.Option) *testBundle {
+	t.Helper()
+	rdb, prefix := storetest.RedisPrefix(t)
+	s, err := redis.New(rdb, append([]redis.Option{redis.WithPrefix(prefix)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testBundle{rdb: rdb, prefix: prefix, store: s}
+}
+
+// another returns a second Store on its own connection pool with the same
+// prefix: another process, as far as Redis can tell.
+func (b *testBundle) another(t *testing.T, opts ...redis.Option) *redis.Store {
+	t.Helper()
+	rdb, err := redis.NewClient(storetest.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	s, err := redis.New(rdb, append([]redis.Option{redis.WithPrefix(b.prefix)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestKeysCarryPrefixAndHashTag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "wechat", UserID: "oAbc123"}
+	if _, err := b.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := b.store.FirstDelivery(ctx, "wechat:42", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := b.rdb.Keys(ctx, b.prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	want := []string{
+		b.prefix + "dedup:{wechat:42}",
+		b.prefix + "lock:{wechat:oAbc123}",
+		b.prefix + "session:{wechat:oAbc123}",
+	}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys = %q, want %q", keys, want)
+	}
+	// Both keys of one candidate map to one Cluster slot.
+	s1, _ := b.rdb.ClusterKeySlot(ctx, want[1]).Result()
+	s2, _ := b.rdb.ClusterKeySlot(ctx, want[2]).Result()
+	if s1 != s2 {
+		t.Fatalf("lock and session keys are in slots %d and %d", s1, s2)
+	}
+}
+
+func TestSessionTTL(t *testing.T) {
+	t.Parallel()
+	b := setup(t, redis.WithSessionTTL(30*24*time.Hour))
+	ctx := t.Context()
+	id := store.Identity{Channel: "telegram", UserID: "100"}
+	if _, err := b.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := b.rdb.TTL(ctx, b.prefix+"session:{telegram:100}").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < 29*24*time.Hour || ttl > 30*24*time.Hour {
+		t.Fatalf("session ttl = %v, want about 30 days", ttl)
+	}
+	short := setup(t, redis.WithSessionTTL(100*time.Millisecond))
+	if _, err := short.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, _, err := short.store.LoadSession(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired session: err = %v, want store.ErrNotFound", err)
+	}
+}
+
+// TestLockAcrossProcesses interleaves waiters of two Stores on separate
+// connections: the arrival order holds across them.
+func TestLockAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	stores := []*redis.Store{b.store, b.another(t)}
+	ctx := t.Context()
+	id := store.Identity{Channel: "wechat", UserID: "o-cross"}
+	unlock, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			u, err := stores[i%2].LockUser(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			u()
+		})
+		for {
+			w, err := b.store.Waiters(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w == i+1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	unlock()
+	wg.Wait()
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("order across two processes = %v, want 0..%d", order, n-1)
+		}
+	}
+}
+
+// TestLockHolderCrash: a holder that never unlocks nor renews (its process
+// died) blocks the next waiter only until its lease runs out.
+func TestLockHolderCrash(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "crash"}
+	// The crashed process: it took the lock and stopped. Simulate the dead
+	// renewer by a process whose lease is short and whose unlock is never
+	// called; its renew goroutine is stopped by closing its client.
+	rdb, err := redis.NewClient(storetest.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := redis.New(rdb, redis.WithPrefix(b.prefix), redis.WithLockLease(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dead.LockUser(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+
+	start := time.Now()
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	unlock, err := b.store.LockUser(waitCtx, id)
+	if err != nil {
+		t.Fatalf("waiter behind a crashed holder: %v", err)
+	}
+	unlock()
+	if waited := time.Since(start); waited < 200*time.Millisecond || waited > 2*time.Second {
+		t.Fatalf("waited %v behind a crashed holder with a 300ms lease, want about the lease", waited)
+	}
+}
+
+// TestLockLeaseRenewed: a live holder keeps the lock past its lease.
+func TestLockLeaseRenewed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, redis.WithLockLease(150*time.Millisecond))
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "slow"}
+	unlock, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+	defer cancel()
+	if u, err := b.store.LockUser(short, id); err == nil {
+		u()
+		t.Fatal("a second caller got the lock while a live holder kept renewing it")
+	}
+	unlock()
+}
+
+// TestLockWaiterCrash: a waiter that died while queued is skipped after the
+// claim window when its turn comes.
+func TestLockWaiterCrash(t *testing.T) {
+	t.Parallel()
+	b := setup(t, redis.WithClaimWindow(200*time.Millisecond))
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "gone"}
+	unlock, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead waiter took ticket 2 and vanished without giving it up.
+	if err := b.rdb.HIncrBy(ctx, b.prefix+"lock:{web:gone}", "next", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan time.Duration, 1)
+	go func() {
+		u, err := b.store.LockUser(ctx, id)
+		if err != nil {
+			t.Error(err)
+			got <- 0
+			return
+		}
+		u()
+		got <- 0
+	}()
+	for {
+		if w, _ := b.store.Waiters(ctx, id); w == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	unlock()
+	select {
+	case <-got:
+		if d := time.Since(start); d < 150*time.Millisecond {
+			t.Fatalf("the waiter behind a dead one got the lock after %v, before the claim window", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the waiter behind a dead waiter never got the lock")
+	}
+}
+
+// TestLockAfterFlush: losing the lock's state mid-queue does not block
+// anyone.
+func TestLockAfterFlush(t *testing.T) {
+	t.Parallel()
+	b := setup(t, redis.WithClaimWindow(200*time.Millisecond), redis.WithLockLease(300*time.Millisecond))
+	ctx := t.Context()
+	id := store.Identity{Channel: "wechat", UserID: "flush"}
+	unlock, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 3)
+	for range 3 {
+		go func() {
+			u, err := b.store.LockUser(ctx, id)
+			if err == nil {
+				u()
+			}
+			done <- err
+		}()
+	}
+	for {
+		if w, _ := b.store.Waiters(ctx, id); w == 3 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := storetest.DeleteKeys(ctx, b.rdb, b.prefix); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	for range 3 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiter stayed blocked after the lock state was flushed")
+		}
+	}
+}
+
+func TestNewClientURLs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url string
+		want      string // client type
+		wantErr   bool
+	}{
+		{"single", "redis://127.0.0.1:6379/2", "*redis.Client", false},
+		{"single with password", "redis://:secret@127.0.0.1:6379/0", "*redis.Client", false},
+		{"sentinel", "redis://127.0.0.1:26379?master_name=mymaster", "*redis.Client", false},
+		{"cluster", "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001", "*redis.ClusterClient", false},
+		{"bad scheme", "http://127.0.0.1:6379", "", true},
+		{"unknown option", "redis://127.0.0.1:6379?frobnicate=1", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := redis.NewClient(tt.url)
+			if tt.wantErr {
+				if err == nil {
+					c.Close()
+					t.Fatalf("NewClient(%q) accepted", tt.url)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := typeName(c); got != tt.want {
+				t.Fatalf("client type %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func typeName(c goredis.UniversalClient) string {
+	switch c.(type) {
+	case *goredis.Client:
+		return "*redis.Client"
+	case *goredis.ClusterClient:
+		return "*redis.ClusterClient"
+	}
+	return "other"
+}
+
+func TestNewRefusesBracesInPrefix(t *testing.T) {
+	t.Parallel()
+	if _, err := redis.New(goredis.NewClient(&goredis.Options{}), redis.WithPrefix("a{b}:")); err == nil {
+		t.Fatal("a prefix with a hash tag was accepted")
+	}
+}
+
+func TestErrorsWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	s, err := redis.New(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping of a closed port succeeded")
+	}
+	_, _, err = s.LoadSession(ctx, store.Identity{Channel: "web", UserID: "x"})
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LoadSession with Redis down: err = %v, want a connection error, not ErrNotFound", err)
+	}
+	if _, err := s.LockUser(ctx, store.Identity{Channel: "web", UserID: "x"}); err == nil {
+		t.Fatal("LockUser with Redis down succeeded")
+	}
+}
