@@ -16,6 +16,7 @@ var boolWords = map[string]bool{
 	"当然": true, "没错": true, "确定": true, "确认": true, "需要": true, "要": true,
 	"已取得": true, "取得": true, "已获得": true, "获得": true, "拿到": true, "已拿到": true,
 	"有证": true, "有证书": true, "已完成": true, "完成": true, "参加过": true, "培训过": true,
+	"有过": true, "参加": true, "是有": true,
 	"yes": true, "y": true, "yeah": true, "yep": true, "true": true, "ok": true, "okay": true,
 	"√": true, "✓": true, "✔": true,
 
@@ -24,6 +25,7 @@ var boolWords = map[string]bool{
 	"未取得": false, "没取得": false, "没有取得": false, "未获得": false, "没拿到": false,
 	"还没有": false, "还没": false, "暂无": false, "暂时没有": false, "没参加过": false,
 	"未完成": false, "没完成": false, "没有证": false, "没有证书": false, "没证": false,
+	"没有过": false, "没参加": false, "没有参加": false, "木有": false,
 	"no": false, "n": false, "nope": false, "false": false, "×": false, "✗": false, "✘": false,
 }
 

@@ -133,12 +133,14 @@ func (m *Matcher) Match(s string) (canonical string, ok bool, suggestions []stri
 	if i, ok := m.matchForm(n); ok {
 		return m.entries[i].canonical, true, nil
 	}
+	key, _ := tokens(n)
 	if stripped := stripBrackets(n); stripped != n {
-		if i, ok := m.matchForm(stripped); ok {
+		// The entry must be in what was typed, not made up by the removal
+		// ("电子(x)商务" is not 电子商务).
+		if i, ok := m.matchForm(stripped); ok && strings.Contains(key, m.entries[i].key) {
 			return m.entries[i].canonical, true, nil
 		}
 	}
-	key, _ := tokens(n)
 	return "", false, m.suggest(m.stripSuffix(key))
 }
 
@@ -198,8 +200,15 @@ func (m *Matcher) suggest(key string) []string {
 		entry int
 		score float64
 	}
+	inKey := make(map[rune]bool, len(kr))
+	for _, r := range kr {
+		inKey[r] = true
+	}
 	var found []scored
 	for i, e := range m.entries {
+		if !slices.ContainsFunc(e.runes, func(r rune) bool { return inKey[r] }) {
+			continue // nothing in common: no band can score
+		}
 		if s := similarity(kr, key, e); s > 0 {
 			found = append(found, scored{i, s})
 		}

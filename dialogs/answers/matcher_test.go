@@ -104,6 +104,7 @@ func TestMatch(t *testing.T) {
 		{name: "negated", m: majors, in: "非电子商务", first: "电子商务"},
 		{name: "trailing words", m: majors, in: "电子商务专业毕业", first: "电子商务"},
 		{name: "contains the longer entry first", m: majors, in: "我学的是跨境电子商务方向", first: "跨境电子商务"},
+		{name: "remark removal does not join words", m: majors, in: "电子(x)商务", first: "电子商务"},
 		{name: "会计 nothing", m: majors, in: "会计", suggest: nil},
 		{name: "会计专业 nothing", m: majors, in: "会计专业", suggest: nil},
 		{name: "会计 occupations nothing", m: occupations, in: "会计", suggest: nil},
