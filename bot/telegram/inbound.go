@@ -283,6 +283,15 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
 		return
 	}
 	defer t.done()
+	// Take a turn slot only now, so one chat's backlog does not hold slots
+	// the other chats need.
+	select {
+	case a.inflight <- struct{}{}:
+		defer func() { <-a.inflight }()
+	case <-ctx.Done():
+		log.Warn("telegram update dropped waiting for a turn slot", "err", ctx.Err())
+		return
+	}
 
 	switch {
 	case inc.blocked:
@@ -315,11 +324,12 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
 		return
 	case err != nil && len(res.Messages) == 0:
 		log.Error("telegram turn failed", "err", err)
-		res.Messages = []dialogs.Outbound{{Text: textBusy}}
+		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textBusy})
+		return
 	case err != nil:
 		log.Error("telegram turn done, but a later step failed", "err", err)
 	}
-	if inc.callback != nil && err == nil {
+	if inc.callback != nil {
 		a.markChosen(ctx, inc, log)
 	}
 	a.sendLogged(ctx, inc.chatID, log, res.Messages...)

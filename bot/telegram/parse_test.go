@@ -3,6 +3,8 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -314,5 +316,20 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := New(Config{}, newEchoHandler(), Deps{}, nil); err == nil {
 		t.Error("New accepted a config without a token")
+	}
+}
+
+func TestLogPollingError(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	logPollingError(log, errors.New(`error get updates, error decode response body for method getUpdates, {"ok":true,"result":[{"message":{"text":"11010519491231002X"}}]}, invalid character`))
+	logPollingError(log, errors.New(`error get updates, conflict, Conflict: terminated by other getUpdates request`))
+	out := buf.String()
+	if strings.Contains(out, "11010519491231002X") {
+		t.Errorf("a candidate's message reached the log:\n%s", out)
+	}
+	if !strings.Contains(out, "unreadable getUpdates answer") || !strings.Contains(out, "terminated by other getUpdates request") {
+		t.Errorf("polling errors not logged:\n%s", out)
 	}
 }

@@ -84,7 +84,7 @@ func (a *Adapter) Send(ctx context.Context, userID string, msgs ...dialogs.Outbo
 	if err != nil {
 		return fmt.Errorf("telegram send: user id %q is not a chat id", userID)
 	}
-	t := a.queue.join(userID)
+	t := a.queue.join(strconv.FormatInt(chatID, 10))
 	if err := t.wait(ctx); err != nil {
 		t.abandon()
 		return fmt.Errorf("telegram send: %w", err)

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,8 +48,7 @@ const (
 	// turnTimeout bounds the handling of one update: download, turn,
 	// replies (429 waits included).
 	turnTimeout = 2 * time.Minute
-	// maxInFlight bounds the updates being handled at once in polling mode;
-	// the poller waits when it is reached.
+	// maxInFlight bounds the turns running at once.
 	maxInFlight = 64
 	// recentUpdates is how many update ids the adapter remembers to drop a
 	// redelivery before downloading anything; the Router is the real guard.
@@ -151,10 +151,7 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 		tgbot.WithNotAsyncHandlers(),
 		tgbot.WithDefaultHandler(a.onPolledUpdate),
 		tgbot.WithAllowedUpdates(allowedUpdates),
-		tgbot.WithErrorsHandler(func(err error) {
-			// The library masks the token in the URLs of its errors.
-			log.Warn("telegram polling", "err", err)
-		}),
+		tgbot.WithErrorsHandler(func(err error) { logPollingError(log, err) }),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: %w", err)
@@ -286,16 +283,10 @@ func (a *Adapter) onPolledUpdate(ctx context.Context, _ *tgbot.Bot, upd *models.
 	if !ok {
 		return
 	}
-	select {
-	case a.inflight <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
 	t := a.queue.join(inc.chatKey())
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		defer func() { <-a.inflight }()
 		// A turn under way finishes even when polling stops.
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), turnTimeout)
 		defer cancel()
@@ -315,6 +306,18 @@ func (a *Adapter) accept(upd *models.Update) (incoming, bool) {
 		return inc, false
 	}
 	return inc, true
+}
+
+// logPollingError logs an error of the library's polling loop. The library
+// masks the token in URLs, but an undecodable getUpdates answer comes with
+// its body: candidates' messages, which are not logged.
+func logPollingError(log *slog.Logger, err error) {
+	msg := err.Error()
+	if i := strings.Index(msg, "error decode response body"); i >= 0 {
+		log.Warn("telegram polling: unreadable getUpdates answer", "bytes", len(msg)-i)
+		return
+	}
+	log.Warn("telegram polling", "err", err)
 }
 
 // userKey is the user as an opaque hash, for logs: an HMAC keyed with the
