@@ -22,12 +22,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"regbot/store"
 )
@@ -59,6 +61,19 @@ const (
 	refLen     = sha256.Size * 2
 	tempPrefix = ".tmp-"
 )
+
+// ParseKey reads an encryption key as configured: 64 hex digits or the
+// standard base64 of 32 bytes (openssl rand -hex 32 / -base64 32).
+func ParseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if key, err := hex.DecodeString(s); err == nil && len(key) == KeySize {
+		return key, nil
+	}
+	if key, err := base64.StdEncoding.DecodeString(s); err == nil && len(key) == KeySize {
+		return key, nil
+	}
+	return nil, fmt.Errorf("blob key: want 64 hex digits or base64 of %d bytes", KeySize)
+}
 
 // Dir is a blob store in a directory. It is safe for concurrent use, also by
 // several processes sharing the directory.

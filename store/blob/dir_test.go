@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"image"
@@ -371,5 +372,24 @@ func TestContextCancelled(t *testing.T) {
 	cancel()
 	if _, err := b.dir.Put(ctx, []byte("x"), false); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Put with a cancelled context: %v", err)
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	t.Parallel()
+	key := make([]byte, blob.KeySize)
+	for i := range key {
+		key[i] = byte(i * 7)
+	}
+	for _, s := range []string{hex.EncodeToString(key), base64.StdEncoding.EncodeToString(key), " " + hex.EncodeToString(key) + "\n"} {
+		got, err := blob.ParseKey(s)
+		if err != nil || !bytes.Equal(got, key) {
+			t.Errorf("ParseKey(%q) = %x, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "secret", hex.EncodeToString(key[:16]), base64.StdEncoding.EncodeToString(key[:31])} {
+		if _, err := blob.ParseKey(s); err == nil {
+			t.Errorf("ParseKey(%q) accepted", s)
+		}
 	}
 }
