@@ -128,6 +128,9 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 			k = min(kmax, max(k+max(1, k/10), guess))
 			continue
 		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("fix photo: %w: %w", err, ErrNotFixable)
 		}
