@@ -76,8 +76,9 @@ type Deps struct {
 	SizeMatters func(material string) bool
 	// Registerer registers the adapter's metrics. May be nil.
 	Registerer prometheus.Registerer
-	// HTTPClient talks to the Bot API and downloads files. Default: a client
-	// whose timeout exceeds the long-poll timeout.
+	// HTTPClient talks to the Bot API and downloads files; its Timeout, if
+	// any, must exceed Config.PollTimeout. Default: a client with a timeout
+	// 15 s over it.
 	HTTPClient *http.Client
 }
 
@@ -95,7 +96,7 @@ type Adapter struct {
 	// failures counts Bot API calls that failed for good, by method and
 	// reason.
 	failures *prometheus.CounterVec
-	// sleep waits d or until ctx is done (tests shorten it).
+	// sleep waits d or until ctx is done.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	inflight chan struct{}
@@ -196,7 +197,8 @@ func (a *Adapter) Config() Config { return a.cfg }
 // in the background until Stop or ctx ends. It publishes the command menu;
 // in polling mode it removes any webhook (Telegram refuses getUpdates while
 // one is set); in webhook mode with a WebhookURL it registers the webhook.
-// Only a rejected token fails Start; other Bot API errors are logged.
+// Only a rejected token fails Start; other Bot API errors are logged. An
+// Adapter starts once.
 func (a *Adapter) Start(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
