@@ -65,8 +65,8 @@ func boolWord(c string) (bool, bool) {
 		if size == 0 || !strings.ContainsRune(boolParticles, r) || len(c) == size {
 			break
 		}
-		if _, ok := boolWords[c]; ok { // "没了" is not a particle case, but keep known words whole
-			break
+		if _, ok := boolWords[c]; ok {
+			break // a known word is never shortened
 		}
 		c = c[:len(c)-size]
 	}

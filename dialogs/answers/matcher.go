@@ -130,30 +130,31 @@ func (m *Matcher) Match(s string) (canonical string, ok bool, suggestions []stri
 		return "", false, nil
 	}
 	n := Normalize(s)
-	if i, ok := m.matchForm(n); ok {
+	if i, _, ok := m.matchForm(n); ok {
 		return m.entries[i].canonical, true, nil
 	}
 	key, _ := tokens(n)
 	if stripped := stripBrackets(n); stripped != n {
-		// The entry must be in what was typed, not made up by the removal
-		// ("电子(x)商务" is not 电子商务).
-		if i, ok := m.matchForm(stripped); ok && strings.Contains(key, m.entries[i].key) {
+		// What matched must be in what was typed, not made up by the
+		// removal ("电子(x)商务" is not 电子商务).
+		if i, matched, ok := m.matchForm(stripped); ok && strings.Contains(key, matched) {
 			return m.entries[i].canonical, true, nil
 		}
 	}
 	return "", false, m.suggest(m.stripSuffix(key))
 }
 
-// matchForm matches one normalised form of the input.
-func (m *Matcher) matchForm(n string) (int, bool) {
+// matchForm matches one normalised form of the input and returns the
+// entry and the key (entry or alias) that matched.
+func (m *Matcher) matchForm(n string) (entry int, matched string, ok bool) {
 	key, bounds := tokens(n)
 	if key == "" {
-		return 0, false
+		return 0, "", false
 	}
 	stripped := m.stripSuffix(key)
 	for _, k := range []string{key, stripped} {
 		if i, ok := m.exact[k]; ok {
-			return i, true
+			return i, k, true
 		}
 	}
 	for _, k := range []string{key, stripped} {
@@ -163,11 +164,11 @@ func (m *Matcher) matchForm(n string) (int, bool) {
 			}
 			prefix := k[:len(k)-len(t.key)]
 			if slices.Contains(bounds, len(prefix)) || hasMarker(prefix) {
-				return t.entry, true
+				return t.entry, t.key, true
 			}
 		}
 	}
-	return 0, false
+	return 0, "", false
 }
 
 // stripSuffix removes one of the matcher's suffixes from the end of key,

@@ -169,6 +169,7 @@ func TestMatcherWithAliases(t *testing.T) {
 		"跨境电商":         "跨境电子商务",
 		"某某职业学院跨境电商专业": "跨境电子商务",
 		"电子商务":         "电子商务",
+		"电商（线上方向）":     "电子商务",
 	} {
 		if got, ok, _ := m.Match(in); !ok || got != want {
 			t.Errorf("Match(%q) = %q, %v; want %q", in, got, ok, want)
