@@ -13,7 +13,7 @@ import (
 
 // today is the fixed date of every eligibility test (DOMAIN.md's month rule:
 // a period counts both its months; 至今 ends in the current month).
-var today = time.Date(2026, 11, 28, 12, 0, 0, 0, time.Local)
+var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
 
 func newEngine(t testing.TB) *dialogs.Engine {
 	t.Helper()

@@ -103,6 +103,11 @@ const (
 	maxFailsInRow = 3
 )
 
+// ChinaTime is the candidates' time zone (China has no daylight saving
+// time): "the current month" and "today" are taken in it, whatever zone the
+// server runs in.
+var ChinaTime = time.FixedZone("CST", 8*60*60)
+
 // NewEngine compiles plan and returns its engine. A rule that does not
 // compile (a misspelt slot, a type error) is an error naming the rule.
 func NewEngine(plan *Plan, opts Options) (*Engine, error) {
@@ -230,7 +235,7 @@ func (t *turn) emit(ev Event) { t.res.Events = append(t.res.Events, ev) }
 // only for failures of the engine's dependencies (the blob store); every
 // candidate mistake is a message.
 func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, error) {
-	t := &turn{ctx: ctx, s: s, in: in, now: e.opts.Now()}
+	t := &turn{ctx: ctx, s: s, in: in, now: e.opts.Now().In(ChinaTime)}
 	if s.Answers == nil {
 		s.Answers = map[string]any{}
 	}

@@ -33,7 +33,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	now := time.Now
 	if *nowFlag != "" {
-		t, err := time.ParseInLocation("2006-01-02", *nowFlag, time.Local)
+		t, err := time.ParseInLocation("2006-01-02", *nowFlag, dialogs.ChinaTime)
 		if err != nil {
 			return fmt.Errorf("%w: --now must be YYYY-MM-DD, got %q", errUsage, *nowFlag)
 		}
