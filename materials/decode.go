@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 
@@ -108,7 +109,9 @@ func readHeader(data []byte, maxPixels int64) (header, error) {
 	if hd.w <= 0 || hd.h <= 0 {
 		return hd, fmt.Errorf("%s header: %dx%d: %w", format, hd.w, hd.h, errUnreadable)
 	}
-	if int64(hd.w)*int64(hd.h) > maxPixels {
+	// The pixel count, and the decoded size: a 16-bit PNG takes twice the
+	// memory of an 8-bit one with the same pixels.
+	if px := int64(hd.w) * int64(hd.h); px > maxPixels || px*bytesPerPixel(cfg.ColorModel) > maxPixels*4 {
 		return hd, fmt.Errorf("%dx%d: %w", hd.w, hd.h, errTooManyPixels)
 	}
 	if !complete(format, data) {
@@ -118,6 +121,24 @@ func readHeader(data []byte, maxPixels int64) (header, error) {
 		hd.orientation, _ = jpegScan(data)
 	}
 	return hd, nil
+}
+
+// bytesPerPixel is about what a decoded pixel of the colour model takes.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // at most, with no chroma subsampling
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
 }
 
 // decode decodes the pixels of data, whose header was read by readHeader.

@@ -138,6 +138,31 @@ func bombJPEG(t testing.TB) []byte {
 	return data
 }
 
+// A 16-bit PNG of 25 megapixels is within the pixel limit but would take
+// 200 MB decoded: refused from its header too.
+func TestDeepPNGRefused(t *testing.T) {
+	t.Parallel()
+	data := bombPNG()
+	binary.BigEndian.PutUint32(data[16:], 5000) // IHDR width
+	binary.BigEndian.PutUint32(data[20:], 5000) // height
+	data[24] = 16                               // bit depth
+	crc := crc32.NewIEEE()
+	crc.Write(data[12:29])
+	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
+	r := NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	if got := kinds(r); !slices.Equal(got, []kind{kindPixels}) {
+		t.Fatalf("a 25 MP 16-bit PNG: %v", r.problems)
+	}
+	data[24] = 8
+	crc.Reset()
+	crc.Write(data[12:29])
+	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
+	r = NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	if slices.Contains(kinds(r), kindPixels) {
+		t.Fatalf("a 25 MP 8-bit PNG was refused as too large: %v", r.problems)
+	}
+}
+
 // bombPNG is a PNG signature and an IHDR chunk (with a correct CRC) claiming
 // 50,000×50,000 RGBA pixels, followed by an empty IDAT and IEND.
 func bombPNG() []byte {
