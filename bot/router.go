@@ -31,6 +31,9 @@ type Sessions interface {
 type Deduper interface {
 	// FirstDelivery reports whether key is seen for the first time within ttl.
 	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// ForgetDelivery forgets key after its turn failed, so that the
+	// platform's retry is handled rather than dropped.
+	ForgetDelivery(ctx context.Context, key string) error
 }
 
 // Locker serialises one candidate's messages: a second message waits until
@@ -94,6 +97,10 @@ func NewRouter(engine *dialogs.Engine, deps Deps, log *slog.Logger, opts ...Rout
 	return r
 }
 
+// errSessionSave marks a turn that was recorded but whose fast session copy
+// could not be saved: its messages are still valid.
+var errSessionSave = errors.New("save session")
+
 // ErrDuplicate is returned by Handle for a message id already handled.
 var ErrDuplicate = errors.New("duplicate delivery")
 
@@ -131,6 +138,12 @@ func (r *Router) Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result
 	res, recovered, err := r.turn(ctx, in)
 	obs.Recovered = recovered
 	obs.Err = err
+	if err != nil && in.MsgID != "" && !errors.Is(err, errSessionSave) {
+		// Nothing of the turn was recorded: let a redelivery run it.
+		if ferr := r.deps.Deduper.ForgetDelivery(context.WithoutCancel(ctx), dedupKey(in)); ferr != nil {
+			r.log.Error("forget failed delivery", "channel", in.Channel, "err", ferr)
+		}
+	}
 	return res, err
 }
 
@@ -156,7 +169,7 @@ func (r *Router) turn(ctx context.Context, in dialogs.Inbound) (dialogs.Result, 
 	if _, err := r.deps.Sessions.SaveSession(ctx, id, data, rev); err != nil {
 		// The record already holds the turn; a lost race on the fast copy
 		// only costs a rebuild from the record on the next message.
-		return res, recovered, fmt.Errorf("save session: %w", err)
+		return res, recovered, fmt.Errorf("%w: %w", errSessionSave, err)
 	}
 	return res, recovered, nil
 }

@@ -23,3 +23,12 @@ func (s *Store) FirstDelivery(_ context.Context, key string, ttl time.Duration) 
 	}
 	return true, nil
 }
+
+// ForgetDelivery forgets key, so that a redelivery of a message whose turn
+// failed is handled instead of dropped.
+func (s *Store) ForgetDelivery(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen, key)
+	return nil
+}

@@ -15,3 +15,12 @@ func (s *Store) FirstDelivery(ctx context.Context, key string, ttl time.Duration
 	}
 	return first, nil
 }
+
+// ForgetDelivery forgets key, so that a redelivery of a message whose turn
+// failed is handled instead of dropped.
+func (s *Store) ForgetDelivery(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.dedupKey(key)).Err(); err != nil {
+		return fmt.Errorf("dedup forget: %w", translate(err))
+	}
+	return nil
+}
