@@ -97,10 +97,6 @@ func NewRouter(engine *dialogs.Engine, deps Deps, log *slog.Logger, opts ...Rout
 	return r
 }
 
-// errSessionSave marks a turn that was recorded but whose fast session copy
-// could not be saved: its messages are still valid.
-var errSessionSave = errors.New("save session")
-
 // ErrDuplicate is returned by Handle for a message id already handled.
 var ErrDuplicate = errors.New("duplicate delivery")
 
@@ -138,7 +134,7 @@ func (r *Router) Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result
 	res, recovered, err := r.turn(ctx, in)
 	obs.Recovered = recovered
 	obs.Err = err
-	if err != nil && in.MsgID != "" && !errors.Is(err, errSessionSave) {
+	if err != nil && in.MsgID != "" {
 		// Nothing of the turn was recorded: let a redelivery run it.
 		if ferr := r.deps.Deduper.ForgetDelivery(context.WithoutCancel(ctx), dedupKey(in)); ferr != nil {
 			r.log.Error("forget failed delivery", "channel", in.Channel, "err", ferr)
@@ -167,9 +163,9 @@ func (r *Router) turn(ctx context.Context, in dialogs.Inbound) (dialogs.Result, 
 		return dialogs.Result{}, recovered, fmt.Errorf("record turn: %w", err)
 	}
 	if _, err := r.deps.Sessions.SaveSession(ctx, id, data, rev); err != nil {
-		// The record already holds the turn; a lost race on the fast copy
-		// only costs a rebuild from the record on the next message.
-		return res, recovered, fmt.Errorf("%w: %w", errSessionSave, err)
+		// The record already holds the turn and the candidate gets the
+		// answer; the fast copy is rebuilt from the record once Redis lost it.
+		r.log.Error("save session", "channel", id.Channel, "err", err)
 	}
 	return res, recovered, nil
 }
