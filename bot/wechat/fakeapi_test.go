@@ -76,6 +76,7 @@ func (f *fakeAPI) reset() {
 	f.fail = map[string][]int64{}
 	f.media = map[string][]byte{}
 	f.mediaDelay = 0
+	f.uploads = 0
 }
 
 // revoke makes the current access token invalid, as a fetch elsewhere would.

@@ -107,6 +107,8 @@ type setupOpts struct {
 	cfg    func(*Config)
 	deps   func(*Deps)
 	memory bool // no Redis: the embedded mode
+	// handler replaces the fake handler (the real Router).
+	handler Handler
 }
 
 func testConfig() Config {
@@ -165,7 +167,11 @@ func setup(t testing.TB, opts setupOpts) *testBundle {
 		b.now = time.Now
 	}
 	log := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(b.cfg, b.h, deps, log)
+	var h Handler = b.h
+	if opts.handler != nil {
+		h = opts.handler
+	}
+	a, err := New(b.cfg, h, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}

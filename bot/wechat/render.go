@@ -3,6 +3,7 @@ package wechat
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
@@ -13,8 +14,9 @@ import (
 // per candidate message; replies are combined to stay within it.
 const maxCustomerMessages = 5
 
-// maxTextBytes bounds a combined text message (WeChat cuts text messages at
-// 2048 bytes).
+// maxTextBytes bounds a text message, passive or customer-service (WeChat
+// refuses or cuts text beyond 2048 bytes); longer texts are split and short
+// ones combined up to it.
 const maxTextBytes = 2000
 
 // partKind is what a customer-service message carries.
@@ -82,27 +84,54 @@ func splitPassive(msgs []dialogs.Outbound) (reply string, rest []dialogs.Outboun
 	if reply == "" {
 		return "", msgs, false
 	}
+	chunks := splitText(reply, maxTextBytes)
+	reply = chunks[0]
+	for _, c := range chunks[1:] {
+		rest = append(rest, dialogs.Outbound{Text: c})
+	}
 	if first.Image != nil {
 		rest = append(rest, dialogs.Outbound{Image: first.Image})
 	}
 	return reply, append(rest, msgs[1:]...), true
 }
 
+// splitText cuts s into pieces of at most limit bytes, at line breaks where
+// it can and else between characters.
+func splitText(s string, limit int) []string {
+	var out []string
+	for len(s) > limit {
+		cut := strings.LastIndexByte(s[:limit], '\n')
+		if cut <= 0 {
+			cut = limit
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+		}
+		out = append(out, strings.TrimRight(s[:cut], "\n"))
+		s = strings.TrimLeft(s[cut:], "\n")
+	}
+	return append(out, s)
+}
+
 // customerParts renders msgs as at most maxCustomerMessages
 // customer-service messages: consecutive texts are joined, a text before a
 // question becomes the head of its msgmenu and a text after it the tail;
 // if that is still too many, neighbouring texts and menus are flattened
-// into one text, and as a last resort images beyond the limit are dropped
-// (dropped counts them).
+// into one text; as a last resort images, then whatever still does not fit,
+// are dropped (dropped counts them). Texts over maxTextBytes are split.
 func customerParts(msgs []dialogs.Outbound) (parts []part, dropped int) {
 	var raw []part
 	for _, m := range msgs {
-		t := bodyText(m)
+		chunks := splitText(bodyText(m), maxTextBytes)
+		last := len(chunks) - 1
+		for _, c := range chunks[:last] {
+			raw = append(raw, part{kind: partText, text: c})
+		}
 		switch {
 		case len(m.Choices) > 0:
-			raw = append(raw, part{kind: partMenu, text: t, choices: m.Choices})
-		case t != "":
-			raw = append(raw, part{kind: partText, text: t})
+			raw = append(raw, part{kind: partMenu, text: chunks[last], choices: m.Choices})
+		case chunks[last] != "":
+			raw = append(raw, part{kind: partText, text: chunks[last]})
 		}
 		if m.Image != nil && len(m.Image.Data) > 0 {
 			raw = append(raw, part{kind: partImage, image: m.Image})
@@ -127,29 +156,46 @@ func customerParts(msgs []dialogs.Outbound) (parts []part, dropped int) {
 		parts = append(parts, p)
 	}
 	for len(parts) > maxCustomerMessages {
-		merged := false
-		for i := 0; i+1 < len(parts); i++ {
-			a, b := parts[i], parts[i+1]
-			if a.kind == partImage || b.kind == partImage {
-				continue
-			}
-			parts[i] = part{kind: partText, text: joinNonEmpty("\n\n", a.flat(), b.flat())}
-			parts = append(parts[:i+1], parts[i+2:]...)
-			merged = true
-			break
-		}
-		if merged {
+		if mergeNeighbours(&parts) {
 			continue
 		}
-		for i := len(parts) - 1; i >= 0; i-- {
-			if parts[i].kind == partImage {
-				parts = append(parts[:i], parts[i+1:]...)
-				dropped++
-				break
-			}
+		if dropLastImage(&parts) {
+			dropped++
+			continue
 		}
+		// Nothing left to combine: the overflow cannot be sent.
+		dropped += len(parts) - maxCustomerMessages
+		parts = parts[:maxCustomerMessages]
 	}
 	return parts, dropped
+}
+
+// mergeNeighbours flattens the first two neighbouring text or menu parts
+// that fit in one text message into it.
+func mergeNeighbours(parts *[]part) bool {
+	ps := *parts
+	for i := 0; i+1 < len(ps); i++ {
+		a, b := ps[i], ps[i+1]
+		if a.kind == partImage || b.kind == partImage || !fits(a.flat(), b.flat()) {
+			continue
+		}
+		ps[i] = part{kind: partText, text: joinNonEmpty("\n\n", a.flat(), b.flat())}
+		*parts = append(ps[:i+1], ps[i+2:]...)
+		return true
+	}
+	return false
+}
+
+// dropLastImage removes the last image part.
+func dropLastImage(parts *[]part) bool {
+	ps := *parts
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i].kind == partImage {
+			*parts = append(ps[:i], ps[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // flat renders a text or menu part as plain text.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"regbot/dialogs"
 )
@@ -281,6 +282,7 @@ func TestCustomerParts(t *testing.T) {
 		{"beyond five: an image goes, then menus flatten", []dialogs.Outbound{
 			{Text: "1", Choices: yes}, {Image: img}, {Text: "2", Choices: yes}, {Image: img}, {Text: "3", Choices: yes}, {Image: img}, {Text: "4", Choices: yes},
 		}, []string{"menu:1|是,否|", "image:", "menu:2|是,否|", "image:", "text:3\n1. 是\n2. 否\n\n4\n1. 是\n2. 否"}, 1},
+		{"long text split", []dialogs.Outbound{{Text: strings.Repeat("一二三四五六七八九十\n", 100)}}, nil, 0},
 		{"images dropped last", []dialogs.Outbound{{Image: img}, {Image: img}, {Image: img}, {Image: img}, {Image: img}, {Image: img}, {Image: img}},
 			[]string{"image:", "image:", "image:", "image:", "image:"}, 2},
 	}
@@ -302,7 +304,17 @@ func TestCustomerParts(t *testing.T) {
 					got = append(got, "image:")
 				}
 			}
-			if strings.Join(got, "¶") != strings.Join(tt.want, "¶") || dropped != tt.dropped {
+			if tt.want == nil {
+				// Only the limits are checked.
+				for _, p := range parts {
+					if len(p.text) > maxTextBytes {
+						t.Errorf("part of %d bytes", len(p.text))
+					}
+				}
+				if len(parts) < 2 {
+					t.Errorf("%d parts, want the text split", len(parts))
+				}
+			} else if strings.Join(got, "¶") != strings.Join(tt.want, "¶") || dropped != tt.dropped {
 				t.Errorf("parts %q dropped %d\nwant  %q dropped %d", got, dropped, tt.want, tt.dropped)
 			}
 			if len(parts) > maxCustomerMessages {
@@ -321,6 +333,30 @@ func TestSplitPassive(t *testing.T) {
 	}
 	if _, rest, ok := splitPassive([]dialogs.Outbound{{Image: img}}); ok || len(rest) != 1 {
 		t.Errorf("an image-only first message has no passive text")
+	}
+
+	// A text over WeChat's limit is cut at a line break; the rest follows.
+	line := strings.Repeat("材", 200) // 600 bytes
+	long := strings.Join([]string{line, line, line, line, line}, "\n")
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: long, Choices: []dialogs.Choice{{ID: "a", Label: "好"}}}, {Text: "下一步"}})
+	if !ok || reply != strings.Join([]string{line, line, line}, "\n") || len(rest) != 2 ||
+		rest[0].Text != line+"\n"+line+"\n1. 好" || rest[1].Text != "下一步" {
+		t.Errorf("long split: reply %d bytes, rest %+v", len(reply), rest)
+	}
+}
+
+func TestSplitText(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "短", strings.Repeat("长", 1000), strings.Repeat("a\n", 1500), strings.Repeat("条目一二三\n", 300)} {
+		chunks := splitText(s, maxTextBytes)
+		for _, c := range chunks {
+			if len(c) > maxTextBytes || !utf8.ValidString(c) {
+				t.Errorf("chunk of %d bytes (valid UTF-8: %v)", len(c), utf8.ValidString(c))
+			}
+		}
+		if got := strings.ReplaceAll(strings.Join(chunks, ""), "\n", ""); got != strings.ReplaceAll(s, "\n", "") {
+			t.Errorf("split lost text: %d chunks", len(chunks))
+		}
 	}
 }
 
