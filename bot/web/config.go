@@ -72,8 +72,12 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports every problem of c (after WithDefaults) at once.
+// Validate reports every problem of c (after WithDefaults) at once; a
+// disabled chat has none.
 func (c Config) Validate() error {
+	if c.Disabled {
+		return nil
+	}
 	var errs []error
 	if !strings.HasPrefix(c.Path, "/") || strings.HasSuffix(c.Path, "/") || strings.ContainsAny(c.Path, " {}?#") {
 		errs = append(errs, fmt.Errorf("web.path %q: must start with / and not end with /", c.Path))

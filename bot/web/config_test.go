@@ -28,6 +28,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "short secret", cfg: Config{CookieSecret: "c2hvcnQ="}, want: []string{"web.cookie_secret: 5 bytes"}},
 		{name: "not base64", cfg: Config{CookieSecret: "not base64!!"}, want: []string{"not base64"}},
 		{name: "path", cfg: Config{Path: "chat/"}, want: []string{"web.path"}},
+		{name: "disabled is not checked", cfg: Config{Disabled: true, Path: "chat/", CookieSecret: "short"}},
 		{name: "everything at once", cfg: Config{Path: "/x/", MaxTextRunes: -1, RatePerMinute: -5, MaxUploadBytes: 10},
 			want: []string{"web.path", "web.max_text_runes", "web.rate_per_minute", "web.max_upload_bytes"}},
 	} {
