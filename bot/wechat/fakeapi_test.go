@@ -25,7 +25,16 @@ func TestMain(m *testing.M) {
 	srv := httptest.NewServer(fake)
 	fake.url = srv.URL
 	util.SetURIModifier(func(uri string) string {
-		return strings.Replace(uri, "https://api.weixin.qq.com", srv.URL, 1)
+		switch {
+		case strings.HasPrefix(uri, "https://api.weixin.qq.com/"):
+			return srv.URL + strings.TrimPrefix(uri, "https://api.weixin.qq.com")
+		case strings.HasPrefix(uri, srv.URL+"/"):
+			return uri
+		default:
+			// Tests never leave the machine: any other URL (a fuzzed PicUrl)
+			// gets the fake's 404.
+			return srv.URL + "/elsewhere"
+		}
 	})
 	UseHTTPClient(&http.Client{Timeout: 10 * time.Second})
 	code := m.Run()

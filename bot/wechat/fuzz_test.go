@@ -1,0 +1,60 @@
+package wechat
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzWebhook posts arbitrary bodies, correctly signed, in plaintext and in
+// safe mode. The webhook must never panic and must answer 200 ("success"
+// or a well-formed passive reply), 400 or 413; a 4xx never reaches the
+// Handler.
+func FuzzWebhook(f *testing.F) {
+	f.Add([]byte(textXML("o-f", 1, "你好")), false)
+	f.Add([]byte(imageXML("o-f", 2, "M1", "http://mmbiz.qpic.cn/x/0")), false)
+	f.Add([]byte(eventXML("o-f", 3, "CLICK", "START")), true)
+	f.Add([]byte(kindXML("o-f", 4, "location", "<Location_X>1</Location_X>")), true)
+	f.Add([]byte("<xml><MsgType>text</MsgType></xml>"), false)
+	f.Add([]byte("<xml><!DOCTYPE x [<!ENTITY a 'b'>]><Content>&a;</Content></xml>"), false)
+	b := setup(f, setupOpts{memory: true, cfg: func(c *Config) { c.ReplyBudget = 200 * time.Millisecond }})
+	f.Fuzz(func(t *testing.T, body []byte, aes bool) {
+		mode := ""
+		if aes {
+			mode = "aes"
+		}
+		before := b.h.turnCount()
+		req := b.newRequest(t, request{body: body, xml: string(body), mode: mode})
+		rec := httptest.NewRecorder()
+		b.a.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			out := rec.Body.String()
+			if out != "success" {
+				if aes {
+					out = decryptReply(t, b, out)
+				}
+				var reply struct {
+					XMLName xml.Name
+					Content string `xml:"Content"`
+				}
+				if err := xml.Unmarshal([]byte(out), &reply); err != nil || reply.XMLName.Local != "xml" {
+					t.Fatalf("200 with an unreadable reply %q: %v", out, err)
+				}
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if b.h.turnCount() != before {
+				t.Fatalf("refused request (%d) reached the handler", rec.Code)
+			}
+		default:
+			t.Fatalf("status %d for %q", rec.Code, body)
+		}
+		if strings.Contains(rec.Body.String(), "panic") || bytes.Contains(rec.Body.Bytes(), []byte("goroutine ")) {
+			t.Fatalf("internal details in the answer: %q", rec.Body.String())
+		}
+	})
+}
