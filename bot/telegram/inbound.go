@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -270,8 +271,9 @@ func contactMobile(phone string) string {
 	return digits
 }
 
-// process handles one accepted update in its chat's turn.
-func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
+// process handles one accepted update in its chat's turn. It reports false
+// when the update was not handled and a redelivery should be.
+func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 	log := a.log.With("user", a.userKey(inc.chatID), "msg_id", msgID(inc.updateID))
 	if inc.callback != nil {
 		// Answer at once: the candidate's button spins until we do.
@@ -280,7 +282,7 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
 	if err := t.wait(ctx); err != nil {
 		t.abandon()
 		log.Warn("telegram update dropped waiting for the chat's previous update", "err", err)
-		return
+		return false
 	}
 	defer t.done()
 	// Take a turn slot only now, so one chat's backlog does not hold slots
@@ -290,42 +292,44 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
 		defer func() { <-a.inflight }()
 	case <-ctx.Done():
 		log.Warn("telegram update dropped waiting for a turn slot", "err", ctx.Err())
-		return
+		return false
 	}
 
 	switch {
 	case inc.blocked:
 		log.Info("telegram user blocked the bot")
 		a.markUnreachable(ctx, inc.chatID, log)
-		return
+		return true
 	case inc.stale:
-		return
+		return true
 	case inc.tooLarge:
 		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textTooLarge})
-		return
+		return true
 	case inc.file != nil:
 		img, err := a.download(ctx, inc.file)
 		switch {
 		case errors.Is(err, errTooLarge):
 			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textTooLarge})
-			return
+			return true
 		case err != nil:
 			log.Error("telegram file download failed", "err", err)
 			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textDownloadFailed})
-			return
+			return true
 		}
 		inc.in.Image = img
 	}
 
-	res, err := a.h.Handle(ctx, inc.in)
+	res, err := a.turn(ctx, inc.in, log)
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
 		log.Debug("telegram update already handled")
-		return
+		return true
 	case err != nil && len(res.Messages) == 0:
+		// Nothing of the turn happened (the Router forgot the message id):
+		// a redelivery may still run it.
 		log.Error("telegram turn failed", "err", err)
 		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textBusy})
-		return
+		return false
 	case err != nil:
 		log.Error("telegram turn done, but a later step failed", "err", err)
 	}
@@ -333,6 +337,26 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) {
 		a.markChosen(ctx, inc, log)
 	}
 	a.sendLogged(ctx, inc.chatID, log, res.Messages...)
+	return true
+}
+
+// defaultTurnRetries are the waits before running a failed turn again: a
+// database hiccup should not cost the candidate their message.
+var defaultTurnRetries = []time.Duration{time.Second, 2 * time.Second}
+
+// turn runs the Handler, again after a failure in which nothing of the turn
+// happened (an error and no messages).
+func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, log *slog.Logger) (dialogs.Result, error) {
+	for i := 0; ; i++ {
+		res, err := a.h.Handle(ctx, in)
+		if err == nil || len(res.Messages) > 0 || errors.Is(err, bot.ErrDuplicate) || i == len(a.turnRetries) {
+			return res, err
+		}
+		log.Warn("telegram turn failed; trying again", "err", err)
+		if a.sleep(ctx, a.turnRetries[i]) != nil {
+			return res, err
+		}
+	}
 }
 
 // answerCallback stops the button's spinner; a stale button gets a notice.

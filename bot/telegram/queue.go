@@ -106,3 +106,10 @@ func (r *recentIDs) add(id int64) bool {
 	r.set[id] = struct{}{}
 	return true
 }
+
+// forget drops id, so that its redelivery is taken.
+func (r *recentIDs) forget(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.set, id)
+}

@@ -98,6 +98,8 @@ type Adapter struct {
 	failures *prometheus.CounterVec
 	// sleep waits d or until ctx is done.
 	sleep func(ctx context.Context, d time.Duration) error
+	// turnRetries are the waits before running a failed turn again.
+	turnRetries []time.Duration
 
 	inflight chan struct{}
 	wg       sync.WaitGroup
@@ -143,7 +145,9 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 		seen:     newRecentIDs(recentUpdates),
 		failures: failures,
 		sleep:    sleepCtx,
-		inflight: make(chan struct{}, maxInFlight),
+		// Tests shorten these.
+		turnRetries: defaultTurnRetries,
+		inflight:    make(chan struct{}, maxInFlight),
 	}
 	api, err := tgbot.New(cfg.Token,
 		tgbot.WithSkipGetMe(),

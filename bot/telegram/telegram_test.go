@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,23 +427,63 @@ func TestRender(t *testing.T) {
 func TestHandlerError(t *testing.T) {
 	t.Parallel()
 	b := setup(t, ModeWebhook, nil)
+	calls := map[string]int{}
 	b.h.reply = func(in dialogs.Inbound) (dialogs.Result, error) {
-		if in.Text == "坏" {
+		calls[in.Text]++
+		switch {
+		case in.Text == "坏":
 			return dialogs.Result{}, errors.New("record turn: connection refused")
+		case in.Text == "偶尔" && calls[in.Text] < 3:
+			return dialogs.Result{}, errors.New("lock user: i/o timeout")
+		case in.Text == "偶尔":
+			return dialogs.Result{Messages: []dialogs.Outbound{{Text: "第三次成功"}}}, nil
 		}
 		return dialogs.Result{Messages: []dialogs.Outbound{{Text: "好的"}}}, errors.New("save session: conflict")
 	}
-	b.deliver(textUpdate(1, testChat, "坏"))
-	b.deliver(textUpdate(2, testChat, "好"))
-	sent := b.api.sent()
-	if len(sent) != 2 || textOf(sent[0]) != textBusy || textOf(sent[1]) != "好的" {
-		t.Errorf("sent %v", sent)
+	body, _ := json.Marshal(textUpdate(1, testChat, "坏"))
+	// A turn that keeps failing: tried three times, the candidate is told,
+	// and Telegram is asked to deliver the update again.
+	if resp := b.post(body, testSecret); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("failed turn: status %d, want 503", resp.StatusCode)
+	}
+	if calls["坏"] != 3 {
+		t.Errorf("failed turn tried %d times, want 3", calls["坏"])
+	}
+	// Telegram's redelivery is handled, not dropped as a duplicate.
+	if resp := b.post(body, testSecret); resp.StatusCode != http.StatusServiceUnavailable || calls["坏"] != 6 {
+		t.Errorf("redelivery: status %d, %d tries", resp.StatusCode, calls["坏"])
+	}
+	b.deliver(textUpdate(2, testChat, "偶尔"))
+	b.deliver(textUpdate(3, testChat, "好"))
+	var texts []string
+	for _, c := range b.api.sent() {
+		texts = append(texts, textOf(c))
+	}
+	if want := []string{textBusy, textBusy, "第三次成功", "好的"}; !slices.Equal(texts, want) {
+		t.Errorf("sent %q, want %q", texts, want)
 	}
 	if logs := b.logs.String(); !strings.Contains(logs, "connection refused") || !strings.Contains(logs, `"msg_id":"tg-update:1"`) {
 		t.Errorf("turn failure not logged with its message id:\n%s", logs)
 	}
 	if strings.Contains(b.logs.String(), `"user":"42"`) {
 		t.Errorf("the chat id is logged in clear")
+	}
+}
+
+func TestTurnRetriedInPolling(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ModePolling, nil)
+	var tries atomic.Int64
+	b.h.reply = func(in dialogs.Inbound) (dialogs.Result, error) {
+		if tries.Add(1) < 3 {
+			return dialogs.Result{}, errors.New("record turn: connection reset")
+		}
+		return dialogs.Result{Messages: []dialogs.Outbound{{Text: "收到"}}}, nil
+	}
+	b.deliver(textUpdate(1, testChat, "你好"))
+	sent := b.waitSent(1)
+	if textOf(sent[0]) != "收到" || tries.Load() != 3 {
+		t.Errorf("sent %q after %d tries", textOf(sent[0]), tries.Load())
 	}
 }
 

@@ -21,7 +21,8 @@ const maxUpdateBytes = 1 << 20
 // ServeHTTP is the webhook (mount it at Config.WebhookPath). It answers 401
 // unless the secret header matches, drops updates it has seen, handles the
 // update in its chat's turn (the reply is sent before it answers) and
-// answers 200. An update it cannot read is logged and answered 200 too:
+// answers 200, or 503 when the turn failed (after the adapter's own retries)
+// so that Telegram delivers the update again. An update it cannot read is logged and answered 200 too:
 // Telegram would otherwise redeliver it, and hold the chat's next updates
 // back, for hours. Outside webhook mode it answers 404.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -58,8 +59,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inc, ok := a.accept(&upd); ok {
 		// A turn under way finishes even if Telegram hangs up.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), turnTimeout)
-		a.process(ctx, inc, a.queue.join(inc.chatKey()))
+		handled := a.process(ctx, inc, a.queue.join(inc.chatKey()))
 		cancel()
+		if !handled {
+			// Telegram delivers the update again later.
+			a.seen.forget(upd.ID)
+			http.Error(w, "update not handled, deliver again", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }
