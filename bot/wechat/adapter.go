@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount"
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/util"
 
 	"regbot/dialogs"
 )
@@ -121,6 +123,9 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 		metrics:  a.metrics,
 	}
 	a.sender = newSender(cfg.Sender.Workers, cfg.Sender.QueueSize, a.deliverJob)
+	if util.DefaultHTTPClient == http.DefaultClient {
+		log.Warn("the WeChat API client has no timeout: call wechat.UseHTTPClient at start-up", "channel", Channel)
+	}
 	return a, nil
 }
 

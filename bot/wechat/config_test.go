@@ -1,6 +1,8 @@
 package wechat
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,33 @@ templates:
 	}
 	if c.ReplyBudget != 2500*time.Millisecond || c.MaxClockSkew != 2*time.Minute || c.Menu[0].SubButtons[0].Key != "START" {
 		t.Errorf("decoded %+v", c)
+	}
+}
+
+// TestExampleConfig keeps testdata/wechat.example.yaml (the section for
+// config.example.yaml) valid, with unknown keys refused.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/wechat.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		WeChat Config `yaml:"wechat"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc.WeChat
+	c.AppSecret = "from-the-environment"
+	c = c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.ReplyBudget != DefaultReplyBudget || len(c.Menu) != 3 || c.Templates[FallbackTemplate].ID == "" {
+		t.Errorf("example %+v", c)
 	}
 }
 
