@@ -1,16 +1,19 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-telegram/bot/models"
+	"gopkg.in/yaml.v3"
 
 	"regbot/dialogs"
 	"regbot/plans"
@@ -331,5 +334,38 @@ func TestLogPollingError(t *testing.T) {
 	}
 	if !strings.Contains(out, "unreadable getUpdates answer") || !strings.Contains(out, "terminated by other getUpdates request") {
 		t.Errorf("polling errors not logged:\n%s", out)
+	}
+}
+
+// TestExampleConfig keeps testdata/telegram.example.yaml (the section for
+// config.example.yaml) valid, with unknown keys refused.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/telegram.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Telegram Config `yaml:"telegram"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc.Telegram.WithDefaults()
+	if c.Enabled() {
+		t.Error("the example carries a token")
+	}
+	if c != (Config{WebhookURL: c.WebhookURL}).WithDefaults() {
+		t.Errorf("the example's values are not the defaults: %+v", c)
+	}
+	c.Token = "123456:from-the-environment"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Mode, c.WebhookSecret = ModeWebhook, "0123456789abcdef0123"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("webhook mode: %v", err)
 	}
 }
