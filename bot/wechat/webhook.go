@@ -335,6 +335,15 @@ func eventID(msg *message.MixMessage) string {
 	return "ev:" + string(msg.FromUserName) + ":" + strconv.FormatInt(msg.CreateTime, 10) + ":" + kind + ":" + msg.EventKey
 }
 
+// loggedID is a message id fit for logs: event ids hold the OpenID, so
+// they are hashed.
+func loggedID(msgID string) string {
+	if strings.HasPrefix(msgID, "ev:") {
+		return "ev:" + userHash(msgID)
+	}
+	return msgID
+}
+
 // outcome is what a turn produced.
 type outcome struct {
 	msgs      []dialogs.Outbound
@@ -388,7 +397,7 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 	if media != nil {
 		data, err := a.fetchImage(ctx, media)
 		if err != nil {
-			a.log.Warn("wechat image not downloaded", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+			a.log.Warn("wechat image not downloaded", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 			return outcome{msgs: []dialogs.Outbound{{Text: msgImageFailed}}}
 		}
 		in.Image = &dialogs.Image{Data: data, Name: "wechat-" + in.MsgID + ".jpg"}
@@ -398,10 +407,10 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 	case errors.Is(err, bot.ErrDuplicate):
 		return outcome{duplicate: true}
 	case err != nil && len(res.Messages) == 0:
-		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 		return outcome{msgs: []dialogs.Outbound{{Text: msgBusy}}}
 	case err != nil:
-		a.log.Error("wechat turn finished with an error", "channel", Channel, "user", userHash(in.UserID), "msg_id", in.MsgID, "err", err)
+		a.log.Error("wechat turn finished with an error", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 	}
 	return outcome{msgs: res.Messages}
 }
