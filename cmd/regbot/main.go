@@ -27,6 +27,8 @@ func commands() map[string]command {
 		"chat":        {"chat with the bot in the terminal (--json for scripts)", runChat},
 		"plan check":  {"load and compile a plan file, report every problem", runPlanCheck},
 		"wechat menu": {"push the wechat: section's custom menu to the official account (--config FILE)", runWechatMenu},
+		"serve":       {"run the channels' HTTP server (--config FILE)", runServe},
+		"migrate":     {"apply the database migrations (--config FILE)", runMigrate},
 	}
 }
 

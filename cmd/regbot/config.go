@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"gopkg.in/yaml.v3"
+
+	"regbot/bot/telegram"
+	"regbot/bot/web"
+	"regbot/store/blob"
+	"regbot/store/redis"
+)
+
+// Config is regbot's configuration: one YAML file (config.example.yaml
+// documents every key), then environment variables for secrets, then
+// defaults. Each part is handed to the piece it configures; nothing reads a
+// global configuration.
+type Config struct {
+	HTTP     HTTPConfig     `yaml:"http"`
+	Database DatabaseConfig `yaml:"database"`
+	Redis    RedisConfig    `yaml:"redis"`
+	Plan     PlanConfig     `yaml:"plan"`
+	// DataDir is where regbot keeps files (default "data").
+	DataDir string     `yaml:"data_dir"`
+	Blob    BlobConfig `yaml:"blob"`
+	Log     LogConfig  `yaml:"log"`
+
+	// Channel adapters add their sections below, each typed by its own
+	// package and validated by it (wechat.Config, telegram.Config,
+	// web.Config), e.g.
+	//
+	//	WeChat wechat.Config `yaml:"wechat"`
+	//
+	// plus their secrets in envOverrides and their Validate in Validate.
+
+	// Web is the web chat at /chat (bot/web).
+	Web web.Config `yaml:"web"`
+
+	// Telegram is the Telegram bot (bot/telegram); off while it has no
+	// token.
+	Telegram telegram.Config `yaml:"telegram"`
+}
+
+// HTTPConfig is the HTTP server's section.
+type HTTPConfig struct {
+	// Listen is the address to listen on (default 127.0.0.1:8080; put a
+	// TLS-terminating proxy in front for the platforms' webhooks).
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout bounds how long a SIGTERM waits for in-flight
+	// requests (default 20s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// DatabaseConfig is the PostgreSQL record's section.
+type DatabaseConfig struct {
+	// URL is the PostgreSQL connection URL (secret: REGBOT_DATABASE_URL).
+	// Empty runs on the embedded memory store: nothing survives exit.
+	URL string `yaml:"url"`
+	// MaxConns is the connection pool's size (default 16).
+	MaxConns int32 `yaml:"max_conns"`
+}
+
+// RedisConfig is the fast path's section (sessions, de-duplication, locks).
+type RedisConfig struct {
+	// URL is the Redis URL (secret: REGBOT_REDIS_URL): redis://,
+	// rediss://, ?master_name= for Sentinel, redis+cluster:// for Cluster.
+	// Empty with a database keeps the fast path in memory: one instance only.
+	URL string `yaml:"url"`
+	// Prefix starts every key (default "regbot:").
+	Prefix string `yaml:"prefix"`
+	// SessionTTL is how long an idle session stays in Redis (default 720h);
+	// after that it is rebuilt from the record.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
+
+// PlanConfig selects the certification plan.
+type PlanConfig struct {
+	// Path is a plan file; empty uses the embedded default plan.
+	Path string `yaml:"path"`
+}
+
+// BlobConfig is the uploaded files' section.
+type BlobConfig struct {
+	// Dir is where uploads are kept (default <data_dir>/blobs).
+	Dir string `yaml:"dir"`
+	// EncryptionKey is the base64 of 32 random bytes that encrypt ID cards
+	// and photos at rest (secret: REGBOT_BLOB_ENCRYPTION_KEY). Keep it: the
+	// files cannot be read without it.
+	EncryptionKey string `yaml:"encryption_key"`
+	// InsecureNoEncryption stores sensitive uploads unencrypted; only for
+	// development.
+	InsecureNoEncryption bool `yaml:"insecure_no_encryption"`
+}
+
+// LogConfig is the logging section.
+type LogConfig struct {
+	// Level is debug, info, warn or error (default info).
+	Level string `yaml:"level"`
+	// Format is json or text (default json).
+	Format string `yaml:"format"`
+}
+
+// Defaults of Config, filled in by withDefaults.
+const (
+	defaultListen          = "127.0.0.1:8080"
+	defaultShutdownTimeout = 20 * time.Second
+	defaultMaxConns        = 16
+	defaultDataDir         = "data"
+	defaultLogLevel        = "info"
+	defaultLogFormat       = "json"
+)
+
+// envOverrides are the environment variables that replace a setting, for
+// secrets that do not belong in a file.
+func envOverrides(c *Config) map[string]*string {
+	return map[string]*string{
+		"REGBOT_DATABASE_URL":        &c.Database.URL,
+		"REGBOT_REDIS_URL":           &c.Redis.URL,
+		"REGBOT_BLOB_ENCRYPTION_KEY": &c.Blob.EncryptionKey,
+		"REGBOT_WEB_COOKIE_SECRET":   &c.Web.CookieSecret,
+		// Telegram (bot/telegram).
+		"REGBOT_TELEGRAM_TOKEN":          &c.Telegram.Token,
+		"REGBOT_TELEGRAM_WEBHOOK_SECRET": &c.Telegram.WebhookSecret,
+	}
+}
+
+// loadConfig reads the config file at path, applies the environment
+// overrides and the defaults, and validates the result. Its errors are one
+// line each, naming the file and every problem.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := parseConfig(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// parseConfig is loadConfig on the file's bytes.
+func parseConfig(data []byte, getenv func(string) string) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(err)
+	}
+	for name, field := range envOverrides(&cfg) {
+		if v := getenv(name); v != "" {
+			*field = v
+		}
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// withDefaults returns c with every unset setting at its default.
+func (c Config) withDefaults() Config {
+	c.HTTP.Listen = cmp.Or(c.HTTP.Listen, defaultListen)
+	c.HTTP.ShutdownTimeout = cmp.Or(c.HTTP.ShutdownTimeout, defaultShutdownTimeout)
+	c.Database.MaxConns = cmp.Or(c.Database.MaxConns, defaultMaxConns)
+	c.Redis.Prefix = cmp.Or(c.Redis.Prefix, redis.DefaultPrefix)
+	c.Redis.SessionTTL = cmp.Or(c.Redis.SessionTTL, redis.DefaultSessionTTL)
+	c.DataDir = cmp.Or(c.DataDir, defaultDataDir)
+	c.Blob.Dir = cmp.Or(c.Blob.Dir, filepath.Join(c.DataDir, "blobs"))
+	c.Log.Level = cmp.Or(c.Log.Level, defaultLogLevel)
+	c.Log.Format = cmp.Or(c.Log.Format, defaultLogFormat)
+	c.Web = c.Web.WithDefaults()
+	c.Telegram = c.Telegram.WithDefaults()
+	return c
+}
+
+// Validate reports every problem of c (after withDefaults) at once, each
+// naming its key; secrets are never repeated in a message.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {
+		bad("http.listen %q: want host:port", c.HTTP.Listen)
+	}
+	if c.HTTP.ShutdownTimeout < 0 {
+		bad("http.shutdown_timeout %v: must be positive", c.HTTP.ShutdownTimeout)
+	}
+	if c.Database.URL != "" {
+		if _, err := pgxpool.ParseConfig(c.Database.URL); err != nil {
+			bad("database.url: cannot be parsed (want postgres://user@host:port/db?options)")
+		}
+	}
+	if c.Database.MaxConns < 1 {
+		bad("database.max_conns %d: must be at least 1", c.Database.MaxConns)
+	}
+	if c.Redis.URL != "" {
+		if c.Database.URL == "" {
+			bad("redis.url is set but database.url is empty: sessions would outlive the in-memory record they are rebuilt from; set database.url too")
+		}
+		if rdb, err := redis.NewClient(c.Redis.URL); err != nil {
+			bad("redis.url: cannot be parsed (want redis://[user:password@]host:port[/db])")
+		} else {
+			rdb.Close()
+		}
+	}
+	if strings.ContainsAny(c.Redis.Prefix, "{}") {
+		bad("redis.prefix %q: must not contain { or }", c.Redis.Prefix)
+	}
+	if c.Redis.SessionTTL < time.Minute {
+		bad("redis.session_ttl %v: must be at least 1m", c.Redis.SessionTTL)
+	}
+	switch {
+	case c.Blob.EncryptionKey != "" && c.Blob.InsecureNoEncryption:
+		bad("blob: encryption_key and insecure_no_encryption are both set; choose one")
+	case c.Blob.EncryptionKey != "":
+		if key, err := base64.StdEncoding.DecodeString(c.Blob.EncryptionKey); err != nil || len(key) != blob.KeySize {
+			bad("blob.encryption_key: want the base64 of %d random bytes (e.g. `openssl rand -base64 32`)", blob.KeySize)
+		}
+	case !c.Blob.InsecureNoEncryption:
+		bad("blob.encryption_key is required to store ID cards and photos encrypted (e.g. `openssl rand -base64 32`, or REGBOT_BLOB_ENCRYPTION_KEY); set blob.insecure_no_encryption: true only for development")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format %q: want json or text", c.Log.Format)
+	}
+	if err := c.Web.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Telegram.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return joinProblems(errs)
+}
+
+// blobKey returns the decoded blob encryption key, nil without one.
+func (c Config) blobKey() []byte {
+	if c.Blob.EncryptionKey == "" {
+		return nil
+	}
+	key, _ := base64.StdEncoding.DecodeString(c.Blob.EncryptionKey)
+	return key
+}
+
+// problems is several errors reported on one line.
+type problems []error
+
+func (p problems) Error() string {
+	parts := make([]string, len(p))
+	for i, e := range p {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (p problems) Unwrap() []error { return p }
+
+func joinProblems(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return problems(errs)
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type (\S+)$`)
+
+// sectionOf maps the Go type of a config section to its YAML key, so an
+// unknown key is named by its full path ("http.listne").
+func sectionOf() map[string]string {
+	out := map[string]string{reflect.TypeFor[Config]().String(): ""}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			out[f.Type.String()] = strings.Split(f.Tag.Get("yaml"), ",")[0] + "."
+		}
+	}
+	return out
+}
+
+// yamlError turns yaml.v3's errors into one line that names the key and the
+// line, without Go type names.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var errs []error
+	sections := sectionOf()
+	for _, msg := range te.Errors {
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			errs = append(errs, fmt.Errorf("line %s: unknown key %q", m[1], sections[m[3]]+m[2]))
+			continue
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return joinProblems(errs)
+}

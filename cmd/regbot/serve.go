@@ -1,0 +1,462 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"regbot/bot"
+	"regbot/bot/telegram"
+	"regbot/bot/web"
+	"regbot/dialogs"
+	"regbot/materials"
+	"regbot/store/blob"
+	"regbot/store/memory"
+	"regbot/store/postgres"
+	"regbot/store/redis"
+)
+
+// runServe is `regbot serve --config FILE`: it loads the config, connects to
+// PostgreSQL and Redis (or runs on the embedded store), applies the
+// migrations, and serves HTTP until SIGTERM, then finishes the requests in
+// flight. A start-up failure is one line naming the problem.
+func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (see config.example.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: regbot serve --config FILE", errUsage)
+	}
+	cfg, err := loadConfig(*path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	stores, err := openStores(ctx, cfg, log)
+	if err != nil {
+		return oneLine(err)
+	}
+	defer stores.close()
+	s, err := newServer(cfg, stores, log)
+	if err != nil {
+		return oneLine(err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return oneLine(fmt.Errorf("http.listen: %w", err))
+	}
+	return s.run(ctx, ln, s.routes())
+}
+
+// newLogger returns the process's logger, on stderr.
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // Validate checked it
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// stores are the backends the Router runs on, and what /readyz checks.
+type stores struct {
+	deps bot.Deps
+	// limiter is the shared token bucket (Redis, or memory).
+	limiter interface {
+		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
+	}
+	checks []readiness
+	close  func()
+}
+
+// readiness is one dependency /readyz checks.
+type readiness struct {
+	name  string
+	check func(ctx context.Context) error
+}
+
+// connectTimeout bounds each connection check at start-up.
+const connectTimeout = 10 * time.Second
+
+// openStores connects the configured stores: PostgreSQL (migrated) as the
+// record and Redis as the fast path, or the embedded memory store.
+func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, error) {
+	if cfg.Database.URL == "" {
+		m := memory.New()
+		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
+		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, limiter: m, close: func() {}}, nil
+	}
+	st := &stores{}
+	var closers []func()
+	st.close = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*stores, error) {
+		st.close()
+		return nil, err
+	}
+
+	pool, err := postgres.NewPool(ctx, cfg.Database.URL, cfg.Database.MaxConns)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, pool.Close)
+	rec := postgres.New(pool)
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	err = rec.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("database: cannot connect: %w", err))
+	}
+	from, to, err := postgres.Migrate(ctx, pool)
+	if err != nil {
+		return fail(fmt.Errorf("database: %w", err))
+	}
+	st.deps.Record = rec
+	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
+
+	if cfg.Redis.URL == "" {
+		m := memory.New()
+		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = m, m, m, m
+		log.Warn("no redis configured: sessions, duplicate detection and per-user locks are in this process's memory, so only ONE instance of regbot may run (set redis.url to run several)")
+	} else {
+		rdb, err := redis.NewClient(cfg.Redis.URL)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { rdb.Close() })
+		rs, err := redis.New(rdb, redis.WithPrefix(cfg.Redis.Prefix), redis.WithSessionTTL(cfg.Redis.SessionTTL))
+		if err != nil {
+			return fail(err)
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+		err = rs.Ping(pingCtx)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("redis: cannot connect: %w", err))
+		}
+		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = rs, rs, rs, rs
+		st.checks = append(st.checks, readiness{"redis", rs.Ping})
+	}
+	if from != to {
+		log.Info("database migrated", "from_version", from, "to_version", to)
+	}
+	return st, nil
+}
+
+// server is `regbot serve`'s HTTP side: the Router and what the routes need.
+type server struct {
+	cfg     *Config
+	log     *slog.Logger
+	router  *bot.Router
+	stores  *stores
+	metrics *metrics
+	// webChat is the web chat channel; nil when web.disabled.
+	webChat *web.Chat
+	// telegram is the Telegram channel; nil without telegram.token.
+	telegram *telegram.Adapter
+}
+
+// newServer builds the engine and the Router on stores.
+func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
+	plan, err := loadPlan(cfg.Plan.Path)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	blobs, err := openBlobs(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := dialogs.NewEngine(plan, dialogs.Options{
+		Inspector: materials.NewInspector(),
+		Fixer:     materials.NewFixer(),
+		Blobs:     blobs,
+		Log:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := newMetrics()
+	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
+	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m}
+	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
+	if !cfg.Web.Disabled {
+		if s.webChat, err = web.New(cfg.Web, router, log, web.WithRateLimiter(st.limiter)); err != nil {
+			return nil, err
+		}
+	}
+	// Telegram (bot/telegram): the webhook is mounted in routes, polling
+	// starts in run.
+	if cfg.Telegram.Enabled() {
+		s.telegram, err = telegram.New(cfg.Telegram, router, telegram.Deps{
+			SizeMatters: telegram.SizeMattersIn(plan),
+			Registerer:  m.reg,
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// openBlobs opens the upload directory, encrypted unless the config says
+// otherwise.
+func openBlobs(cfg *Config, log *slog.Logger) (dialogs.BlobStore, error) {
+	dir, err := blob.NewDir(cfg.Blob.Dir, cfg.blobKey())
+	if err != nil {
+		return nil, fmt.Errorf("blob.dir: %w", err)
+	}
+	if cfg.Blob.InsecureNoEncryption {
+		log.Warn("blob.insecure_no_encryption is set: ID cards and photos are stored UNENCRYPTED", "dir", cfg.Blob.Dir)
+		return plainBlobs{dir}, nil
+	}
+	return dir, nil
+}
+
+// plainBlobs stores every upload unencrypted (blob.insecure_no_encryption).
+type plainBlobs struct{ *blob.Dir }
+
+// Put stores data without encryption, whatever its sensitivity.
+func (b plainBlobs) Put(ctx context.Context, data []byte, _ bool) (string, error) {
+	return b.Dir.Put(ctx, data, false)
+}
+
+// routes is the HTTP route table, top to bottom; the middleware is at the
+// end.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	// Channel adapters mount their handlers here, e.g.
+	//	mux.Handle("POST /wechat", wechatAdapter)
+	//	mux.Handle("POST /telegram", telegramAdapter)
+	//	mux.Handle("/chat/", webChat)
+	if s.webChat != nil {
+		s.webChat.Routes(mux) // GET /chat, /chat/static/…, /chat/api/…
+	}
+	if s.telegram != nil && s.telegram.Config().Mode == telegram.ModeWebhook {
+		mux.Handle("POST "+s.telegram.Config().WebhookPath, s.telegram)
+	}
+	return s.recoverPanics(s.accessLog(mux))
+}
+
+// run serves h on ln until ctx ends, then stops taking requests and waits
+// up to http.shutdown_timeout for the ones in flight.
+func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	// Telegram: registers the webhook or starts polling; Stop (after the
+	// HTTP shutdown) waits for the turns under way.
+	if s.telegram != nil {
+		if err := s.telegram.Start(ctx); err != nil {
+			return err
+		}
+		defer s.telegram.Stop()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("regbot serving", "addr", ln.Addr().String(), "plan", s.router.Engine().Plan().ID,
+		"persistent", len(s.stores.checks) > 0)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.HTTP.ShutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: requests still running after %v: %w", s.cfg.HTTP.ShutdownTimeout, err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// healthz says the process is alive.
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// readyz says whether PostgreSQL and Redis answer. The reasons are logged,
+// not sent.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var down []string
+	for _, c := range s.stores.checks {
+		if err := c.check(ctx); err != nil {
+			s.log.Warn("not ready", "dependency", c.name, "err", err)
+			down = append(down, c.name)
+		}
+	}
+	if len(down) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "unavailable: %s\n", strings.Join(down, ", "))
+		return
+	}
+	if len(s.stores.checks) == 0 {
+		io.WriteString(w, "ok (embedded memory store)\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// accessLog logs each request at debug level by its route pattern, never
+// its URL (query strings carry platform ids and signatures).
+func (s *server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.Debug("http", "method", r.Method, "route", r.Pattern, "status", rec.status, "duration", time.Since(start))
+	})
+}
+
+// recoverPanics turns a handler's panic into a 500 and a logged error.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "route", r.Pattern, "panic", fmt.Sprint(v))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// metrics are the Prometheus metrics of the Router, on a registry of their
+// own (no global state).
+type metrics struct {
+	reg        *prometheus.Registry
+	turns      *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	duplicates *prometheus.CounterVec
+	errors     *prometheus.CounterVec
+	recovered  *prometheus.CounterVec
+}
+
+// knownChannels get their series at start, so dashboards show zeros rather
+// than nothing.
+var knownChannels = []string{"wechat", "telegram", "web"}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		turns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regbot_turns_total", Help: "Candidate messages handled (duplicates excluded), by channel.",
+		}, []string{"channel"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "regbot_turn_duration_seconds", Help: "Time to handle one candidate message: lock, engine, record, session.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"channel"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regbot_duplicates_dropped_total", Help: "Platform retries of an already handled message, dropped.",
+		}, []string{"channel"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regbot_turn_errors_total", Help: "Candidate messages that failed (store or engine error).",
+		}, []string{"channel"}),
+		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regbot_sessions_recovered_total", Help: "Sessions rebuilt from the PostgreSQL record because Redis had lost them.",
+		}, []string{"channel"}),
+	}
+	m.reg.MustRegister(m.turns, m.latency, m.duplicates, m.errors, m.recovered,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, ch := range knownChannels {
+		m.turns.WithLabelValues(ch)
+		m.latency.WithLabelValues(ch)
+		m.duplicates.WithLabelValues(ch)
+		m.errors.WithLabelValues(ch)
+		m.recovered.WithLabelValues(ch)
+	}
+	return m
+}
+
+// observe records one Router observation.
+func (m *metrics) observe(o bot.Observation) {
+	switch {
+	case o.Duplicate:
+		m.duplicates.WithLabelValues(o.Channel).Inc()
+		return
+	case o.Err != nil:
+		m.errors.WithLabelValues(o.Channel).Inc()
+	}
+	m.turns.WithLabelValues(o.Channel).Inc()
+	m.latency.WithLabelValues(o.Channel).Observe(o.Duration.Seconds())
+	if o.Recovered {
+		m.recovered.WithLabelValues(o.Channel).Inc()
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// oneLine keeps a start-up error on one line: drivers put each connection
+// attempt's error on a line of its own, often the same one twice (with and
+// without TLS).
+func oneLine(err error) error {
+	msg := err.Error()
+	if !strings.ContainsAny(msg, "\r\n") {
+		return err
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, l := range strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		l = strings.TrimSpace(l)
+		if l != "" && !seen[l] {
+			seen[l] = true
+			parts = append(parts, l)
+		}
+	}
+	return &flatError{err: err, msg: strings.Join(parts, " ")}
+}
+
+type flatError struct {
+	err error
+	msg string
+}
+
+func (e *flatError) Error() string { return e.msg }
+func (e *flatError) Unwrap() error { return e.err }
