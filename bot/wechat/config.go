@@ -270,3 +270,7 @@ func checkAESKey(k string) error {
 	}
 	return nil
 }
+
+// Enabled reports whether the section configures an official account (it
+// has an app_id); without one regbot serves no WeChat webhook.
+func (c Config) Enabled() bool { return c.AppID != "" }

@@ -18,8 +18,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"gopkg.in/yaml.v3"
 
+	"regbot/admin"
 	"regbot/bot/telegram"
 	"regbot/bot/web"
+	"regbot/bot/wechat"
 	"regbot/store/blob"
 	"regbot/store/redis"
 )
@@ -52,6 +54,14 @@ type Config struct {
 	// Telegram is the Telegram bot (bot/telegram); off while it has no
 	// token.
 	Telegram telegram.Config `yaml:"telegram"`
+
+	// WeChat is the official account (bot/wechat); off while it has no
+	// app_id.
+	WeChat wechat.Config `yaml:"wechat"`
+
+	// Admin is the staff side: the material package endpoint and the
+	// candidates' package links (admin).
+	Admin admin.Config `yaml:"admin"`
 }
 
 // HTTPConfig is the HTTP server's section.
@@ -134,6 +144,13 @@ func envOverrides(c *Config) map[string]*string {
 		// Telegram (bot/telegram).
 		"REGBOT_TELEGRAM_TOKEN":          &c.Telegram.Token,
 		"REGBOT_TELEGRAM_WEBHOOK_SECRET": &c.Telegram.WebhookSecret,
+		// WeChat (bot/wechat).
+		"REGBOT_WECHAT_APP_SECRET":       &c.WeChat.AppSecret,
+		"REGBOT_WECHAT_TOKEN":            &c.WeChat.Token,
+		"REGBOT_WECHAT_ENCODING_AES_KEY": &c.WeChat.EncodingAESKey,
+		// Admin.
+		"REGBOT_ADMIN_TOKEN": &c.Admin.Token,
+		"REGBOT_LINK_SECRET": &c.Admin.LinkSecret,
 	}
 }
 
@@ -185,6 +202,10 @@ func (c Config) withDefaults() Config {
 	c.Log.Format = cmp.Or(c.Log.Format, defaultLogFormat)
 	c.Web = c.Web.WithDefaults()
 	c.Telegram = c.Telegram.WithDefaults()
+	if c.WeChat.Enabled() {
+		c.WeChat = c.WeChat.Defaults()
+	}
+	c.Admin = c.Admin.WithDefaults()
 	return c
 }
 
@@ -248,6 +269,14 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Telegram.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.WeChat.Enabled() {
+		if err := c.WeChat.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Admin.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return joinProblems(errs)

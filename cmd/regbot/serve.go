@@ -15,10 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	goredis "github.com/redis/go-redis/v9"
 
+	"regbot/admin"
 	"regbot/bot"
 	"regbot/bot/telegram"
 	"regbot/bot/web"
+	"regbot/bot/wechat"
 	"regbot/dialogs"
 	"regbot/materials"
 	"regbot/store/blob"
@@ -76,6 +79,12 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 // stores are the backends the Router runs on, and what /readyz checks.
 type stores struct {
 	deps bot.Deps
+	// rdb is the Redis client (nil on the embedded store), which the WeChat
+	// adapter shares its access token through.
+	rdb goredis.UniversalClient
+	// sessions finds candidates' session snapshots in the record, for the
+	// material package.
+	sessions admin.Sessions
 	// limiter is the shared token bucket (Redis, or memory).
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
@@ -99,7 +108,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	if cfg.Database.URL == "" {
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
-		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, limiter: m, close: func() {}}, nil
+		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
 	var closers []func()
@@ -130,6 +139,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		return fail(fmt.Errorf("database: %w", err))
 	}
 	st.deps.Record = rec
+	st.sessions = rec
 	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
 
 	if cfg.Redis.URL == "" {
@@ -153,6 +163,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 			return fail(fmt.Errorf("redis: cannot connect: %w", err))
 		}
 		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = rs, rs, rs, rs
+		st.rdb = rdb
 		st.checks = append(st.checks, readiness{"redis", rs.Ping})
 	}
 	if from != to {
@@ -172,6 +183,10 @@ type server struct {
 	webChat *web.Chat
 	// telegram is the Telegram channel; nil without telegram.token.
 	telegram *telegram.Adapter
+	// wechat is the official account channel; nil without wechat.app_id.
+	wechat *wechat.Adapter
+	// packages serves material packages (staff API, candidates' links).
+	packages *admin.Packages
 }
 
 // newServer builds the engine and the Router on stores.
@@ -184,18 +199,41 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := dialogs.NewEngine(plan, dialogs.Options{
+	var packages *admin.Packages
+	opts := dialogs.Options{
 		Inspector: materials.NewInspector(),
 		Fixer:     materials.NewFixer(),
 		Blobs:     blobs,
 		Log:       log,
-	})
+	}
+	if cfg.Admin.PublicURL != "" {
+		opts.PackageLink = func(ctx context.Context, s *dialogs.Session) (*dialogs.Link, error) {
+			return packages.Link(ctx, s)
+		}
+	}
+	engine, err := dialogs.NewEngine(plan, opts)
 	if err != nil {
+		return nil, err
+	}
+	if packages, err = admin.NewPackages(cfg.Admin, engine, st.sessions, blobs, log); err != nil {
 		return nil, err
 	}
 	m := newMetrics()
 	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
-	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m}
+	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages}
+	// WeChat (bot/wechat): the SDK's HTTP client is process-wide; set it
+	// here, once, with a timeout.
+	if cfg.WeChat.Enabled() {
+		wechat.UseHTTPClient(&http.Client{Timeout: cfg.WeChat.APITimeout})
+		s.wechat, err = wechat.New(cfg.WeChat, router, wechat.Deps{
+			Redis:      st.rdb,
+			KeyPrefix:  cfg.Redis.Prefix + "wechat:",
+			Registerer: m.reg,
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+	}
 	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
 	if !cfg.Web.Disabled {
 		if s.webChat, err = web.New(cfg.Web, router, log, web.WithRateLimiter(st.limiter)); err != nil {
@@ -255,6 +293,10 @@ func (s *server) routes() http.Handler {
 	if s.telegram != nil && s.telegram.Config().Mode == telegram.ModeWebhook {
 		mux.Handle("POST "+s.telegram.Config().WebhookPath, s.telegram)
 	}
+	if s.wechat != nil {
+		s.wechat.Routes(mux) // GET and POST wechat.path
+	}
+	s.packages.Routes(mux) // GET /admin/api/candidates/{candidate}/materials.zip, GET /materials/{token}
 	return s.recoverPanics(s.accessLog(mux))
 }
 
@@ -275,6 +317,14 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 			return err
 		}
 		defer s.telegram.Stop()
+	}
+	// WeChat: its background sender; Stop (after the HTTP shutdown, so no
+	// new turn starts) waits for the turns and sends under way.
+	if s.wechat != nil {
+		if err := s.wechat.Start(ctx); err != nil {
+			return err
+		}
+		defer s.wechat.Stop()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
