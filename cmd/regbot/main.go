@@ -24,11 +24,12 @@ type command struct {
 // commands is the table of subcommands; each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"chat":        {"chat with the bot in the terminal (--json for scripts)", runChat},
-		"plan check":  {"load and compile a plan file, report every problem", runPlanCheck},
-		"wechat menu": {"push the wechat: section's custom menu to the official account (--config FILE)", runWechatMenu},
-		"serve":       {"run the channels' HTTP server (--config FILE)", runServe},
-		"migrate":     {"apply the database migrations (--config FILE)", runMigrate},
+		"chat":             {"chat with the bot in the terminal (--json for scripts)", runChat},
+		"plan check":       {"load and compile a plan file, report every problem", runPlanCheck},
+		"wechat menu":      {"push the wechat: section's custom menu to the official account (--config FILE)", runWechatMenu},
+		"serve":            {"run the channels' HTTP server (--config FILE)", runServe},
+		"migrate":          {"apply the database migrations (--config FILE)", runMigrate},
+		"export materials": {"write a candidate's material package zip (--config FILE --candidate ID)", runExportMaterials},
 	}
 }
 
