@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,12 +64,30 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return c.Run(ctx, stdin)
 }
 
-// loadPlan reads the plan at path, or the embedded default when path is "".
+// loadPlan reads the plan at path, or the embedded default when path is "",
+// and checks its materials' photo checks. Rules are compiled by
+// dialogs.NewEngine.
 func loadPlan(path string) (*dialogs.Plan, error) {
+	var plan *dialogs.Plan
+	var err error
 	if path == "" {
-		return plans.Default()
+		plan, err = plans.Default()
+	} else {
+		plan, err = dialogs.LoadPlanFile(path)
 	}
-	return dialogs.LoadPlanFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, m := range plan.Materials {
+		if err := materials.Validate(m.Checks); err != nil {
+			errs = append(errs, fmt.Errorf("materials.%s.checks: %w", m.Key, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", plan.ID, err)
+	}
+	return plan, nil
 }
 
 // runPlanCheck is `regbot plan check FILE`: it loads and compiles a plan and
@@ -77,7 +96,7 @@ func runPlanCheck(_ context.Context, args []string, _ io.Reader, stdout, _ io.Wr
 	if len(args) != 1 {
 		return fmt.Errorf("%w: regbot plan check FILE", errUsage)
 	}
-	plan, err := dialogs.LoadPlanFile(args[0])
+	plan, err := loadPlan(args[0])
 	if err != nil {
 		return err
 	}

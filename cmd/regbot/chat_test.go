@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -295,4 +296,82 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+func TestPlanCheck(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile(filepath.Join("..", "..", "plans", "internet-marketing-l4.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(path string) (string, error) {
+		var out bytes.Buffer
+		cmd := exec.Command(regbotBin, "plan", "check", path)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	if out, err := run(write("good.yaml", string(good))); err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("the embedded plan: %v\n%s", err, out)
+	}
+	tests := []struct {
+		name  string
+		edit  func(string) string
+		wants []string
+	}{
+		{
+			name:  "misspelt slot in a rule",
+			edit:  func(s string) string { return strings.Replace(s, "expr: training_hours >= 104", "expr: training_hour >= 104", 1) },
+			wants: []string{"C3", "training_hour"},
+		},
+		{
+			name:  "type error in a rule",
+			edit:  func(s string) string { return strings.Replace(s, "expr: work_years >= 4", `expr: work_years >= "4"`, 1) },
+			wants: []string{"C2"},
+		},
+		{
+			name: "several problems at once",
+			edit: func(s string) string {
+				s = strings.Replace(s, `ratio: "5:7"`, `ratio: "5x7"`, 1)
+				return strings.Replace(s, "materials: [id_card_front, id_card_back, photo, application_form, work_commitment]",
+					"materials: [id_card_front, id_card_back, photo, application_form, work_commitment, selfie]", 1)
+			},
+			wants: []string{"selfie"},
+		},
+		{
+			name:  "unknown key",
+			edit:  func(s string) string { return strings.Replace(s, "occupation: 互联网营销师", "occupation: 互联网营销师\nocupation: x", 1) },
+			wants: []string{"ocupation"},
+		},
+		{
+			name:  "bad photo checks",
+			edit:  func(s string) string { return strings.Replace(s, `ratio: "5:7"`, `ratio: "5x7"`, 1) },
+			wants: []string{"materials.photo.checks", "5x7"},
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			edited := tt.edit(string(good))
+			if edited == string(good) {
+				t.Fatal("the edit changed nothing: the plan file moved on, update the test")
+			}
+			out, err := run(write(strconv.Itoa(i)+".yaml", edited))
+			if err == nil {
+				t.Fatalf("plan check accepted a broken plan:\n%s", out)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not name %q:\n%s", w, out)
+				}
+			}
+		})
+	}
 }
