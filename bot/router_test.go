@@ -1,0 +1,267 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"regbot/bot"
+	"regbot/dialogs"
+	"regbot/plans"
+	"regbot/store"
+	"regbot/store/postgres"
+	"regbot/store/redis"
+	"regbot/store/storetest"
+)
+
+// testBundle is a Router on the real PostgreSQL (a schema of the test's own)
+// and Redis (a key prefix of the test's own).
+type testBundle struct {
+	router *bot.Router
+	record *postgres.Store
+	rdb    goredis.UniversalClient
+	prefix string
+	turns  *atomic.Int64
+}
+
+var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
+
+func setup(t testing.TB) testBundle {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	rdb, prefix := storetest.RedisPrefix(t)
+	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := plans.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := dialogs.NewEngine(plan, dialogs.Options{Now: func() time.Time { return today }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := postgres.New(pool)
+	turns := &atomic.Int64{}
+	router := bot.NewRouter(engine, bot.Deps{Sessions: rs, Deduper: rs, Locker: rs, Record: rec},
+		slog.New(slog.DiscardHandler), bot.WithObserver(func(o bot.Observation) {
+			if !o.Duplicate && o.Err == nil {
+				turns.Add(1)
+			}
+		}))
+	return testBundle{router: router, record: rec, rdb: rdb, prefix: prefix, turns: turns}
+}
+
+func (b testBundle) send(t testing.TB, user, msgID, text string) dialogs.Result {
+	t.Helper()
+	res, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: user, MsgID: msgID, Text: text})
+	if err != nil {
+		t.Fatalf("handle %q: %v", text, err)
+	}
+	return res
+}
+
+func asked(res dialogs.Result) string {
+	for i := len(res.Messages) - 1; i >= 0; i-- {
+		if a := res.Messages[i].Ask; a != nil {
+			return a.Slot
+		}
+	}
+	return ""
+}
+
+// entryMessages are the five answers of the i-th work history entry: a
+// yes to "another entry?", then employer, occupation, start and end.
+func entryMessages(i int) []string {
+	return []string{"是", fmt.Sprintf("第%02d号电子商务有限公司", i), "电子商务师",
+		fmt.Sprintf("%d-01", 2000+i), fmt.Sprintf("%d-06", 2000+i)}
+}
+
+// TestSameUserConcurrentMessagesInArrivalOrder sends 50 messages of one
+// candidate at once, each started a little after the previous one: every
+// message is handled exactly once, in arrival order, and no answer is lost —
+// the ten work history entries come out whole and in order.
+func TestSameUserConcurrentMessagesInArrivalOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var msgs []string
+	for i := 0; i < 10; i++ {
+		msgs = append(msgs, entryMessages(i)...)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(msgs))
+	for i, text := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-order", MsgID: "m" + strconv.Itoa(i), Text: text})
+			if err != nil {
+				errs <- fmt.Errorf("message %d: %w", i, err)
+			}
+		}()
+		time.Sleep(5 * time.Millisecond) // arrival order: i
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := b.turns.Load(); got != int64(len(msgs)) {
+		t.Fatalf("%d turns, want %d", got, len(msgs))
+	}
+	inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, m := range inbound {
+		order = append(order, m.MsgID)
+	}
+	want := make([]string, len(msgs))
+	for i := range msgs {
+		want[i] = "m" + strconv.Itoa(i)
+	}
+	if !slices.Equal(order, want) {
+		t.Fatalf("handled in order %v, want %v", order, want)
+	}
+	snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.router.Engine().Unmarshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Work) != 10 {
+		t.Fatalf("%d work entries recorded, want 10: %+v", len(s.Work), s.Work)
+	}
+	for i, w := range s.Work {
+		if w.Employer != fmt.Sprintf("第%02d号电子商务有限公司", i) || w.Start != fmt.Sprintf("%d-01", 2000+i) {
+			t.Fatalf("entry %d is %+v: answers were mixed up", i, w)
+		}
+	}
+}
+
+// TestRetriedDeliveryIsOneTurn delivers the same message id three times at
+// once: one turn, two duplicates.
+func TestRetriedDeliveryIsOneTurn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var wg sync.WaitGroup
+	var dups atomic.Int64
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-dup", MsgID: "same", Text: "是"})
+			switch {
+			case errors.Is(err, bot.ErrDuplicate):
+				dups.Add(1)
+			case err != nil:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if b.turns.Load() != 1 || dups.Load() != 2 {
+		t.Fatalf("%d turns and %d duplicates, want 1 and 2", b.turns.Load(), dups.Load())
+	}
+	inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-dup"})
+	if err != nil || len(inbound) != 1 {
+		t.Fatalf("recorded %d messages (%v), want 1", len(inbound), err)
+	}
+}
+
+// TestRecoveryAfterRedisLosesEverything deletes every Redis key of the
+// deployment (what FLUSHALL does to it; a real FLUSHALL would also hit the
+// other tests sharing this Redis) in the middle of a conversation: the next
+// message continues at the same question with every earlier answer.
+func TestRecoveryAfterRedisLosesEverything(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i, text := range []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2023-01", "至今", "否"} {
+		b.send(t, "u-rec", "r"+strconv.Itoa(i), text)
+	}
+	res := b.send(t, "u-rec", "r6", "是") // has_prior_cert: yes
+	if got := asked(res); got != "prior_cert_date" {
+		t.Fatalf("before the flush the bot asks %q, want prior_cert_date", got)
+	}
+	if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
+		t.Fatal(err)
+	}
+	res = b.send(t, "u-rec", "r7", "2023-02")
+	if got := asked(res); got != "has_training_cert" {
+		t.Fatalf("after the flush the bot asks %q, want has_training_cert (the conversation went on)", got)
+	}
+	snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-rec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.router.Engine().Unmarshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Work) != 1 || s.Answers["has_prior_cert"] != true || s.Answers["prior_cert_date"] != "2023-02" {
+		t.Fatalf("answers after recovery: work %+v, answers %v", s.Work, s.Answers)
+	}
+}
+
+// BenchmarkRouterTurns measures turns through engine + Redis + PostgreSQL
+// with 2,000 candidates and 16 turns in flight (8 per core), and reports
+// turns/s, p50 and p99. PostgreSQL and Redis share the machine's two cores.
+func BenchmarkRouterTurns(b *testing.B) {
+	tb := setup(b)
+	const users = 2000
+	script := []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2024-01", "至今", "否", "否", "上一步"}
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var local []time.Duration
+		for pb.Next() {
+			n := next.Add(1)
+			user := "bench-" + strconv.FormatInt(n%users, 10)
+			text := script[(n/users)%int64(len(script))]
+			t0 := time.Now()
+			_, err := tb.router.Handle(context.Background(), dialogs.Inbound{Channel: "bench", UserID: user, MsgID: strconv.FormatInt(n, 10), Text: text})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "turns/s")
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
+	}
+}
