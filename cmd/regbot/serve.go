@@ -348,7 +348,11 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 // healthz says the process is alive.
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, "ok\n")
+	names := make([]string, len(s.stores.checks))
+	for i, c := range s.stores.checks {
+		names[i] = c.name
+	}
+	fmt.Fprintf(w, "ok (%s)\n", strings.Join(names, ", "))
 }
 
 // readyz says whether PostgreSQL and Redis answer. The reasons are logged,
@@ -373,7 +377,11 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok (embedded memory store)\n")
 		return
 	}
-	io.WriteString(w, "ok\n")
+	names := make([]string, len(s.stores.checks))
+	for i, c := range s.stores.checks {
+		names[i] = c.name
+	}
+	fmt.Fprintf(w, "ok (%s)\n", strings.Join(names, ", "))
 }
 
 // accessLog logs each request at debug level by its route pattern, never
