@@ -328,13 +328,17 @@ func TestPlanCheck(t *testing.T) {
 		wants []string
 	}{
 		{
-			name:  "misspelt slot in a rule",
-			edit:  func(s string) string { return strings.Replace(s, "expr: training_hours >= 104", "expr: training_hour >= 104", 1) },
+			name: "misspelt slot in a rule",
+			edit: func(s string) string {
+				return strings.Replace(s, "expr: training_hours >= 104", "expr: training_hour >= 104", 1)
+			},
 			wants: []string{"C3", "training_hour"},
 		},
 		{
-			name:  "type error in a rule",
-			edit:  func(s string) string { return strings.Replace(s, "expr: work_years >= 4", `expr: work_years >= "4"`, 1) },
+			name: "type error in a rule",
+			edit: func(s string) string {
+				return strings.Replace(s, "expr: work_years >= 4", `expr: work_years >= "4"`, 1)
+			},
 			wants: []string{"C2"},
 		},
 		{
@@ -347,8 +351,10 @@ func TestPlanCheck(t *testing.T) {
 			wants: []string{"selfie"},
 		},
 		{
-			name:  "unknown key",
-			edit:  func(s string) string { return strings.Replace(s, "occupation: 互联网营销师", "occupation: 互联网营销师\nocupation: x", 1) },
+			name: "unknown key",
+			edit: func(s string) string {
+				return strings.Replace(s, "occupation: 互联网营销师", "occupation: 互联网营销师\nocupation: x", 1)
+			},
 			wants: []string{"ocupation"},
 		},
 		{

@@ -24,6 +24,7 @@ import (
 	"regbot/bot/wechat"
 	"regbot/dialogs"
 	"regbot/materials"
+	"regbot/store"
 	"regbot/store/blob"
 	"regbot/store/memory"
 	"regbot/store/postgres"
@@ -85,6 +86,8 @@ type stores struct {
 	// sessions finds candidates' session snapshots in the record, for the
 	// material package.
 	sessions admin.Sessions
+	// unreachable marks an identity the platform refuses to deliver to.
+	unreachable func(ctx context.Context, id store.Identity) error
 	// limiter is the shared token bucket (Redis, or memory).
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
@@ -108,7 +111,8 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	if cfg.Database.URL == "" {
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
-		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m, limiter: m, close: func() {}}, nil
+		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m,
+			unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
 	var closers []func()
@@ -140,6 +144,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	}
 	st.deps.Record = rec
 	st.sessions = rec
+	st.unreachable = rec.MarkUnreachable
 	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
 
 	if cfg.Redis.URL == "" {
@@ -245,6 +250,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	if cfg.Telegram.Enabled() {
 		s.telegram, err = telegram.New(cfg.Telegram, router, telegram.Deps{
 			SizeMatters: telegram.SizeMattersIn(plan),
+			Unreachable: st.unreachable,
 			Registerer:  m.reg,
 		}, log)
 		if err != nil {

@@ -68,6 +68,8 @@ type record struct {
 	inbound    map[int64][]InboundMessage // candidate → messages
 	msgIDs     map[string]bool            // identity key + msg id, recorded
 	tickets    map[int64][]Ticket         // candidate → tickets
+	// unreachable are the identities the platform refuses to deliver to.
+	unreachable map[string]bool
 }
 
 type appKey struct {
@@ -90,6 +92,7 @@ func (r *record) init() {
 	r.inbound = map[int64][]InboundMessage{}
 	r.msgIDs = map[string]bool{}
 	r.tickets = map[int64][]Ticket{}
+	r.unreachable = map[string]bool{}
 }
 
 func (r *record) id() int64 {
@@ -119,6 +122,7 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		cand = r.id()
 		r.candidates[key] = cand
 	}
+	delete(r.unreachable, key) // the candidate wrote: reachable again
 	app := r.apps[appKey{cand, t.PlanID}]
 	if app == nil {
 		app = &application{Application: Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID, Status: store.StatusCollecting}}
@@ -270,4 +274,23 @@ func orEmpty(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return m
+}
+
+// MarkUnreachable records that the platform refuses to deliver to id (the
+// user blocked the bot). The next turn of id clears it.
+func (s *Store) MarkUnreachable(_ context.Context, id store.Identity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rec.unreachable[id.Key()] = true
+	return nil
+}
+
+// Unreachable reports whether id is marked unreachable.
+func (s *Store) Unreachable(_ context.Context, id store.Identity) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.rec.candidates[id.Key()]; !ok {
+		return false, fmt.Errorf("unreachable: %w", store.ErrNotFound)
+	}
+	return s.rec.unreachable[id.Key()], nil
 }

@@ -69,6 +69,9 @@ func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time) {
 		select $1, $2, id, $3 from new_candidate
 		on conflict (channel, user_id) do nothing`,
 		id.Channel, id.UserID, at)
+	// The candidate wrote: the platform delivers to them again.
+	b.Queue(`update identities set unreachable_at = null
+		where channel = $1 and user_id = $2 and unreachable_at is not null`, id.Channel, id.UserID)
 }
 
 // applicationOf is the id of the application of the identity ($1 channel,

@@ -22,6 +22,7 @@ type Sessions interface {
 // Deduper remembers message ids (bot.Deduper).
 type Deduper interface {
 	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	ForgetDelivery(ctx context.Context, key string) error
 }
 
 // Locker serialises one candidate's messages in arrival order (bot.Locker),
@@ -36,6 +37,10 @@ type Locker interface {
 type Record interface {
 	RecordTurn(ctx context.Context, t store.Turn) error
 	LatestSession(ctx context.Context, id store.Identity) ([]byte, error)
+	// MarkUnreachable and Unreachable keep identities the platform
+	// refuses to deliver to (blocked the bot), until they write again.
+	MarkUnreachable(ctx context.Context, id store.Identity) error
+	Unreachable(ctx context.Context, id store.Identity) (bool, error)
 }
 
 // Limiter is a token-bucket rate limiter.

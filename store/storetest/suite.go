@@ -40,6 +40,8 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RecordTurnDuplicateMessage", testDuplicateMessage},
 		{"RecordTurnParallelCandidates", testParallelCandidates},
 		{"RateLimit", testRateLimit},
+		{"DedupForget", testDedupForget},
+		{"Unreachable", testUnreachable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -579,5 +581,53 @@ func testRateLimit(t *testing.T, s Stores) {
 	}
 	if _, _, err := s.Limiter.Allow(ctx, key, 0, 1); err == nil {
 		t.Fatal("rate 0 accepted")
+	}
+}
+
+// testDedupForget: a forgotten delivery (its turn failed) is first again.
+func testDedupForget(t *testing.T, s Stores) {
+	ctx := ctxFor(t)
+	key := "wechat:" + rand.Text()
+	if first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour); err != nil || !first {
+		t.Fatalf("first delivery: %v %v", first, err)
+	}
+	if err := s.Deduper.ForgetDelivery(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour); err != nil || !first {
+		t.Fatalf("redelivery after forget: first %v, err %v; want true", first, err)
+	}
+	if first, _ := s.Deduper.FirstDelivery(ctx, key, time.Hour); first {
+		t.Fatal("a third delivery is first again")
+	}
+}
+
+// testUnreachable: an identity marked unreachable stays so until its next
+// turn.
+func testUnreachable(t *testing.T, s Stores) {
+	ctx := ctxFor(t)
+	id := newIdentity("telegram")
+	turn := store.Turn{Identity: id, PlanID: "plan", MsgID: "m1", Inbound: "你好", Session: []byte(`{}`), At: time.Now()}
+	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {
+		t.Fatalf("new identity: unreachable %v, err %v", u, err)
+	}
+	if err := s.Record.MarkUnreachable(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Record.Unreachable(ctx, id); err != nil || !u {
+		t.Fatalf("after MarkUnreachable: unreachable %v, err %v", u, err)
+	}
+	turn.MsgID, turn.Inbound = "m2", "我回来了"
+	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {
+		t.Fatalf("after the candidate wrote again: unreachable %v, err %v", u, err)
+	}
+	if _, err := s.Record.Unreachable(ctx, newIdentity("telegram")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown identity: err %v, want store.ErrNotFound", err)
 	}
 }
