@@ -32,6 +32,9 @@ type testBundle struct {
 	rdb    goredis.UniversalClient
 	prefix string
 	turns  *atomic.Int64
+	// locks is the Redis store's per-user lock, which the order test holds
+	// while the messages line up.
+	locks *redis.Store
 }
 
 var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
@@ -68,7 +71,7 @@ func setup(t testing.TB) testBundle {
 				turns.Add(1)
 			}
 		}))
-	return testBundle{router: router, record: rec, rdb: rdb, prefix: prefix, turns: turns}
+	return testBundle{router: router, record: rec, rdb: rdb, prefix: prefix, turns: turns, locks: rs}
 }
 
 func (b testBundle) send(t testing.TB, user, msgID, text string) dialogs.Result {
@@ -97,15 +100,23 @@ func entryMessages(i int) []string {
 }
 
 // TestSameUserConcurrentMessagesInArrivalOrder sends 50 messages of one
-// candidate at once, each started a little after the previous one: every
-// message is handled exactly once, in arrival order, and no answer is lost —
-// the ten work history entries come out whole and in order.
+// candidate at once. While the test holds the candidate's lock, message i is
+// started only once i messages wait in line, so arrival order is known;
+// then the lock is released. Every message is handled exactly once, in
+// arrival order, and no answer is lost: the ten work history entries come
+// out whole and in order.
 func TestSameUserConcurrentMessagesInArrivalOrder(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	ctx := context.Background()
+	id := store.Identity{Channel: "test", UserID: "u-order"}
 	var msgs []string
 	for i := 0; i < 10; i++ {
 		msgs = append(msgs, entryMessages(i)...)
+	}
+	unlock, err := b.locks.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(msgs))
@@ -113,13 +124,27 @@ func TestSameUserConcurrentMessagesInArrivalOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-order", MsgID: "m" + strconv.Itoa(i), Text: text})
+			_, err := b.router.Handle(ctx, dialogs.Inbound{Channel: id.Channel, UserID: id.UserID, MsgID: "m" + strconv.Itoa(i), Text: text})
 			if err != nil {
 				errs <- fmt.Errorf("message %d: %w", i, err)
 			}
 		}()
-		time.Sleep(5 * time.Millisecond) // arrival order: i
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := b.locks.Waiters(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("message %d did not line up (%d waiting)", i, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
+	unlock()
 	wg.Wait()
 	close(errs)
 	for err := range errs {

@@ -5,69 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"regbot/store"
 )
-
-// ActorBot is the actor of status events a candidate's turn caused.
-const ActorBot = "bot"
-
-// Application is what the record holds about one candidate's application to
-// one plan.
-type Application struct {
-	ID          int64
-	CandidateID int64
-	PlanID      string
-	Condition   string
-	Status      store.Status
-	Answers     map[string]any
-	WorkHistory []store.WorkEntry
-	UpdatedAt   time.Time
-}
-
-// DocumentRecord is one recorded upload; SupersededAt is zero while it is the
-// current document of its material.
-type DocumentRecord struct {
-	store.Document
-	SupersededAt time.Time
-}
-
-// StatusEvent is one status change of an application; From is "" for the
-// status the application was created with.
-type StatusEvent struct {
-	From, To store.Status
-	Actor    string
-	Reason   string
-	At       time.Time
-}
-
-// Ticket is an escalation opened by a turn, with what the candidate said.
-type Ticket struct {
-	ID       int64
-	Identity store.Identity
-	PlanID   string
-	Reason   string
-	Text     string
-	OpenedAt time.Time
-}
-
-// InboundMessage is one candidate message as said.
-type InboundMessage struct {
-	MsgID string
-	Text  string
-	At    time.Time
-}
 
 // record is the in-memory stand-in for the PostgreSQL record. Its fields are
 // guarded by Store.mu.
 type record struct {
 	nextID     int64
-	candidates map[string]int64           // identity key → candidate id
-	apps       map[appKey]*application    // (candidate, plan) → application
-	inbound    map[int64][]InboundMessage // candidate → messages
-	msgIDs     map[string]bool            // identity key + msg id, recorded
-	tickets    map[int64][]Ticket         // candidate → tickets
+	candidates map[string]int64                 // identity key → candidate id
+	apps       map[appKey]*application          // (candidate, plan) → application
+	inbound    map[int64][]store.InboundMessage // candidate → messages
+	msgIDs     map[string]bool                  // identity key + msg id, recorded
+	tickets    map[int64][]store.Ticket         // candidate → tickets
 	// unreachable are the identities the platform refuses to deliver to.
 	unreachable map[string]bool
 }
@@ -78,20 +28,20 @@ type appKey struct {
 }
 
 type application struct {
-	Application
+	store.Application
 	answers  []byte // JSON, as PostgreSQL's jsonb would hold it
 	session  []byte
-	docs     []DocumentRecord
-	events   []StatusEvent
+	docs     []store.DocumentRecord
+	events   []store.StatusEvent
 	modified int64 // record sequence of the last change, for LatestSession
 }
 
 func (r *record) init() {
 	r.candidates = map[string]int64{}
 	r.apps = map[appKey]*application{}
-	r.inbound = map[int64][]InboundMessage{}
+	r.inbound = map[int64][]store.InboundMessage{}
 	r.msgIDs = map[string]bool{}
-	r.tickets = map[int64][]Ticket{}
+	r.tickets = map[int64][]store.Ticket{}
 	r.unreachable = map[string]bool{}
 }
 
@@ -125,14 +75,14 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	delete(r.unreachable, key) // the candidate wrote: reachable again
 	app := r.apps[appKey{cand, t.PlanID}]
 	if app == nil {
-		app = &application{Application: Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID, Status: store.StatusCollecting}}
+		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID, Status: store.StatusCollecting}}
 		if t.Status != "" {
 			app.Status = t.Status
 		}
-		app.events = append(app.events, StatusEvent{To: app.Status, Actor: ActorBot, At: t.At})
+		app.events = append(app.events, store.StatusEvent{To: app.Status, Actor: store.ActorBot, At: t.At})
 		r.apps[appKey{cand, t.PlanID}] = app
 	} else if t.Status != "" && t.Status != app.Status {
-		app.events = append(app.events, StatusEvent{From: app.Status, To: t.Status, Actor: ActorBot, At: t.At})
+		app.events = append(app.events, store.StatusEvent{From: app.Status, To: t.Status, Actor: store.ActorBot, At: t.At})
 		app.Status = t.Status
 	}
 	app.Condition = t.Condition
@@ -153,16 +103,16 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		if d.At.IsZero() {
 			d.At = t.At
 		}
-		app.docs = append(app.docs, DocumentRecord{Document: d})
+		app.docs = append(app.docs, store.DocumentRecord{Document: d})
 	}
 	for _, e := range t.Escalations {
 		at := e.At
 		if at.IsZero() {
 			at = t.At
 		}
-		r.tickets[cand] = append(r.tickets[cand], Ticket{ID: r.id(), Identity: t.Identity, PlanID: t.PlanID, Reason: e.Reason, Text: e.Text, OpenedAt: at})
+		r.tickets[cand] = append(r.tickets[cand], store.Ticket{ID: r.id(), Identity: t.Identity, PlanID: t.PlanID, Reason: e.Reason, Text: e.Text, State: "open", OpenedAt: at})
 	}
-	r.inbound[cand] = append(r.inbound[cand], InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
+	r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
 	if t.MsgID != "" {
 		r.msgIDs[key+"\x00"+t.MsgID] = true
 	}
@@ -188,18 +138,18 @@ func (s *Store) LatestSession(_ context.Context, id store.Identity) ([]byte, err
 	return clone(latest.session), nil
 }
 
-// Application returns the identity's application to plan, or
+// store.Application returns the identity's application to plan, or
 // store.ErrNotFound.
-func (s *Store) Application(_ context.Context, id store.Identity, planID string) (Application, error) {
+func (s *Store) Application(_ context.Context, id store.Identity, planID string) (store.Application, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app, err := s.rec.app(id, planID)
 	if err != nil {
-		return Application{}, err
+		return store.Application{}, err
 	}
 	out := app.Application
 	if err := json.Unmarshal(app.answers, &out.Answers); err != nil {
-		return Application{}, fmt.Errorf("application: answers: %w", err)
+		return store.Application{}, fmt.Errorf("application: answers: %w", err)
 	}
 	out.WorkHistory = slices.Clone(app.WorkHistory)
 	return out, nil
@@ -207,7 +157,7 @@ func (s *Store) Application(_ context.Context, id store.Identity, planID string)
 
 // Documents returns every document recorded for the identity's application
 // to plan, oldest first, superseded ones included.
-func (s *Store) Documents(_ context.Context, id store.Identity, planID string) ([]DocumentRecord, error) {
+func (s *Store) Documents(_ context.Context, id store.Identity, planID string) ([]store.DocumentRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app, err := s.rec.app(id, planID)
@@ -223,7 +173,7 @@ func (s *Store) Documents(_ context.Context, id store.Identity, planID string) (
 
 // StatusEvents returns the status history of the identity's application to
 // plan, oldest first.
-func (s *Store) StatusEvents(_ context.Context, id store.Identity, planID string) ([]StatusEvent, error) {
+func (s *Store) StatusEvents(_ context.Context, id store.Identity, planID string) ([]store.StatusEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app, err := s.rec.app(id, planID)
@@ -235,7 +185,7 @@ func (s *Store) StatusEvents(_ context.Context, id store.Identity, planID string
 
 // Tickets returns the escalation tickets of the identity's candidate, oldest
 // first.
-func (s *Store) Tickets(_ context.Context, id store.Identity) ([]Ticket, error) {
+func (s *Store) Tickets(_ context.Context, id store.Identity) ([]store.Ticket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cand, ok := s.rec.candidates[id.Key()]
@@ -247,7 +197,7 @@ func (s *Store) Tickets(_ context.Context, id store.Identity) ([]Ticket, error) 
 
 // InboundMessages returns every message the identity's candidate sent, in
 // the order recorded.
-func (s *Store) InboundMessages(_ context.Context, id store.Identity) ([]InboundMessage, error) {
+func (s *Store) InboundMessages(_ context.Context, id store.Identity) ([]store.InboundMessage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cand, ok := s.rec.candidates[id.Key()]

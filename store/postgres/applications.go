@@ -4,25 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"regbot/store"
 )
-
-// Application is what the record holds about one candidate's application to
-// one plan.
-type Application struct {
-	ID          int64
-	CandidateID int64
-	PlanID      string
-	Condition   string
-	Status      store.Status
-	Answers     map[string]any
-	WorkHistory []store.WorkEntry
-	UpdatedAt   time.Time
-}
 
 // queueApplication creates or updates the application with the turn's
 // condition, answers, snapshot and status, and records a status event when
@@ -55,7 +41,7 @@ func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
 		from up left join old on old.id = up.id
 		where old.status is distinct from up.status`,
 		t.Identity.Channel, t.Identity.UserID, t.PlanID, t.Condition, string(t.Status),
-		json.RawMessage(answers), session, t.At, ActorBot)
+		json.RawMessage(answers), session, t.At, store.ActorBot)
 }
 
 // queueWorkHistory replaces the application's work history.
@@ -94,24 +80,24 @@ func (s *Store) LatestSession(ctx context.Context, id store.Identity) ([]byte, e
 	return snap, nil
 }
 
-// Application returns the identity's application to plan, or
+// store.Application returns the identity's application to plan, or
 // store.ErrNotFound.
-func (s *Store) Application(ctx context.Context, id store.Identity, planID string) (Application, error) {
-	var app Application
+func (s *Store) Application(ctx context.Context, id store.Identity, planID string) (store.Application, error) {
+	var app store.Application
 	var status string
 	err := s.pool.QueryRow(ctx, `
 		select a.id, a.candidate_id, a.plan_id, a.condition, a.status, a.answers, a.updated_at
 		from applications a where a.id = `+applicationOf,
 		id.Channel, id.UserID, planID).Scan(&app.ID, &app.CandidateID, &app.PlanID, &app.Condition, &status, &app.Answers, &app.UpdatedAt)
 	if err != nil {
-		return Application{}, fmt.Errorf("application: %w", translate(err))
+		return store.Application{}, fmt.Errorf("application: %w", translate(err))
 	}
 	app.Status = store.Status(status)
 	rows, err := s.pool.Query(ctx, `
 		select employer, occupation, related, start_month, end_month
 		from work_history where application_id = $1 order by position`, app.ID)
 	if err != nil {
-		return Application{}, fmt.Errorf("application: work history: %w", err)
+		return store.Application{}, fmt.Errorf("application: work history: %w", err)
 	}
 	app.WorkHistory, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.WorkEntry, error) {
 		var w store.WorkEntry
@@ -119,7 +105,7 @@ func (s *Store) Application(ctx context.Context, id store.Identity, planID strin
 		return w, err
 	})
 	if err != nil {
-		return Application{}, fmt.Errorf("application: work history: %w", err)
+		return store.Application{}, fmt.Errorf("application: work history: %w", err)
 	}
 	return app, nil
 }

@@ -11,13 +11,6 @@ import (
 	"regbot/store"
 )
 
-// DocumentRecord is one recorded upload; SupersededAt is zero while it is the
-// current document of its material.
-type DocumentRecord struct {
-	store.Document
-	SupersededAt time.Time
-}
-
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // queueDocument supersedes the current document of d's material and records
@@ -47,7 +40,7 @@ func queueDocument(b *pgx.Batch, id store.Identity, planID string, d store.Docum
 
 // Documents returns every document recorded for the identity's application
 // to plan, oldest first, superseded ones included.
-func (s *Store) Documents(ctx context.Context, id store.Identity, planID string) ([]DocumentRecord, error) {
+func (s *Store) Documents(ctx context.Context, id store.Identity, planID string) ([]store.DocumentRecord, error) {
 	rows, err := s.pool.Query(ctx, `
 		select material, blob_ref, size, width, height, format, accepted, problems, created_at, superseded_at
 		from documents where application_id = `+applicationOf+`
@@ -55,8 +48,8 @@ func (s *Store) Documents(ctx context.Context, id store.Identity, planID string)
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
-	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DocumentRecord, error) {
-		var d DocumentRecord
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) {
+		var d store.DocumentRecord
 		var superseded *time.Time
 		err := r.Scan(&d.Material, &d.BlobRef, &d.Size, &d.Width, &d.Height, &d.Format, &d.Accepted, &d.Problems, &d.At, &superseded)
 		if superseded != nil {

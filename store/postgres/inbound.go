@@ -10,13 +10,6 @@ import (
 	"regbot/store"
 )
 
-// InboundMessage is one candidate message as said.
-type InboundMessage struct {
-	MsgID string
-	Text  string
-	At    time.Time
-}
-
 // queueInbound logs the message as said; a message id recorded before for
 // the identity is a unique violation, which aborts the turn.
 func queueInbound(b *pgx.Batch, id store.Identity, msgID, text string, at time.Time) {
@@ -28,7 +21,7 @@ func queueInbound(b *pgx.Batch, id store.Identity, msgID, text string, at time.T
 
 // InboundMessages returns every message the identity's candidate sent, in
 // the order recorded.
-func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]InboundMessage, error) {
+func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]store.InboundMessage, error) {
 	rows, err := s.pool.Query(ctx, `
 		select msg_id, text, at from inbound_messages
 		where candidate_id = (select candidate_id from identities where channel = $1 and user_id = $2)
@@ -36,8 +29,8 @@ func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]Inbou
 	if err != nil {
 		return nil, fmt.Errorf("inbound messages: %w", err)
 	}
-	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboundMessage, error) {
-		var m InboundMessage
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.InboundMessage, error) {
+		var m store.InboundMessage
 		err := r.Scan(&m.MsgID, &m.Text, &m.At)
 		return m, err
 	})

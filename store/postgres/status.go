@@ -3,25 +3,15 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"regbot/store"
 )
 
-// StatusEvent is one status change of an application; From is "" for the
-// status the application was created with.
-type StatusEvent struct {
-	From, To store.Status
-	Actor    string
-	Reason   string
-	At       time.Time
-}
-
 // StatusEvents returns the status history of the identity's application to
 // plan, oldest first.
-func (s *Store) StatusEvents(ctx context.Context, id store.Identity, planID string) ([]StatusEvent, error) {
+func (s *Store) StatusEvents(ctx context.Context, id store.Identity, planID string) ([]store.StatusEvent, error) {
 	rows, err := s.pool.Query(ctx, `
 		select coalesce(from_status, ''), to_status, actor, reason, at
 		from status_events where application_id = `+applicationOf+`
@@ -29,8 +19,8 @@ func (s *Store) StatusEvents(ctx context.Context, id store.Identity, planID stri
 	if err != nil {
 		return nil, fmt.Errorf("status events: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StatusEvent, error) {
-		var e StatusEvent
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusEvent, error) {
+		var e store.StatusEvent
 		var from, to string
 		err := r.Scan(&from, &to, &e.Actor, &e.Reason, &e.At)
 		e.From, e.To = store.Status(from), store.Status(to)

@@ -10,17 +10,6 @@ import (
 	"regbot/store"
 )
 
-// Ticket is an escalation, with the candidate's first message.
-type Ticket struct {
-	ID       int64
-	Identity store.Identity
-	PlanID   string
-	Reason   string
-	Text     string
-	State    string
-	OpenedAt time.Time
-}
-
 // queueTicket opens a ticket for the escalation; what the candidate said, if
 // anything, is its first message.
 func queueTicket(b *pgx.Batch, id store.Identity, planID string, e store.Escalation, at time.Time) {
@@ -41,7 +30,7 @@ func queueTicket(b *pgx.Batch, id store.Identity, planID string, e store.Escalat
 
 // Tickets returns the escalation tickets of the identity's candidate, oldest
 // first.
-func (s *Store) Tickets(ctx context.Context, id store.Identity) ([]Ticket, error) {
+func (s *Store) Tickets(ctx context.Context, id store.Identity) ([]store.Ticket, error) {
 	rows, err := s.pool.Query(ctx, `
 		select t.id, t.channel, t.user_id, coalesce(a.plan_id, ''), t.reason, t.state, t.opened_at,
 			coalesce((select m.text from ticket_messages m where m.ticket_id = t.id order by m.id limit 1), '')
@@ -52,8 +41,8 @@ func (s *Store) Tickets(ctx context.Context, id store.Identity) ([]Ticket, error
 	if err != nil {
 		return nil, fmt.Errorf("tickets: %w", err)
 	}
-	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) {
-		var t Ticket
+	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) {
+		var t store.Ticket
 		err := r.Scan(&t.ID, &t.Identity.Channel, &t.Identity.UserID, &t.PlanID, &t.Reason, &t.State, &t.OpenedAt, &t.Text)
 		return t, err
 	})

@@ -11,9 +11,6 @@ import (
 	"regbot/store"
 )
 
-// ActorBot is the actor of status events a candidate's turn caused.
-const ActorBot = "bot"
-
 // RecordTurn writes what one turn changed in one transaction: the candidate
 // and identity (created on first contact), the message as said, the
 // application (condition, status, answers, session snapshot), the work

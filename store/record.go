@@ -1,0 +1,54 @@
+package store
+
+import "time"
+
+// ActorBot is the actor of status events a candidate's turn caused.
+const ActorBot = "bot"
+
+// Application is what the record holds about one candidate's application to
+// one plan.
+type Application struct {
+	ID          int64
+	CandidateID int64
+	PlanID      string
+	Condition   string
+	Status      Status
+	Answers     map[string]any
+	WorkHistory []WorkEntry
+	UpdatedAt   time.Time
+}
+
+// DocumentRecord is one recorded upload; SupersededAt is zero while it is the
+// current document of its material.
+type DocumentRecord struct {
+	Document
+	SupersededAt time.Time
+}
+
+// StatusEvent is one status change of an application; From is "" for the
+// status the application was created with.
+type StatusEvent struct {
+	From, To Status
+	Actor    string
+	Reason   string
+	At       time.Time
+}
+
+// Ticket is an escalation opened by a turn, with what the candidate said.
+type Ticket struct {
+	ID       int64
+	Identity Identity
+	PlanID   string
+	Reason   string
+	Text     string
+	// State is open, answered or closed.
+	State    string
+	OpenedAt time.Time
+}
+
+// InboundMessage is one candidate message as said.
+type InboundMessage struct {
+	MsgID string
+	Text  string
+	At    time.Time
+}
