@@ -50,6 +50,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	goredis.SetLogger(redisLog{log}) // process-wide: set here, once
 	stores, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err)
@@ -75,6 +76,16 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// redisLog takes go-redis's own log lines (dial retries, pool trouble) at
+// debug level: the failures reach us as the errors of the commands that
+// failed, and a start-up failure must stay one line on stderr.
+type redisLog struct{ log *slog.Logger }
+
+// Printf implements go-redis's logger.
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // stores are the backends the Router runs on, and what /readyz checks.
