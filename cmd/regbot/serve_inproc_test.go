@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"regbot/bot"
+)
+
+// testServer is a server on the embedded stores whose readiness checks are
+// checks, for in-process tests of the HTTP side.
+func testServer(t *testing.T, checks ...readiness) *server {
+	t.Helper()
+	cfg, err := parseConfig([]byte(fmt.Sprintf("http:\n  shutdown_timeout: 5s\nblob:\n  dir: %s\n  encryption_key: %s\n",
+		t.TempDir(), testKey)), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStores(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.checks = checks
+	s, err := newServer(cfg, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// listen serves h on a loopback port until the test ends.
+func listen(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// TestReadyzNamesTheDependencyDown: 503 naming what is down, without the
+// error's details (those go to the log).
+func TestReadyzNamesTheDependencyDown(t *testing.T) {
+	t.Parallel()
+	s := testServer(t,
+		readiness{"postgres", func(context.Context) error { return nil }},
+		readiness{"redis", func(context.Context) error { return errors.New("dial tcp 10.0.0.1:6379: secret detail") }})
+	resp, err := http.Get(listen(t, s.routes()) + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "unavailable: redis\n" {
+		t.Fatalf("/readyz with redis down: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestShutdownFinishesRequestsInFlight: a request running when SIGTERM
+// arrives completes, and run returns only afterwards.
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	s := testServer(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "turn done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	runErr := make(chan error, 1)
+	go func() { runErr <- s.run(ctx, ln, slow) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-started
+	stop() // what SIGTERM does through main's signal context
+	select {
+	case err := <-runErr:
+		t.Fatalf("run returned (%v) while a request was in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.body != "turn done" {
+		t.Fatalf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-runErr; err != nil {
+		t.Fatalf("run after shutdown: %v", err)
+	}
+}
+
+func TestMetricsObserve(t *testing.T) {
+	t.Parallel()
+	m := newMetrics()
+	m.observe(bot.Observation{Channel: "wechat", Duration: 3 * time.Millisecond})
+	m.observe(bot.Observation{Channel: "wechat", Duration: 4 * time.Millisecond, Recovered: true})
+	m.observe(bot.Observation{Channel: "wechat", Duplicate: true})
+	m.observe(bot.Observation{Channel: "telegram", Err: errors.New("boom"), Duration: time.Second})
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"wechat turns", counterValue(t, m.turns.WithLabelValues("wechat")), 2},
+		{"telegram turns", counterValue(t, m.turns.WithLabelValues("telegram")), 1},
+		{"wechat duplicates", counterValue(t, m.duplicates.WithLabelValues("wechat")), 1},
+		{"telegram errors", counterValue(t, m.errors.WithLabelValues("telegram")), 1},
+		{"wechat errors", counterValue(t, m.errors.WithLabelValues("wechat")), 0},
+		{"wechat recovered", counterValue(t, m.recovered.WithLabelValues("wechat")), 1},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	var h dto.Metric
+	if err := m.latency.WithLabelValues("wechat").(prometheus.Metric).Write(&h); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.GetHistogram().GetSampleCount(); n != 2 {
+		t.Errorf("wechat latency samples = %d, want 2 (duplicates are not turns)", n)
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
