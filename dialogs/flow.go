@@ -149,6 +149,9 @@ func (e *Engine) progress(s *Session) string {
 		}
 	}
 	b.WriteString("\n" + strings.ReplaceAll(e.plan.Text("progress_status"), "{status}", e.plan.Text("status_"+string(s.Status))))
+	if s.Escalations > 0 {
+		b.WriteString("\n" + e.plan.Text("progress_escalated"))
+	}
 	return b.String()
 }
 

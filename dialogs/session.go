@@ -78,8 +78,6 @@ type Pending struct {
 	Value string `json:"value,omitempty"`
 	// Choices are what was offered.
 	Choices []Choice `json:"choices,omitempty"`
-	// Editing is set when the current step was chosen from the 修改 menu.
-	Editing bool `json:"editing,omitempty"`
 }
 
 // MaterialState is one material's accepted upload.

@@ -138,7 +138,9 @@ func TestEligibilityConversation(t *testing.T) {
 		for _, text := range []string{"杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今"} {
 			e.say(text)
 		}
-		got = e.press("否")
+		if got = e.press("否"); len(got) == 0 {
+			t.Fatal("no answer to the last work history question")
+		}
 		app, err := e.mem.Application(context.Background(), id, e.plan.ID)
 		if err != nil {
 			t.Fatal(err)
