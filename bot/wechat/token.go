@@ -56,7 +56,16 @@ type tokenSource struct {
 	// returns it again is repeated with force_refresh.
 	mu       sync.Mutex
 	rejected string
+	// local is the token as last read from the shared cache, reused for
+	// localTTL so that each API call does not cost a Redis round trip.
+	local      string
+	localUntil time.Time
 }
+
+// localTTL is how long an instance reuses the shared token without reading
+// it again: short, so a token another instance replaced is picked up soon
+// (and a refused one is dropped at once by invalidate).
+const localTTL = 30 * time.Second
 
 var _ credential.AccessTokenContextHandle = (*tokenSource)(nil)
 
@@ -83,16 +92,27 @@ func (t *tokenSource) GetAccessToken() (string, error) {
 // GetAccessTokenContext returns the shared token, fetching it under the lock
 // when there is none.
 func (t *tokenSource) GetAccessTokenContext(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	if t.local != "" && time.Now().Before(t.localUntil) {
+		tok := t.local
+		t.mu.Unlock()
+		return tok, nil
+	}
+	t.mu.Unlock()
 	for {
 		tok, err := t.kv.getString(ctx, t.key)
 		if err != nil {
 			return "", fmt.Errorf("read access token: %w", err)
 		}
 		if tok != "" {
+			t.remember(tok)
 			return tok, nil
 		}
 		tok, locked, err := t.fetchLocked(ctx)
 		if err != nil || locked {
+			if err == nil {
+				t.remember(tok)
+			}
 			return tok, err
 		}
 		select {
@@ -170,9 +190,19 @@ func (t *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 func (t *tokenSource) invalidate(ctx context.Context, tok string) error {
 	t.mu.Lock()
 	t.rejected = tok
+	if t.local == tok {
+		t.local = ""
+	}
 	t.mu.Unlock()
 	t.log.Warn("access token refused by WeChat; fetching a new one", "channel", Channel)
 	return t.kv.deleteIf(ctx, t.key, tok)
+}
+
+// remember keeps tok for localTTL.
+func (t *tokenSource) remember(tok string) {
+	t.mu.Lock()
+	t.local, t.localUntil = tok, time.Now().Add(localTTL)
+	t.mu.Unlock()
 }
 
 func randomHex(n int) string {
