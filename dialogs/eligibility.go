@@ -354,6 +354,10 @@ func (e *Engine) decide(t *turn) {
 	if s.Decided && el.Condition == s.Condition {
 		return
 	}
+	if el.Condition != s.Condition {
+		// Another condition needs another checklist.
+		s.ChecklistShown = false
+	}
 	s.Decided, s.Condition = true, el.Condition
 	ev := Event{Kind: EventEligibility, Also: el.Also, Missing: el.Missing}
 	if el.Condition != "" {

@@ -283,3 +283,20 @@ func TestUnlistedOccupationOffersReview(t *testing.T) {
 		t.Fatalf("staff review of the unlisted occupation not offered: %s", c.lastText())
 	}
 }
+
+func TestEditingToAnotherConditionResendsTheChecklist(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.toUploads() // C2, checklist sent, first upload asked
+	// Work history edited down to 2 years: C2 no longer holds; with training, C3 does.
+	c.say("修改", "1", "是", "某某电子商务有限公司", "电子商务师", "2024-01", "至今", "否", "是", "120")
+	if c.s.Condition != "C3" {
+		t.Fatalf("condition %q after the edit, want C3 (%s)", c.s.Condition, c.lastText())
+	}
+	if !strings.Contains(c.lastText(), "培训经历承诺书") {
+		t.Fatalf("the C3 checklist was not sent: %s", c.lastText())
+	}
+	if c.asked() != "id_card_front" {
+		t.Fatalf("asked %q, want the first C3 upload", c.asked())
+	}
+}
