@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -298,5 +299,35 @@ func TestEditingToAnotherConditionResendsTheChecklist(t *testing.T) {
 	}
 	if c.asked() != "id_card_front" {
 		t.Fatalf("asked %q, want the first C3 upload", c.asked())
+	}
+}
+
+func TestReuploadSupersedesAMaterial(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector()})
+	c.toUploads()
+	first := photoJPEG(t, 1200, 760, 85)
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: first}})
+	firstRef := c.s.Materials["id_card_front"].Ref
+	c.say("修改")
+	var pick string
+	for i, ch := range c.choices() {
+		if ch.ID == "edit:upload:id_card_front" {
+			pick = strconv.Itoa(i + 1)
+		}
+	}
+	if pick == "" {
+		t.Fatalf("修改 does not offer the uploaded ID card: %v", c.choices())
+	}
+	c.say(pick)
+	if c.asked() != "id_card_front" {
+		t.Fatalf("asked %q, want id_card_front again", c.asked())
+	}
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: photoJPEG(t, 1300, 820, 85)}})
+	if ref := c.s.Materials["id_card_front"].Ref; ref == "" || ref == firstRef {
+		t.Fatalf("the new upload did not replace the old one (ref %q)", ref)
+	}
+	if c.asked() != "id_card_back" {
+		t.Fatalf("after the re-upload: asked %q, want id_card_back", c.asked())
 	}
 }

@@ -61,6 +61,15 @@ func (e *Engine) editItems(s *Session) []editItem {
 			items = append(items, editItem{label: sl.Label + "：" + e.display(&sl, v), step: sl.Key})
 		}
 	}
+	// Uploaded materials can be sent again; the new file supersedes the old.
+	if c, ok := e.plan.Condition(s.Condition); ok {
+		for _, key := range c.Materials {
+			if s.Materials[key].Ref != "" {
+				m, _ := e.plan.Material(key)
+				items = append(items, editItem{label: m.Name + "：" + e.plan.Text("reupload"), step: uploadPrefix + key})
+			}
+		}
+	}
 	return items
 }
 
@@ -124,7 +133,9 @@ func (e *Engine) progress(s *Session) string {
 	if len(items) > 0 {
 		b.WriteString("\n" + e.plan.Text("progress_answers"))
 		for _, it := range items {
-			b.WriteString("\n· " + it.label)
+			if !strings.HasPrefix(it.step, uploadPrefix) {
+				b.WriteString("\n· " + it.label)
+			}
 		}
 	}
 	switch {

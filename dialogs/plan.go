@@ -239,7 +239,7 @@ var TextKeys = []string{
 	"progress_undecided", "start_after_end", "text_too_long", "status_collecting",
 	"status_materials_ready", "status_under_review", "status_rejected",
 	"status_awaiting_payment", "status_paid", "status_ticket_ready", "status_withdrawn", "id_expired", "material_by_staff", "package_empty", "package_unavailable",
-	"package_ready", "progress_escalated",
+	"package_ready", "progress_escalated", "reupload",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:
