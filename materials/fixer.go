@@ -68,9 +68,10 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 	if !ok {
 		ra, rb = 5, 7
 	}
-	if err := ctx.Err(); err != nil {
+	if err := f.s.slots.acquire(ctx); err != nil {
 		return nil, err
 	}
+	defer f.s.slots.release()
 	hd, err := readHeader(data, f.s.maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("fix photo: %w: %w", ErrNotFixable, err)

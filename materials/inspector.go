@@ -57,8 +57,12 @@ func NewInspector(opts ...Option) *Inspector {
 
 // Inspect checks data, an upload of material m, and reports every problem
 // found as a zh-CN sentence. facts.Now defaults to the current time.
-func (in *Inspector) Inspect(_ context.Context, m *dialogs.Material, data []byte, facts dialogs.Facts) dialogs.Inspection {
+func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []byte, facts dialogs.Facts) dialogs.Inspection {
+	if err := in.s.slots.acquire(ctx); err != nil {
+		return dialogs.Inspection{Size: int64(len(data)), Problems: []string{"系统繁忙，这张图片还没来得及检查，请稍后再发送一次。"}}
+	}
 	r := in.inspect(m.Checks, data, facts)
+	in.s.slots.release()
 	insp := dialogs.Inspection{Size: int64(len(data)), Format: r.hd.format}
 	insp.Width, insp.Height = r.hd.size()
 	fixable := m.Checks.Fixable && len(r.problems) > 0

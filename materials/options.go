@@ -1,5 +1,7 @@
 package materials
 
+import "context"
+
 // Defaults of the settings the options change.
 const (
 	// DefaultMaxPixels is the largest image (width × height) decoded: 40
@@ -18,6 +20,7 @@ type settings struct {
 	maxPixels  int64
 	whiteLevel uint8
 	whiteShare float64
+	slots      *DecodeSlots
 }
 
 func newSettings(opts []Option) settings {
@@ -55,3 +58,35 @@ func WithWhiteBackground(level uint8, share float64) Option {
 		}
 	}
 }
+
+// DecodeSlots bounds how many uploads are checked or fixed at once by the
+// Inspectors and Fixers that share it: each full decode of a phone photo
+// holds 18–160 MB, so a burst of uploads must queue rather than exhaust
+// memory.
+type DecodeSlots struct{ c chan struct{} }
+
+// NewDecodeSlots returns room for n decodes at once (n < 1 means 1).
+func NewDecodeSlots(n int) *DecodeSlots { return &DecodeSlots{c: make(chan struct{}, max(n, 1))} }
+
+// acquire waits for a slot until ctx ends; a nil DecodeSlots never waits.
+func (d *DecodeSlots) acquire(ctx context.Context) error {
+	if d == nil {
+		return nil
+	}
+	select {
+	case d.c <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *DecodeSlots) release() {
+	if d != nil {
+		<-d.c
+	}
+}
+
+// WithDecodeSlots makes an Inspector or a Fixer take a slot of d for each
+// upload it checks or fixes.
+func WithDecodeSlots(d *DecodeSlots) Option { return func(s *settings) { s.slots = d } }

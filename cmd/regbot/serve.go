@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -216,9 +217,12 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	var packages *admin.Packages
+	// Uploads are decoded at most two per core at once, whatever the
+	// channel: a phone photo takes up to 160 MB while it is decoded.
+	slots := materials.WithDecodeSlots(materials.NewDecodeSlots(2 * runtime.NumCPU()))
 	opts := dialogs.Options{
-		Inspector: materials.NewInspector(),
-		Fixer:     materials.NewFixer(),
+		Inspector: materials.NewInspector(slots),
+		Fixer:     materials.NewFixer(slots),
 		Blobs:     blobs,
 		Log:       log,
 	}
