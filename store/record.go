@@ -52,3 +52,11 @@ type InboundMessage struct {
 	Text  string
 	At    time.Time
 }
+
+// HistoryItem is one item of a candidate's recent history as a channel shows
+// it (the web chat's reload history): its number and the channel's encoding
+// of it.
+type HistoryItem struct {
+	ID   int64
+	Data []byte
+}

@@ -95,6 +95,9 @@ type stores struct {
 	// rdb is the Redis client (nil on the embedded store), which the WeChat
 	// adapter shares its access token through.
 	rdb goredis.UniversalClient
+	// history keeps web visitors' conversations for reloads in Redis, so
+	// every instance shows them (nil: each instance keeps its own).
+	history web.HistoryStore
 	// sessions finds candidates' session snapshots in the record, for the
 	// material package.
 	sessions admin.Sessions
@@ -113,6 +116,10 @@ type readiness struct {
 	name  string
 	check func(ctx context.Context) error
 }
+
+// webHistoryIdle is how long a web visitor's conversation is kept for
+// reloads after their last message, when it is kept in Redis.
+const webHistoryIdle = 7 * 24 * time.Hour
 
 // connectTimeout bounds each connection check at start-up.
 const connectTimeout = 10 * time.Second
@@ -181,6 +188,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		}
 		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = rs, rs, rs, rs
 		st.rdb = rdb
+		st.history = rs
 		st.checks = append(st.checks, readiness{"redis", rs.Ping})
 	}
 	if from != to {
@@ -256,7 +264,11 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	}
 	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
 	if !cfg.Web.Disabled {
-		if s.webChat, err = web.New(cfg.Web, router, log, web.WithRateLimiter(st.limiter)); err != nil {
+		webOpts := []web.Option{web.WithRateLimiter(st.limiter)}
+		if st.history != nil {
+			webOpts = append(webOpts, web.WithHistory(web.NewSharedHistory(st.history, cfg.Web.HistoryMessages, webHistoryIdle)))
+		}
+		if s.webChat, err = web.New(cfg.Web, router, log, webOpts...); err != nil {
 			return nil, err
 		}
 	}

@@ -26,3 +26,13 @@ func (s *Store) dedupKey(key string) string {
 func (s *Store) rateKey(key string) string {
 	return s.prefix + "rate:{" + key + "}"
 }
+
+// historyKey is the list of a candidate's recent messages as a channel shows
+// them (the web chat's reload history); historySeqKey numbers them.
+func (s *Store) historyKey(id store.Identity) string {
+	return s.prefix + "history:{" + id.Key() + "}"
+}
+
+func (s *Store) historySeqKey(id store.Identity) string {
+	return s.prefix + "history-seq:{" + id.Key() + "}"
+}
