@@ -45,7 +45,9 @@ type wireEntry struct {
 	At        time.Time        `json:"at"`
 }
 
-func visitorIdentity(user string) store.Identity { return store.Identity{Channel: Channel, UserID: user} }
+func visitorIdentity(user string) store.Identity {
+	return store.Identity{Channel: Channel, UserID: user}
+}
 
 // Append implements History.
 func (h *SharedHistory) Append(ctx context.Context, user string, entries []Entry) ([]Entry, error) {
