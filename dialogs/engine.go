@@ -239,6 +239,15 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 	if s.Answers == nil {
 		s.Answers = map[string]any{}
 	}
+	if in.Image != nil && !strings.HasPrefix(s.Step, uploadPrefix) {
+		// Not an upload: kept all the same (encrypted, its content is
+		// unknown), so nothing a candidate sent is lost.
+		ref, err := e.opts.Blobs.Put(ctx, in.Image.Data, true)
+		if err != nil {
+			return Result{}, fmt.Errorf("store image: %w", err)
+		}
+		t.res.ImageRef = ref
+	}
 	if err := e.dispatch(t); err != nil {
 		return Result{}, err
 	}
@@ -410,7 +419,7 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 		Identity:    s.Identity(),
 		PlanID:      s.PlanID,
 		MsgID:       in.MsgID,
-		Inbound:     inboundText(in),
+		Inbound:     inboundText(in, res.ImageRef),
 		Answers:     s.Answers,
 		WorkHistory: s.Work,
 		Condition:   s.Condition,
@@ -431,10 +440,10 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 	return t
 }
 
-func inboundText(in Inbound) string {
+func inboundText(in Inbound, imageRef string) string {
 	switch {
 	case in.Image != nil:
-		return "[图片]"
+		return "[图片 " + imageRef + "]"
 	case in.Choice != "":
 		return "[选择] " + in.Choice
 	case in.Event != "":

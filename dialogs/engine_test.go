@@ -331,3 +331,25 @@ func TestReuploadSupersedesAMaterial(t *testing.T) {
 		t.Fatalf("after the re-upload: asked %q, want id_card_back", c.asked())
 	}
 }
+
+func TestAnImageAtAQuestionIsKept(t *testing.T) {
+	t.Parallel()
+	blobs := dialogs.NewMemoryBlobs()
+	c := newConversation(t, dialogs.Options{Blobs: blobs})
+	c.say("是")
+	img := photoJPEG(t, 300, 400, 80)
+	in := dialogs.Inbound{Channel: "test", UserID: "u", Image: &dialogs.Image{Data: img}}
+	res := c.send(in)
+	if c.asked() != "work_history.employer" {
+		t.Fatalf("an image at a text question advanced to %q", c.asked())
+	}
+	if res.ImageRef == "" {
+		t.Fatal("the image was not stored")
+	}
+	if got, err := blobs.Get(context.Background(), res.ImageRef); err != nil || !bytes.Equal(got, img) {
+		t.Fatalf("stored image: %v", err)
+	}
+	if rec := c.e.TurnRecord(c.s, in, res); !strings.Contains(rec.Inbound, res.ImageRef) {
+		t.Fatalf("the record's inbound %q does not name the stored image", rec.Inbound)
+	}
+}

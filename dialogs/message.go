@@ -94,4 +94,7 @@ type Event struct {
 type Result struct {
 	Messages []Outbound
 	Events   []Event
+	// ImageRef is the blob reference of the inbound image: every image a
+	// candidate sends is stored, whatever step it came at.
+	ImageRef string
 }

@@ -27,6 +27,7 @@ func (e *Engine) upload(t *turn, key string) error {
 	if err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
+	t.res.ImageRef = ref
 	insp := e.opts.Inspector.Inspect(t.ctx, m, data, e.facts(t))
 	doc := e.document(t, key, ref, insp)
 	t.emit(Event{Kind: EventMaterial, Document: &doc})
