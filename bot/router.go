@@ -133,6 +133,10 @@ func (r *Router) Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result
 
 	res, recovered, err := r.turn(ctx, in)
 	obs.Recovered = recovered
+	if errors.Is(err, ErrDuplicate) {
+		obs.Duplicate = true
+		return dialogs.Result{}, err
+	}
 	obs.Err = err
 	if err != nil && in.MsgID != "" {
 		// Nothing of the turn was recorded: let a redelivery run it.
@@ -159,7 +163,12 @@ func (r *Router) turn(ctx context.Context, in dialogs.Inbound) (dialogs.Result, 
 	}
 	turn := r.engine.TurnRecord(sess, in, res)
 	turn.Session = data
-	if err := r.deps.Record.RecordTurn(ctx, turn); err != nil {
+	switch err := r.deps.Record.RecordTurn(ctx, turn); {
+	case errors.Is(err, store.ErrConflict):
+		// The record already has this message id: a retry that the fast
+		// de-duplication missed (Redis lost the key). Nothing changes.
+		return dialogs.Result{}, recovered, ErrDuplicate
+	case err != nil:
 		return dialogs.Result{}, recovered, fmt.Errorf("record turn: %w", err)
 	}
 	if _, err := r.deps.Sessions.SaveSession(ctx, id, data, rev); err != nil {

@@ -290,3 +290,25 @@ func BenchmarkRouterTurns(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 	}
 }
+
+// TestRetryAfterRedisLostTheDedupKeyIsStillOneTurn: Redis loses everything
+// between a delivery and its retry; the record's message ids catch the retry.
+func TestRetryAfterRedisLostTheDedupKeyIsStillOneTurn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.send(t, "u-retry", "once", "是")
+	if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-retry", MsgID: "once", Text: "是"})
+	if !errors.Is(err, bot.ErrDuplicate) {
+		t.Fatalf("retry after the flush: err %v, want ErrDuplicate", err)
+	}
+	res := b.send(t, "u-retry", "next", "杭州某某电子商务有限公司")
+	if got := asked(res); got != "work_history.occupation" {
+		t.Fatalf("the conversation went on at %q, want work_history.occupation", got)
+	}
+	if b.turns.Load() != 2 {
+		t.Fatalf("%d turns, want 2", b.turns.Load())
+	}
+}
