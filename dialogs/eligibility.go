@@ -1,6 +1,7 @@
 package dialogs
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,16 @@ type Eligibility struct {
 // Evaluate decides eligibility from a session's answers. It is what the
 // dialog uses after every answer and what tests call directly.
 func (e *Engine) Evaluate(s *Session, now time.Time) Eligibility {
-	env, bounds := e.env(s, now)
-	out := e.rules.Evaluate(env)
+	env := e.envs.Get().(rules.Env)
+	defer func() {
+		clear(env)
+		e.envs.Put(env)
+	}()
+	env, bounds := e.fillEnv(env, s, now)
+	outp := e.outcomes.Get().(*rules.Outcome)
+	defer e.outcomes.Put(outp)
+	e.rules.EvaluateInto(env, outp)
+	out := *outp
 	if len(bounds) > 0 {
 		// A years value cut at a date not given yet lies between 0 and the
 		// uncut total: a clause whose verdict is the same at both ends is
@@ -249,7 +258,11 @@ func formatYears(y float64) string {
 // years values cut at a month not given yet, with their upper bound; they
 // are absent from env.
 func (e *Engine) env(s *Session, now time.Time) (rules.Env, map[string]float64) {
-	env := make(rules.Env, len(e.vars))
+	return e.fillEnv(make(rules.Env, len(e.vars)), s, now)
+}
+
+// fillEnv is env writing into an empty map.
+func (e *Engine) fillEnv(env rules.Env, s *Session, now time.Time) (rules.Env, map[string]float64) {
 	for k, v := range s.Answers {
 		if _, ok := e.vars[k]; ok {
 			env[k] = v
@@ -297,7 +310,8 @@ func (e *Engine) env(s *Session, now time.Time) (rules.Env, map[string]float64) 
 func relatedMonths(work []store.WorkEntry, since int, now time.Time) int {
 	type span struct{ from, to int }
 	cur := now.Year()*12 + int(now.Month()) - 1
-	var spans []span
+	var buf [16]span
+	spans := buf[:0]
 	for _, w := range work {
 		if !w.Related {
 			continue
@@ -325,7 +339,7 @@ func relatedMonths(work []store.WorkEntry, since int, now time.Time) int {
 			spans = append(spans, span{from, to})
 		}
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
 	total, last := 0, -1<<31
 	for _, sp := range spans {
 		if sp.from <= last {

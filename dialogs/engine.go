@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"regbot/dialogs/answers"
@@ -54,6 +55,10 @@ type Engine struct {
 	slotOrder map[string]int
 	// faqMatch are the FAQ phrases normalised once, per FAQ entry.
 	faqMatch [][]string
+	// outcomes and envs recycle rule outcomes and environments between
+	// evaluations.
+	outcomes sync.Pool
+	envs     sync.Pool
 }
 
 type escalationRef struct {
@@ -124,6 +129,8 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 		opts.Log = slog.Default()
 	}
 	e := &Engine{
+		outcomes:   sync.Pool{New: func() any { return new(rules.Outcome) }},
+		envs:       sync.Pool{New: func() any { return rules.Env{} }},
 		plan:       plan,
 		opts:       opts,
 		vars:       rules.Vars{},
