@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/silenceper/wechat/v2/officialaccount/material"
 	"github.com/silenceper/wechat/v2/officialaccount/menu"
@@ -221,3 +222,22 @@ func (a *api) setMenu(ctx context.Context, buttons []*menu.Button) error {
 // client whose Timeout is Config.APITimeout; `regbot serve` and
 // `regbot wechat menu` do.
 func UseHTTPClient(c *http.Client) { util.DefaultHTTPClient = c }
+
+// wechatAPI is the origin of every WeChat API call the SDK makes.
+const wechatAPI = "https://api.weixin.qq.com"
+
+// UseAPIBase sends every WeChat API call to base instead of
+// https://api.weixin.qq.com (wechat.api_base). Like UseHTTPClient it changes
+// the SDK's process-wide setting: call it once at start-up.
+func UseAPIBase(base string) {
+	if base == "" {
+		return
+	}
+	base = strings.TrimRight(base, "/")
+	util.SetURIModifier(func(uri string) string {
+		if rest, ok := strings.CutPrefix(uri, wechatAPI); ok {
+			return base + rest
+		}
+		return uri
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -64,6 +65,10 @@ type Config struct {
 	// TurnTimeout bounds one turn including a media download, after the
 	// webhook has answered (default 2m).
 	TurnTimeout time.Duration `yaml:"turn_timeout"`
+	// APIBase replaces https://api.weixin.qq.com for every API call (an
+	// egress proxy, or a local fake in end-to-end tests); empty keeps
+	// WeChat's. It is process-wide: see UseAPIBase.
+	APIBase string `yaml:"api_base"`
 	// APITimeout bounds each call to the WeChat API (default 10s); see
 	// UseHTTPClient.
 	APITimeout time.Duration `yaml:"api_timeout"`
@@ -179,6 +184,11 @@ func (c Config) Validate() error {
 	}
 	if c.TurnTimeout < c.ReplyBudget {
 		add("wechat.turn_timeout %s: must be at least reply_budget", c.TurnTimeout)
+	}
+	if c.APIBase != "" {
+		if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			add("wechat.api_base %q: want scheme://host[:port] with no path", c.APIBase)
+		}
 	}
 	if c.APITimeout < time.Second {
 		add("wechat.api_timeout %s: must be at least 1s", c.APITimeout)

@@ -253,6 +253,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	// here, once, with a timeout.
 	if cfg.WeChat.Enabled() {
 		wechat.UseHTTPClient(&http.Client{Timeout: cfg.WeChat.APITimeout})
+		wechat.UseAPIBase(cfg.WeChat.APIBase)
 		s.wechat, err = wechat.New(cfg.WeChat, router, wechat.Deps{
 			Redis:      st.rdb,
 			KeyPrefix:  cfg.Redis.Prefix + "wechat:",

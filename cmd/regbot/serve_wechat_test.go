@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"regbot/store/storetest"
+)
+
+// fakeWeChat is the part of the WeChat API a running serve calls: the stable
+// access token and customer-service messages, which it records.
+type fakeWeChat struct {
+	mu   sync.Mutex
+	sent []string // customer-service message bodies
+}
+
+func (f *fakeWeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/cgi-bin/stable_token", "/cgi-bin/token":
+		io.WriteString(w, `{"access_token":"FAKE_TOKEN","expires_in":7200}`)
+	case "/cgi-bin/message/custom/send":
+		f.mu.Lock()
+		f.sent = append(f.sent, string(body))
+		f.mu.Unlock()
+		io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+	default:
+		io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+	}
+}
+
+func (f *fakeWeChat) customMessages() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.sent...)
+}
+
+const wechatToken = "regbotTestToken"
+
+// postWeChat posts a plaintext message signed the way WeChat signs it and
+// returns the status and the passive reply's Content.
+func postWeChat(t *testing.T, base, from string, msgID int64, text string) (int, string) {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := strconv.FormatInt(msgID, 36) + "n"
+	parts := []string{wechatToken, ts, nonce}
+	sort.Strings(parts)
+	sum := sha1.Sum([]byte(strings.Join(parts, "")))
+	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {hex.EncodeToString(sum[:])}, "openid": {from}}
+	body := fmt.Sprintf(`<xml><ToUserName><![CDATA[gh_regbot]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%s</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>`, from, ts, text, msgID)
+	resp, err := http.Post(base+"/wechat?"+q.Encode(), "text/xml", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var reply struct {
+		Content string `xml:"Content"`
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("<xml")) {
+		if err := xml.Unmarshal(raw, &reply); err != nil {
+			t.Fatalf("passive reply is not XML: %q", raw)
+		}
+	}
+	return resp.StatusCode, reply.Content
+}
+
+// TestServeWeChatConversation runs the real binary on PostgreSQL and Redis
+// with the WeChat channel pointed at a local fake API, posts a whole
+// eligibility conversation as signed XML, retries one message, and checks
+// the replies and the record.
+func TestServeWeChatConversation(t *testing.T) {
+	t.Parallel()
+	fake := &fakeWeChat{}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	_, prefix := storetest.RedisPrefix(t)
+	dbURL := storetest.PostgresURL(t)
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`http:
+  listen: %s
+database:
+  url: %s
+redis:
+  url: %s
+  prefix: %q
+blob:
+  dir: %s
+  encryption_key: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
+web:
+  disabled: true
+wechat:
+  app_id: wxregbottest0001
+  app_secret: test-secret
+  token: %s
+  api_base: %s
+log:
+  format: text
+`, addr, dbURL, storetest.RedisURL, prefix, t.TempDir(), wechatToken, api.URL)
+	var stderr bytes.Buffer
+	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	const openID = "oRegbotCandidate01"
+	var replies []string
+	for i, text := range []string{"你好", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"} {
+		status, content := postWeChat(t, base, openID, int64(1000+i), text)
+		if status != http.StatusOK || content == "" {
+			t.Fatalf("message %q: status %d, passive reply %q\n%s", text, status, content, stderr.String())
+		}
+		replies = append(replies, content)
+	}
+	// WeChat retries a message it thinks was not answered: one turn only.
+	if status, content := postWeChat(t, base, openID, 1006, "否"); status != http.StatusOK || content != "" {
+		t.Fatalf("retried message: status %d, reply %q (want an empty success)", status, content)
+	}
+	if !strings.Contains(strings.Join(replies, "\n"), "C2") {
+		t.Errorf("no reply names condition C2:\n%s", strings.Join(replies, "\n---\n"))
+	}
+	// The rest of each turn went out as customer-service messages.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fake.customMessages()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var sawOpenID bool
+	for _, m := range fake.customMessages() {
+		var msg struct {
+			ToUser string `json:"touser"`
+		}
+		if json.Unmarshal([]byte(m), &msg) == nil && msg.ToUser == openID {
+			sawOpenID = true
+		}
+	}
+	if !sawOpenID {
+		t.Errorf("no customer-service message reached the fake API for the candidate: %v", fake.customMessages())
+	}
+
+	// The record: one application with C2, seven messages (the retry not
+	// counted twice).
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var condition string
+	var messages int
+	err = conn.QueryRow(ctx, `select a.condition, (select count(*) from inbound_messages m where m.candidate_id = i.candidate_id)
+		from applications a join identities i on i.candidate_id = a.candidate_id
+		where i.channel = 'wechat' and i.user_id = $1`, openID).Scan(&condition, &messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if condition != "C2" || messages != 7 {
+		t.Fatalf("record: condition %q, %d messages; want C2 and 7", condition, messages)
+	}
+	if strings.Contains(stderr.String(), openID) || strings.Contains(stderr.String(), "FAKE_TOKEN") {
+		t.Errorf("the log names the candidate's OpenID or the access token:\n%s", stderr.String())
+	}
+}
