@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeBotAPI answers the Bot API methods a running serve calls and records
+// the texts it sends.
+type fakeBotAPI struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		r.ParseForm()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch method {
+	case "sendMessage":
+		f.mu.Lock()
+		f.texts = append(f.texts, r.FormValue("text"))
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":%d,"chat":{"id":4242,"type":"private"},"text":"ok"}}`, time.Now().UnixNano()%100000, time.Now().Unix())
+	case "getMe":
+		io.WriteString(w, `{"ok":true,"result":{"id":1,"is_bot":true,"first_name":"regbot","username":"regbot_test_bot"}}`)
+	default:
+		io.WriteString(w, `{"ok":true,"result":true}`)
+	}
+}
+
+func (f *fakeBotAPI) sent() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.texts, "\n---\n")
+}
+
+// TestServeTelegramWebhook runs the real binary with the Telegram channel in
+// webhook mode against a local fake Bot API: a wrong secret gets 401, a
+// conversation's updates get answers, and a repeated update_id is one turn.
+func TestServeTelegramWebhook(t *testing.T) {
+	t.Parallel()
+	fake := &fakeBotAPI{}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	addr := freeAddr(t)
+	const secret = "regbot_webhook_secret_0123456789"
+	cfg := fmt.Sprintf(`http:
+  listen: %s
+blob:
+  dir: %s
+  insecure_no_encryption: true
+web:
+  disabled: true
+telegram:
+  token: "123456:TEST-token"
+  mode: webhook
+  webhook_secret: %s
+  server_url: %s
+log:
+  format: text
+`, addr, t.TempDir(), secret, api.URL)
+	var stderr bytes.Buffer
+	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	post := func(updateID int, text, token string) int {
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":4242,"type":"private"},"from":{"id":4242,"is_bot":false,"first_name":"考生"},"text":%q}}`,
+			updateID, updateID, time.Now().Unix(), text)
+		req, _ := http.NewRequest(http.MethodPost, base+"/telegram", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(1, "/start", "wrong-secret-wrong-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d, want 401", code)
+	}
+	if s := fake.sent(); s != "" {
+		t.Fatalf("a refused update was answered: %s", s)
+	}
+	for i, text := range []string{"/start", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"} {
+		if code := post(10+i, text, secret); code != http.StatusOK {
+			t.Fatalf("update %q: %d\n%s", text, code, stderr.String())
+		}
+	}
+	before := strings.Count(fake.sent(), "---")
+	if code := post(16, "否", secret); code != http.StatusOK {
+		t.Fatalf("repeated update: %d", code)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if after := strings.Count(fake.sent(), "---"); after != before {
+		t.Fatalf("a repeated update_id was answered again:\n%s", fake.sent())
+	}
+	if !strings.Contains(fake.sent(), "C2") {
+		t.Fatalf("no message names condition C2:\n%s", fake.sent())
+	}
+	if strings.Contains(stderr.String(), "TEST-token") {
+		t.Errorf("the bot token is in the log:\n%s", stderr.String())
+	}
+}
