@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,9 +69,9 @@ telegram:
 log:
   format: text
 `, addr, t.TempDir(), secret, api.URL)
-	var stderr bytes.Buffer
+	stderr := &lockedBuffer{}
 	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,9 +91,9 @@ func TestServeEndpointsAndShutdown(t *testing.T) {
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf("http:\n  listen: %s\ndatabase:\n  url: %s\nredis:\n  url: %s\n  prefix: %q\nblob:\n  dir: %s\n  encryption_key: %s\nlog:\n  format: text\n",
 		addr, storetest.PostgresURL(t), storetest.RedisURL, prefix, t.TempDir(), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	var stderr bytes.Buffer
+	stderr := &lockedBuffer{}
 	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +145,23 @@ func TestServeEndpointsAndShutdown(t *testing.T) {
 			t.Errorf("a secret is in the log:\n%s", stderr.String())
 		}
 	}
+}
+
+// lockedBuffer collects a running subprocess's output; tests read it while
+// the process still writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

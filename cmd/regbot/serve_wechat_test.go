@@ -116,9 +116,9 @@ wechat:
 log:
   format: text
 `, addr, dbURL, storetest.RedisURL, prefix, t.TempDir(), wechatToken, api.URL)
-	var stderr bytes.Buffer
+	stderr := &lockedBuffer{}
 	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
