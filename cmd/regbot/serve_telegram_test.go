@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -69,24 +68,7 @@ telegram:
 log:
   format: text
 `, addr, t.TempDir(), secret, api.URL)
-	stderr := &lockedBuffer{}
-	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up:\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base, stderr, _ := startServe(t, addr, cfg, "/healthz")
 	post := func(updateID int, text, token string) int {
 		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":4242,"type":"private"},"from":{"id":4242,"is_bot":false,"first_name":"考生"},"text":%q}}`,
 			updateID, updateID, time.Now().Unix(), text)

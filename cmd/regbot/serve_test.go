@@ -91,26 +91,7 @@ func TestServeEndpointsAndShutdown(t *testing.T) {
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf("http:\n  listen: %s\ndatabase:\n  url: %s\nredis:\n  url: %s\n  prefix: %q\nblob:\n  dir: %s\n  encryption_key: %s\nlog:\n  format: text\n",
 		addr, storetest.PostgresURL(t), storetest.RedisURL, prefix, t.TempDir(), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	stderr := &lockedBuffer{}
-	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base, stderr, cmd := startServe(t, addr, cfg, "/healthz")
 	for path, want := range map[string]string{
 		"/healthz": "ok",
 		"/readyz":  "ok (postgres, redis)",
@@ -164,4 +145,30 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startServe runs `regbot serve` with cfg (listening on addr) and waits
+// until path answers 200. The process is killed when the test ends.
+func startServe(t *testing.T, addr, cfg, path string) (base string, stderr *lockedBuffer, cmd *exec.Cmd) {
+	t.Helper()
+	stderr = &lockedBuffer{}
+	cmd = exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base = "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(base + path); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, stderr, cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,26 +115,7 @@ wechat:
 log:
   format: text
 `, addr, dbURL, storetest.RedisURL, prefix, t.TempDir(), wechatToken, api.URL)
-	stderr := &lockedBuffer{}
-	cmd := exec.Command(regbotBin, "serve", "--config", writeConfig(t, cfg))
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up:\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base, stderr, _ := startServe(t, addr, cfg, "/readyz")
 
 	const openID = "oRegbotCandidate01"
 	var replies []string
