@@ -7,16 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"regbot/bot"
+	"regbot/bot/bottest"
 	"regbot/dialogs"
-	"regbot/materials"
-	"regbot/plans"
 	"regbot/store"
 	"regbot/store/memory"
 )
@@ -46,23 +42,8 @@ type engineBundle struct {
 
 func setupEngine(t *testing.T, mode string) *engineBundle {
 	t.Helper()
-	plan, err := plans.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.Local)
-	log := slog.New(slog.DiscardHandler)
-	engine, err := dialogs.NewEngine(plan, dialogs.Options{
-		Now:       func() time.Time { return now },
-		Inspector: materials.NewInspector(),
-		Fixer:     materials.NewFixer(),
-		Log:       log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.New()
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	st := bottest.New(t)
+	plan, mem, router := st.Plan, st.Mem, st.Router
 	counter := &countingHandler{h: router}
 	return &engineBundle{testBundle: setup(t, mode, &setupOpts{handler: counter, sizeMatters: SizeMattersIn(plan)}), mem: mem, plan: plan, counter: counter}
 }

@@ -11,13 +11,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"regbot/bot"
-	"regbot/dialogs"
-	"regbot/materials"
-	"regbot/plans"
-	"regbot/store/memory"
+	"regbot/bot/bottest"
 )
 
 // TestBrowserConversation is a whole web conversation in Chromium against
@@ -29,22 +24,7 @@ import (
 func TestBrowserConversation(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	plan, err := plans.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := time.Date(2026, 11, 28, 12, 0, 0, 0, time.Local)
-	engine, err := dialogs.NewEngine(plan, dialogs.Options{
-		Now:       func() time.Time { return today },
-		Inspector: materials.NewInspector(),
-		Fixer:     materials.NewFixer(),
-		Log:       log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.New()
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	router := bottest.New(t).Router
 	chat, err := New(Config{CookieSecret: testSecret}, router, log)
 	if err != nil {
 		t.Fatal(err)

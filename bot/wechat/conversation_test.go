@@ -6,17 +6,14 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"regbot/bot"
+	"regbot/bot/bottest"
 	"regbot/dialogs"
-	"regbot/materials"
-	"regbot/plans"
-	"regbot/store/memory"
 )
 
 // recorder wraps the Router and keeps each turn's Result.
@@ -44,21 +41,9 @@ func (r *recorder) last() dialogs.Result {
 
 // newRouter is the real dialog on the embedded store, as `regbot chat`
 // builds it, with today fixed.
-func newRouter(t *testing.T, now time.Time) *bot.Router {
+func newRouter(t *testing.T) *bot.Router {
 	t.Helper()
-	plan, err := plans.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	engine, err := dialogs.NewEngine(plan, dialogs.Options{
-		Now: func() time.Time { return now }, Inspector: materials.NewInspector(), Fixer: materials.NewFixer(), Log: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.New()
-	return bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	return bottest.New(t).Router
 }
 
 // TestConversation drives a whole eligibility conversation through the
@@ -70,10 +55,9 @@ func newRouter(t *testing.T, now time.Time) *bot.Router {
 // delivers to the upload step.
 func TestConversation(t *testing.T) {
 	fake.reset()
-	today := time.Date(2026, 11, 28, 12, 0, 0, 0, time.Local)
-	wx := &recorder{h: newRouter(t, today)}
+	wx := &recorder{h: newRouter(t)}
 	b := setup(t, setupOpts{memory: true, handler: wx})
-	console := newRouter(t, today)
+	console := newRouter(t)
 	const user = "oConversation01"
 
 	messages := []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否",
