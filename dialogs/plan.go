@@ -347,6 +347,17 @@ func (p *Plan) validate() error {
 			if s.More == "" || s.First == "" {
 				bad("slots.%s: a group needs first and more questions", s.Key)
 			}
+			// A group is a work history: its entries are stored as
+			// store.WorkEntry, so its fields are these four.
+			want := map[string]SlotType{"employer": SlotText, "occupation": SlotText, "start": SlotMonth, "end": SlotMonth}
+			if len(s.Fields) != len(want) {
+				bad("slots.%s: a group has exactly the fields employer, occupation, start and end", s.Key)
+			}
+			for _, f := range s.Fields {
+				if t, ok := want[f.Key]; !ok || t != f.Type {
+					bad("slots.%s.%s: a group's fields are employer (text), occupation (text), start (month) and end (month)", s.Key, f.Key)
+				}
+			}
 			for _, f := range s.Fields {
 				errs = append(errs, p.validateSlot(f, "slots."+s.Key+"."+f.Key)...)
 			}

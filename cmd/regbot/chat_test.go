@@ -358,6 +358,11 @@ func TestPlanCheck(t *testing.T) {
 			wants: []string{"ocupation"},
 		},
 		{
+			name:  "work history field renamed",
+			edit:  func(s string) string { return strings.Replace(s, "      - key: start\n", "      - key: begin\n", 1) },
+			wants: []string{"work_history.begin"},
+		},
+		{
 			name:  "bad photo checks",
 			edit:  func(s string) string { return strings.Replace(s, `ratio: "5:7"`, `ratio: "5x7"`, 1) },
 			wants: []string{"materials.photo.checks", "5x7"},
