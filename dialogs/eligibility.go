@@ -361,6 +361,7 @@ func (e *Engine) decide(t *turn) {
 		return
 	}
 	el := e.Evaluate(s, t.now)
+	t.el = &el
 	if !el.Decided {
 		s.Decided, s.Condition = false, ""
 		return
@@ -482,7 +483,12 @@ func (e *Engine) registrationGuide(t *turn) {
 // nextEligibilitySlot returns the step of the first slot, in plan order, that
 // can still change the outcome.
 func (e *Engine) nextEligibilitySlot(t *turn) (string, bool) {
-	el := e.Evaluate(t.s, t.now)
+	var el Eligibility
+	if t.el != nil {
+		el = *t.el
+	} else {
+		el = e.Evaluate(t.s, t.now)
+	}
 	if el.Decided || len(el.Needs) == 0 {
 		return "", false
 	}

@@ -231,6 +231,9 @@ type turn struct {
 	in  Inbound
 	now time.Time
 	res Result
+	// el is the eligibility decide computed for next to reuse; advance
+	// clears it once the answers it was computed from may change.
+	el *Eligibility
 }
 
 func (t *turn) say(text string) { t.res.Messages = append(t.res.Messages, Outbound{Text: text}) }

@@ -70,6 +70,7 @@ func (e *Engine) advance(t *turn) {
 	s.Fails = 0
 	e.decide(t)
 	s.Step = e.next(t)
+	t.el = nil
 	if strings.HasPrefix(s.Step, uploadPrefix) && !s.ChecklistShown {
 		s.ChecklistShown = true
 		e.checklist(t)
