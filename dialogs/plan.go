@@ -178,6 +178,8 @@ type Material struct {
 	Ask string `yaml:"ask"`
 	// Note is shown with the checklist (e.g. 需参照示例中标红内容手填).
 	Note string `yaml:"note"`
+	// Sensitive uploads (a face, an ID card) are encrypted at rest.
+	Sensitive bool `yaml:"sensitive"`
 	// Checks configure the photo checks of this material.
 	Checks MaterialChecks `yaml:"checks"`
 }

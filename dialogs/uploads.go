@@ -11,9 +11,6 @@ import (
 	"regbot/store"
 )
 
-// sensitiveMaterials are encrypted at rest: they show a face or an ID.
-var sensitiveMaterials = map[string]bool{"id_card_front": true, "id_card_back": true, "photo": true}
-
 // upload takes an image for material key: it stores the bytes, checks them,
 // and either accepts the material, offers to fix a photo, or says what to
 // fix and asks again.
@@ -23,7 +20,7 @@ func (e *Engine) upload(t *turn, key string) error {
 		return e.fail(t, strings.ReplaceAll(e.plan.Text("expect_image"), "{material}", m.Name))
 	}
 	data := t.in.Image.Data
-	ref, err := e.opts.Blobs.Put(t.ctx, data, sensitiveMaterials[key])
+	ref, err := e.opts.Blobs.Put(t.ctx, data, m.Sensitive)
 	if err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
@@ -114,7 +111,7 @@ func (e *Engine) answerFix(t *turn) error {
 			s.Pending = nil
 			return e.fail(t, e.plan.Text("fix_failed"))
 		}
-		ref, err := e.opts.Blobs.Put(t.ctx, fixed, sensitiveMaterials[key])
+		ref, err := e.opts.Blobs.Put(t.ctx, fixed, m.Sensitive)
 		if err != nil {
 			return fmt.Errorf("store fixed photo: %w", err)
 		}

@@ -257,6 +257,10 @@ func TestMaterials(t *testing.T) {
 		if files[m.Key] != m.FileName {
 			t.Errorf("%s file name %q, want %q", m.Key, m.FileName, files[m.Key])
 		}
+		// A face or an ID card is encrypted at rest.
+		if sensitive := m.Key == "photo" || strings.HasPrefix(m.Key, "id_card_"); m.Sensitive != sensitive {
+			t.Errorf("%s sensitive %v, want %v", m.Key, m.Sensitive, sensitive)
+		}
 		handwritten := m.Key == "application_form" || strings.HasSuffix(m.Key, "_commitment")
 		if m.Checks.Handwritten != handwritten {
 			t.Errorf("%s handwritten %v, want %v", m.Key, m.Checks.Handwritten, handwritten)
