@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -204,7 +205,7 @@ func (p *Packages) Find(ctx context.Context, candidate string) ([]byte, error) {
 }
 
 // Write writes the package of the session snapshot data to w.
-func (p *Packages) Write(ctx context.Context, w *bytes.Buffer, data []byte) error {
+func (p *Packages) Write(ctx context.Context, w io.Writer, data []byte) error {
 	s, err := p.engine.Unmarshal(data)
 	if err != nil {
 		return err

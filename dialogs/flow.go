@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
@@ -104,11 +103,6 @@ func (e *Engine) editMenu(t *turn) {
 func (e *Engine) answerEdit(t *turn) error {
 	s := t.s
 	id, ok := pickChoice(t.in, s.Pending.Choices)
-	if !ok {
-		if n, err := strconv.Atoi(answers.Normalize(t.in.Text)); err == nil && n >= 1 && n <= len(s.Pending.Choices) {
-			id, ok = s.Pending.Choices[n-1].ID, true
-		}
-	}
 	if !ok {
 		return e.fail(t, e.plan.Text("pick_choice"))
 	}
