@@ -16,6 +16,13 @@ const (
 	ongoingEnd = "至今"
 )
 
+// noneChoices are offered when no condition holds.
+var noneChoices = []Choice{
+	{ID: "cmd:edit", Label: "修改回答"},
+	{ID: choiceHuman, Label: "转人工"},
+	{ID: "cmd:restart", Label: "重新开始"},
+}
+
 // step names the parts of a step key: a slot, a group field or the group's
 // "more" question, or an upload.
 type step struct {
@@ -153,14 +160,7 @@ func (e *Engine) ask(t *turn) {
 		t.say(e.plan.Text("all_done"))
 		return
 	case stepNone:
-		t.res.Messages = append(t.res.Messages, Outbound{
-			Text: e.plan.Text("none_next"),
-			Choices: []Choice{
-				{ID: "cmd:edit", Label: "修改回答"},
-				{ID: choiceHuman, Label: "转人工"},
-				{ID: "cmd:restart", Label: "重新开始"},
-			},
-		})
+		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("none_next"), Choices: noneChoices})
 		return
 	}
 	st, ok := e.parseStep(s.Step)
@@ -318,7 +318,7 @@ func (e *Engine) answer(t *turn) error {
 		t.say(e.plan.Text("unknown_input"))
 		return nil
 	case stepNone:
-		if id, ok := pickChoice(t.in, []Choice{{ID: "cmd:edit", Label: "修改回答"}, {ID: choiceHuman, Label: "转人工"}, {ID: "cmd:restart", Label: "重新开始"}}); ok {
+		if id, ok := pickChoice(t.in, noneChoices); ok {
 			return e.runCommand(t, choiceCommands[id])
 		}
 		t.say(e.plan.Text("unknown_input"))
