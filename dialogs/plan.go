@@ -242,6 +242,8 @@ var TextKeys = []string{
 	"status_materials_ready", "status_under_review", "status_rejected",
 	"status_awaiting_payment", "status_paid", "status_ticket_ready", "status_withdrawn", "id_expired", "material_by_staff", "package_empty", "package_unavailable",
 	"package_ready", "progress_escalated", "reupload",
+	"label_edit", "label_human", "label_restart", "label_retry", "label_keep",
+	"label_human_review", "label_fix", "label_resend", "label_use_fixed",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:

@@ -17,10 +17,13 @@ const (
 )
 
 // noneChoices are offered when no condition holds.
-var noneChoices = []Choice{
-	{ID: "cmd:edit", Label: "修改回答"},
-	{ID: choiceHuman, Label: "转人工"},
-	{ID: "cmd:restart", Label: "重新开始"},
+func (e *Engine) noneChoices() []Choice {
+	return []Choice{e.choice("cmd:edit", "label_edit"), e.choice(choiceHuman, "label_human"), e.choice("cmd:restart", "label_restart")}
+}
+
+// choice is one of the engine's own buttons, labelled by the plan's text.
+func (e *Engine) choice(id, textKey string) Choice {
+	return Choice{ID: id, Label: e.plan.Text(textKey)}
 }
 
 // step names the parts of a step key: a slot, a group field or the group's
@@ -160,7 +163,7 @@ func (e *Engine) ask(t *turn) {
 		t.say(e.plan.Text("all_done"))
 		return
 	case stepNone:
-		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("none_next"), Choices: noneChoices})
+		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("none_next"), Choices: e.noneChoices()})
 		return
 	}
 	st, ok := e.parseStep(s.Step)
@@ -318,7 +321,7 @@ func (e *Engine) answer(t *turn) error {
 		t.say(e.plan.Text("unknown_input"))
 		return nil
 	case stepNone:
-		if id, ok := pickChoice(t.in, noneChoices); ok {
+		if id, ok := pickChoice(t.in, e.noneChoices()); ok {
 			return e.runCommand(t, choiceCommands[id])
 		}
 		t.say(e.plan.Text("unknown_input"))
@@ -411,7 +414,7 @@ func (e *Engine) fail(t *turn, msg string) error {
 	if s.Fails >= maxFailsInRow {
 		t.res.Messages = append(t.res.Messages, Outbound{
 			Text:    e.plan.Text("offer_human"),
-			Choices: []Choice{{ID: choiceHuman, Label: "转人工"}},
+			Choices: []Choice{e.choice(choiceHuman, "label_human")},
 		})
 	}
 	e.ask(t)
@@ -521,9 +524,9 @@ func (e *Engine) offerUnlisted(t *turn, sl *Slot, text string, suggestions []str
 
 func (e *Engine) askUnlisted(t *turn, sl *Slot, text string) {
 	p := &Pending{Kind: PendingUnlisted, Value: text, Choices: []Choice{
-		{ID: choiceRetry, Label: "重新填写"},
-		{ID: choiceKeep, Label: "仍按此填写"},
-		{ID: choiceHuman, Label: "转人工审核"},
+		e.choice(choiceRetry, "label_retry"),
+		e.choice(choiceKeep, "label_keep"),
+		e.choice(choiceHuman, "label_human_review"),
 	}}
 	t.s.Pending = p
 	e.ask(t)

@@ -35,8 +35,8 @@ func (e *Engine) upload(t *turn, key string) error {
 	if insp.Fixable && m.Checks.Fixable && e.opts.Fixer != nil {
 		t.say(strings.Join(insp.Problems, "\n"))
 		t.s.Pending = &Pending{Kind: PendingFixOffer, Value: ref, Choices: []Choice{
-			{ID: choiceFix, Label: "帮我调整"},
-			{ID: choiceResend, Label: "我重新发送"},
+			e.choice(choiceFix, "label_fix"),
+			e.choice(choiceResend, "label_resend"),
 		}}
 		e.ask(t)
 		return nil
@@ -117,8 +117,8 @@ func (e *Engine) answerFix(t *turn) error {
 		}
 		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("fix_done"), Image: &OutImage{Name: m.FileName, Data: fixed}})
 		s.Pending = &Pending{Kind: PendingFixConfirm, Value: ref, Choices: []Choice{
-			{ID: choiceUseFix, Label: "使用这张"},
-			{ID: choiceResend, Label: "我重新发送"},
+			e.choice(choiceUseFix, "label_use_fixed"),
+			e.choice(choiceResend, "label_resend"),
 		}}
 		e.ask(t)
 	case choiceUseFix:
