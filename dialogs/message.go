@@ -56,9 +56,12 @@ type Ask struct {
 	Type string `json:"type"`
 }
 
-// OutImage is an image the bot sends.
+// OutImage is an image the bot sends. Data holds the bytes for a reply
+// rendered at once; Ref names them in the blob store, which is how an image
+// travels through the outbox (EncodeMessages keeps Ref, never Data).
 type OutImage struct {
 	Name string `json:"name"`
+	Ref  string `json:"ref,omitempty"`
 	Data []byte `json:"-"`
 }
 

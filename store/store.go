@@ -104,5 +104,8 @@ type Turn struct {
 	Documents []Document
 	// Escalations are tickets opened in this turn.
 	Escalations []Escalation
-	At          time.Time
+	// Outbox are the messages the turn sends after the HTTP response,
+	// queued in the same transaction as the turn.
+	Outbox []Outgoing
+	At     time.Time
 }

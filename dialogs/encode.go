@@ -1,0 +1,48 @@
+package dialogs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// encodedVersion is the version of EncodeMessages' form.
+const encodedVersion = 1
+
+// encoded is the outbox form of bot messages.
+type encoded struct {
+	V        int        `json:"v"`
+	Messages []Outbound `json:"m"`
+}
+
+// ErrImageWithoutRef is returned by EncodeMessages for an image that is not
+// in the blob store: the outbox keeps references, never image bytes.
+var ErrImageWithoutRef = errors.New("image without a blob reference")
+
+// EncodeMessages returns the channel-neutral, durable form of msgs, as the
+// outbox stores them (store.Outgoing.Payload). Images must carry a Ref.
+func EncodeMessages(msgs []Outbound) ([]byte, error) {
+	for _, m := range msgs {
+		if m.Image != nil && m.Image.Ref == "" {
+			return nil, fmt.Errorf("encode messages: %w", ErrImageWithoutRef)
+		}
+	}
+	data, err := json.Marshal(encoded{V: encodedVersion, Messages: msgs})
+	if err != nil {
+		return nil, fmt.Errorf("encode messages: %w", err)
+	}
+	return data, nil
+}
+
+// DecodeMessages reads what EncodeMessages wrote. Images come back with
+// their Ref only; the sender loads the bytes from the blob store.
+func DecodeMessages(data []byte) ([]Outbound, error) {
+	var e encoded
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("decode messages: %w", err)
+	}
+	if e.V != encodedVersion {
+		return nil, fmt.Errorf("decode messages: version %d, want %d", e.V, encodedVersion)
+	}
+	return e.Messages, nil
+}
