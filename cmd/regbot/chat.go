@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"regbot/bot"
@@ -25,7 +27,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	planPath := fs.String("plan", "", "plan file (default: the embedded "+plans.DefaultFile+")")
 	nowFlag := fs.String("now", "", "fix today's date, YYYY-MM-DD, for reproducible runs")
 	user := fs.String("user", "local", "candidate id on the console channel")
-	imageDir := fs.String("image-dir", "", "where images the bot sends are written (default: a temp folder)")
+	imageDir := fs.String("image-dir", "", "where images the bot sends are written (default: a new folder per run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +47,27 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Each run writes into a folder of its own, so two runs never overwrite
+	// each other's images.
+	dir := *imageDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "regbot-chat-"); err != nil {
+			return fmt.Errorf("image folder: %w", err)
+		}
+		defer removeIfUnused(dir)
+	}
+	// The human conversation owns the terminal: log lines go to a file in
+	// the run's folder. Scripts (--json) read stdout and get them on stderr.
+	logOut := stderr
+	if !*jsonOut {
+		f, err := os.OpenFile(filepath.Join(dir, "regbot.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("log file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	engine, err := dialogs.NewEngine(plan, dialogs.Options{
 		Now:       now,
 		Inspector: materials.NewInspector(),
@@ -60,8 +82,24 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if !*jsonOut {
 		fmt.Fprintln(stdout, "regbot chat —", plan.Title, "（内置内存存储：退出后不保留任何数据；Ctrl-D 退出）")
 	}
-	c := console.New(console.Config{JSON: *jsonOut, UserID: *user, ImageDir: *imageDir}, router, stdout)
+	c := console.New(console.Config{JSON: *jsonOut, UserID: *user, ImageDir: dir}, router, stdout)
 	return c.Run(ctx, stdin)
+}
+
+// removeIfUnused removes a run's folder when the run left nothing in it
+// but an empty log.
+func removeIfUnused(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || e.Name() != "regbot.log" || info.Size() > 0 {
+			return
+		}
+	}
+	_ = os.RemoveAll(dir)
 }
 
 // loadPlan reads the plan at path, or the embedded default when path is "",

@@ -279,7 +279,46 @@ func (c Config) Validate() error {
 	if err := c.Admin.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.publishedSecrets()...)
 	return joinProblems(errs)
+}
+
+// publishedSecretValues are secret values that have been printed in this
+// repository's examples or in the platforms' documentation. Anyone can read
+// them, so a server configured with one is refused.
+var publishedSecretValues = map[string]bool{
+	"regbotToken2025": true, // wechat.token of an earlier config.example.yaml
+	"kRnE6vXbUfU1o2B0cE5Ng9Wl3pQ7sT4yZaHjDmCxLvA": true, // its encoding_aes_key
+	"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG": true, // Tencent's sample EncodingAESKey
+	"TEMPLATE_ID_FROM_THE_TEMPLATE_LIBRARY":       true, // the example's template id placeholder
+}
+
+// publishedSecrets reports each secret set to a published example value,
+// by key, never repeating the value.
+func (c Config) publishedSecrets() []error {
+	var errs []error
+	secrets := []struct{ key, value string }{
+		{"wechat.token", c.WeChat.Token},
+		{"wechat.encoding_aes_key", c.WeChat.EncodingAESKey},
+		{"wechat.app_secret", c.WeChat.AppSecret},
+		{"telegram.webhook_secret", c.Telegram.WebhookSecret},
+		{"admin.token", c.Admin.Token},
+		{"admin.link_secret", c.Admin.LinkSecret},
+		{"web.cookie_secret", c.Web.CookieSecret},
+	}
+	for _, s := range secrets {
+		if publishedSecretValues[s.value] {
+			errs = append(errs, fmt.Errorf("%s: is an example value published in documentation; generate a secret of your own", s.key))
+		}
+	}
+	if c.WeChat.Enabled() {
+		for name, t := range c.WeChat.Templates {
+			if publishedSecretValues[t.ID] {
+				errs = append(errs, fmt.Errorf("wechat.templates.%s.id: is the example placeholder; set the template id from the WeChat console", name))
+			}
+		}
+	}
+	return errs
 }
 
 // blobKey returns the decoded blob encryption key, nil without one.

@@ -95,6 +95,14 @@ func TestParseConfig(t *testing.T) {
 			yaml:    "database:\n  url: 'postgres://u:s3cret@[::1'\nblob:\n  insecure_no_encryption: true\n",
 			wantErr: []string{"database.url: cannot be parsed"},
 		},
+		{
+			name: "published example secrets are refused by key, from the file or the environment",
+			yaml: "blob:\n  insecure_no_encryption: true\nwechat:\n  app_id: wx0123456789abcdef\n  app_secret: s3cret\n" +
+				"  token: regbotToken2025\n  templates:\n    fallback:\n      id: TEMPLATE_ID_FROM_THE_TEMPLATE_LIBRARY\n      fields: {thing1: '{text}'}\n",
+			env: map[string]string{"REGBOT_WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},
+			wantErr: []string{"wechat.token: is an example value", "wechat.encoding_aes_key: is an example value",
+				"wechat.templates.fallback.id: is the example placeholder"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -45,6 +47,16 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmds := commands()
+	if len(args) == 1 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			usage(stdout, cmds)
+			return 0
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, version())
+			return 0
+		}
+	}
 	name, rest := "", args
 	for n := 2; n >= 1; n-- {
 		if len(args) >= n {
@@ -55,10 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if name == "" {
-		usage(stderr, cmds)
-		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-			return 0
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "regbot: unknown command %q\n\n", strings.Join(args, " "))
 		}
+		usage(stderr, cmds)
 		return 2
 	}
 	if err := cmds[name].run(ctx, rest, stdin, stdout, stderr); err != nil {
@@ -74,16 +86,42 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-func joinWords(w []string) string {
-	s := w[0]
-	for _, x := range w[1:] {
-		s += " " + x
+func joinWords(w []string) string { return strings.Join(w, " ") }
+
+// version describes the binary from its build information: the module
+// version, and the VCS revision and time when built from a checkout.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "regbot (unknown version)"
 	}
-	return s
+	v := "regbot " + info.Main.Version
+	var rev, at string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))]
+		if modified {
+			v += "+modified"
+		}
+	}
+	if at != "" {
+		v += " " + at
+	}
+	return v + " " + info.GoVersion
 }
 
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: regbot <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: regbot <command> [flags]   (regbot --version prints the version)\n\ncommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
