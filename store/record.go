@@ -2,9 +2,6 @@ package store
 
 import "time"
 
-// ActorBot is the actor of status events a candidate's turn caused.
-const ActorBot = "bot"
-
 // Application is what the record holds about one candidate's application to
 // one plan.
 type Application struct {

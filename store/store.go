@@ -98,8 +98,22 @@ type Turn struct {
 	WorkHistory []WorkEntry
 	// Condition is the chosen eligibility condition ("" while undecided).
 	Condition string
-	// Status, when not empty, moves the application to this status.
-	Status Status
+	// Status, when not empty and not the current one, moves the
+	// application to this status; the store refuses a change the status
+	// machine does not allow (CheckTransition). StatusActor says who caused
+	// it (ActorSystem when empty), StatusReason why (required for
+	// rejected).
+	Status       Status
+	StatusActor  string
+	StatusReason string
+	// System marks a turn that does not come from the candidate (staff, an
+	// import, the system): no candidate message is recorded for it and the
+	// identity's reachability is left as it is.
+	System bool
+	// CancelReminders cancels the identity's pending reminders before the
+	// turn's own outbox rows are queued: the answers they were based on
+	// changed.
+	CancelReminders bool
 	// Documents are uploads received in this turn.
 	Documents []Document
 	// Escalations are tickets opened in this turn.

@@ -30,7 +30,7 @@ func inspector(m *memory.Store) func(ctx context.Context, id store.Identity, pla
 			return rec, err
 		}
 		for _, e := range events {
-			rec.StatusEvents = append(rec.StatusEvents, storetest.StatusChange{From: e.From, To: e.To, Actor: e.Actor})
+			rec.StatusEvents = append(rec.StatusEvents, storetest.StatusChange{From: e.From, To: e.To, Actor: e.Actor, Reason: e.Reason})
 		}
 		docs, err := m.Documents(ctx, id, planID)
 		if err != nil {

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,23 +68,26 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	if t.MsgID != "" && r.msgIDs[key+"\x00"+t.MsgID] {
 		return fmt.Errorf("record turn: message %s already recorded: %w", t.MsgID, store.ErrConflict)
 	}
-	cand, ok := r.candidates[key]
-	if !ok {
+	cand, known := r.candidates[key]
+	app := r.apps[appKey{cand, t.PlanID}]
+	events, err := statusEvents(app, t)
+	if err != nil {
+		return fmt.Errorf("record turn: %w", err)
+	}
+	if !known {
 		cand = r.id()
 		r.candidates[key] = cand
 	}
-	delete(r.unreachable, key) // the candidate wrote: reachable again
-	app := r.apps[appKey{cand, t.PlanID}]
+	if !t.System {
+		delete(r.unreachable, key) // the candidate wrote: reachable again
+	}
 	if app == nil {
-		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID, Status: store.StatusCollecting}}
-		if t.Status != "" {
-			app.Status = t.Status
-		}
-		app.events = append(app.events, store.StatusEvent{To: app.Status, Actor: store.ActorBot, At: t.At})
+		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}}
 		r.apps[appKey{cand, t.PlanID}] = app
-	} else if t.Status != "" && t.Status != app.Status {
-		app.events = append(app.events, store.StatusEvent{From: app.Status, To: t.Status, Actor: store.ActorBot, At: t.At})
-		app.Status = t.Status
+	}
+	for _, ev := range events {
+		app.events = append(app.events, ev)
+		app.Status = ev.To
 	}
 	app.Condition = t.Condition
 	app.answers = answers
@@ -112,11 +116,38 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		}
 		r.tickets[cand] = append(r.tickets[cand], store.Ticket{ID: r.id(), Identity: t.Identity, PlanID: t.PlanID, Reason: e.Reason, Text: e.Text, State: "open", OpenedAt: at})
 	}
-	r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
+	if !t.System {
+		r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
+	}
 	if t.MsgID != "" {
 		r.msgIDs[key+"\x00"+t.MsgID] = true
 	}
 	return nil
+}
+
+// statusEvents returns the status events turn t makes on app (nil: a new
+// application): its creation at the initial status, then the turn's change
+// if the status machine allows it.
+func statusEvents(app *application, t store.Turn) ([]store.StatusEvent, error) {
+	var events []store.StatusEvent
+	cur := store.Status("")
+	if app != nil {
+		cur = app.Status
+	} else {
+		if t.Status != "" && t.Status != store.InitialStatus {
+			return nil, store.CheckTransition("", t.Status, t.StatusReason)
+		}
+		events = append(events, store.StatusEvent{To: store.InitialStatus, Actor: store.ActorSystem, At: t.At})
+		cur = store.InitialStatus
+	}
+	if t.Status == "" || t.Status == cur {
+		return events, nil
+	}
+	if err := store.CheckTransition(cur, t.Status, t.StatusReason); err != nil {
+		return nil, err
+	}
+	actor := cmp.Or(t.StatusActor, store.ActorSystem)
+	return append(events, store.StatusEvent{From: cur, To: t.Status, Actor: actor, Reason: t.StatusReason, At: t.At}), nil
 }
 
 // LatestSession returns the session snapshot of the identity's most recently

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 )
 
 // queueApplication creates or updates the application with the turn's
-// condition, answers, snapshot and status, and records a status event when
-// the status is new or changes. "old" reads the status as of the statement's
+// condition, answers, snapshot and status, and records a status event (with
+// the turn's actor and reason) when the status is new or changes. The
+// status machine's trigger (migration 004) refuses a change it does not
+// allow. "old" reads the status as of the statement's
 // start (a FOR UPDATE there would skip the row the same statement updates);
 // the per-user lock keeps two turns of one candidate from interleaving.
 func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
@@ -36,12 +39,15 @@ func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
 				session = coalesce(excluded.session, a.session),
 				updated_at = excluded.updated_at
 			returning a.id, a.status)
-		insert into status_events (application_id, from_status, to_status, actor, at)
-		select up.id, old.status, up.status, $9, $8
+		insert into status_events (application_id, from_status, to_status, actor, reason, at)
+		select up.id, old.status, up.status,
+			case when old.status is null then $11 else $9 end,
+			case when old.status is null then '' else $10 end, $8
 		from up left join old on old.id = up.id
 		where old.status is distinct from up.status`,
 		t.Identity.Channel, t.Identity.UserID, t.PlanID, t.Condition, string(t.Status),
-		json.RawMessage(answers), session, t.At, store.ActorBot)
+		json.RawMessage(answers), session, t.At,
+		cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, store.ActorSystem)
 }
 
 // queueWorkHistory replaces the application's work history.

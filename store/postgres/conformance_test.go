@@ -53,7 +53,7 @@ func inspector(pg *postgres.Store) func(ctx context.Context, id store.Identity, 
 			return rec, err
 		}
 		for _, e := range events {
-			rec.StatusEvents = append(rec.StatusEvents, storetest.StatusChange{From: e.From, To: e.To, Actor: e.Actor})
+			rec.StatusEvents = append(rec.StatusEvents, storetest.StatusChange{From: e.From, To: e.To, Actor: e.Actor, Reason: e.Reason})
 		}
 		docs, err := pg.Documents(ctx, id, planID)
 		if err != nil {

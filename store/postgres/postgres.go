@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -56,14 +57,24 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // translate maps pgx errors to the store's: no rows is store.ErrNotFound, a
-// unique violation store.ErrConflict. Others pass unchanged.
+// unique violation store.ErrConflict, the status machine's refusals a
+// *store.TransitionError or store.ErrReasonRequired. Others pass unchanged.
 func translate(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch {
+	case pgErr.Code == "23505":
 		return fmt.Errorf("%w: %s", store.ErrConflict, pgErr.ConstraintName)
+	case pgErr.Code == "23514" && pgErr.ConstraintName == "status_transition":
+		from, to, _ := strings.Cut(pgErr.Detail, ">")
+		return &store.TransitionError{From: store.Status(from), To: store.Status(to)}
+	case pgErr.Code == "23514" && pgErr.ConstraintName == "status_events_rejected_reason":
+		return store.ErrReasonRequired
 	}
 	return err
 }

@@ -31,8 +31,13 @@ func (s *Store) RecordTurn(ctx context.Context, t store.Turn) error {
 		return fmt.Errorf("record turn: answers: %w", err)
 	}
 	b := &pgx.Batch{}
-	queueCandidate(b, t.Identity, t.At)
-	queueInbound(b, t.Identity, t.MsgID, t.Inbound, t.At)
+	queueCandidate(b, t.Identity, t.At, !t.System)
+	if !t.System {
+		queueInbound(b, t.Identity, t.MsgID, t.Inbound, t.At)
+	}
+	if t.CancelReminders {
+		queueCancelReminders(b, t.Identity)
+	}
 	queueApplication(b, t, answers)
 	queueWorkHistory(b, t.Identity, t.PlanID, t.WorkHistory)
 	for _, d := range t.Documents {
@@ -54,8 +59,10 @@ func (s *Store) RecordTurn(ctx context.Context, t store.Turn) error {
 	return nil
 }
 
-// queueCandidate creates the candidate and the identity on first contact.
-func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time) {
+// queueCandidate creates the candidate and the identity on first contact;
+// wrote says the candidate wrote (not a system turn), which makes them
+// reachable again.
+func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time, wrote bool) {
 	b.Queue(`
 		with new_candidate as (
 			insert into candidates (created_at)
@@ -66,6 +73,9 @@ func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time) {
 		select $1, $2, id, $3 from new_candidate
 		on conflict (channel, user_id) do nothing`,
 		id.Channel, id.UserID, at)
+	if !wrote {
+		return
+	}
 	// The candidate wrote: the platform delivers to them again.
 	b.Queue(`update identities set unreachable_at = null
 		where channel = $1 and user_id = $2 and unreachable_at is not null`, id.Channel, id.UserID)

@@ -80,6 +80,7 @@ type Recorded struct {
 type StatusChange struct {
 	From, To store.Status
 	Actor    string
+	Reason   string
 }
 
 // RecordedDocument is one recorded upload.

@@ -35,6 +35,8 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"LockUnlockTwice", testLockUnlockTwice},
 		{"RecordTurnLatestSession", testRecordTurnLatestSession},
 		{"RecordTurnStatusEvents", testRecordTurnStatusEvents},
+		{"RecordTurnStatusMachine", testStatusMachine},
+		{"RecordTurnNewApplicationStatus", testNewApplicationStatus},
 		{"RecordTurnDocumentsSuperseded", testDocumentsSuperseded},
 		{"RecordTurnEscalations", testEscalations},
 		{"RecordTurnDuplicateMessage", testDuplicateMessage},
@@ -401,9 +403,9 @@ func testRecordTurnStatusEvents(t *testing.T, s Stores) {
 		t.Fatal(err)
 	}
 	want := []StatusChange{
-		{"", store.StatusCollecting, "bot"},
-		{store.StatusCollecting, store.StatusMaterialsReady, "bot"},
-		{store.StatusMaterialsReady, store.StatusUnderReview, "bot"},
+		{"", store.StatusCollecting, "system", ""},
+		{store.StatusCollecting, store.StatusMaterialsReady, "system", ""},
+		{store.StatusMaterialsReady, store.StatusUnderReview, "system", ""},
 	}
 	if !slices.Equal(rec.StatusEvents, want) {
 		t.Fatalf("status events = %v, want %v (no event when the status stays)", rec.StatusEvents, want)
