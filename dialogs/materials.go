@@ -7,6 +7,8 @@ import (
 	_ "image/jpeg" // registered so the default inspector can read JPEG headers
 	_ "image/png"  // and PNG headers
 	"time"
+
+	"regbot/store"
 )
 
 // Inspector checks an uploaded image against its material's checks before the
@@ -38,6 +40,9 @@ type Inspection struct {
 	// Reminder is said with an accepted upload (e.g. the no-corrections rule
 	// for handwritten forms).
 	Reminder string
+	// Hash is the picture's perceptual hash (empty when it could not be
+	// decoded): uploads whose hashes are Near show the same picture.
+	Hash store.ImageHash
 }
 
 // PhotoFixer turns a candidate's photo into a compliant 1-inch photo.

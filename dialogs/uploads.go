@@ -56,6 +56,7 @@ func (e *Engine) document(t *turn, key, ref string, insp Inspection) store.Docum
 	return store.Document{
 		Material: key, BlobRef: ref, Size: insp.Size, Width: insp.Width, Height: insp.Height,
 		Format: insp.Format, Accepted: len(insp.Problems) == 0, Problems: insp.Problems, At: t.now,
+		PHash: insp.Hash,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"regbot/dialogs"
+	"regbot/store"
 )
 
 // defaultRatioTolerance is used when a material gives a ratio but no
@@ -71,6 +72,7 @@ func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []by
 		fixable = fixable && p.kind.fixable()
 	}
 	insp.Fixable = fixable
+	insp.Hash = r.hash
 	if m.Checks.Handwritten {
 		insp.Reminder = "提醒：手写内容不得涂改，写错请重新打印后填写，再整页拍照上传（四角完整、字迹清晰）。"
 	}
@@ -81,6 +83,7 @@ func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []by
 type report struct {
 	hd       header
 	img      image.Image // nil when the pixels were not decoded
+	hash     store.ImageHash
 	problems []problem
 }
 
@@ -137,6 +140,7 @@ func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialog
 		r.add(kindUnreadable, "图片文件已损坏，无法打开；请重新发送原图。")
 	} else {
 		r.img = img
+		r.hash = PerceptualHash(img, hd.orientation)
 		if c.WhiteBackground {
 			region := image.Rect(0, 0, w, h)
 			if hasRatio {

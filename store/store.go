@@ -69,6 +69,10 @@ type Document struct {
 	Accepted bool      `json:"accepted"`
 	Problems []string  `json:"problems,omitempty"`
 	At       time.Time `json:"at"`
+	// PHash is the picture's perceptual hash, so that the same picture
+	// sent again for another material is recognised; empty when the file
+	// could not be decoded.
+	PHash ImageHash `json:"phash,omitempty"`
 }
 
 // Escalation is a request for a person (转人工), or a case the bot must not

@@ -420,6 +420,12 @@ func doc(material, ref string, accepted bool, problems ...string) store.Document
 		Accepted: accepted, Problems: problems, At: t0}
 }
 
+// withHash gives d a perceptual hash, which the record keeps.
+func withHash(d store.Document, h store.ImageHash) store.Document {
+	d.PHash = h
+	return d
+}
+
 func ref(b byte) string {
 	return fmt.Sprintf("%064x", b)
 }
@@ -431,7 +437,7 @@ func testDocumentsSuperseded(t *testing.T, s Stores) {
 		{Identity: id, PlanID: planID, MsgID: "1", Inbound: "[图片]", At: t0,
 			Documents: []store.Document{doc("photo", ref(1), false, "照片大小为 120 KB，需要在 40–80 KB 之间。")}},
 		{Identity: id, PlanID: planID, MsgID: "2", Inbound: "[图片]", At: t0.Add(time.Minute),
-			Documents: []store.Document{doc("id_card_front", ref(2), true)}},
+			Documents: []store.Document{withHash(doc("id_card_front", ref(2), true), "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdeffedcba9876543210fedcba9876543210")}},
 		{Identity: id, PlanID: planID, MsgID: "3", Inbound: "[选择] use_fixed", At: t0.Add(2 * time.Minute),
 			Documents: []store.Document{doc("photo", ref(3), true)}},
 	}
@@ -449,15 +455,16 @@ func testDocumentsSuperseded(t *testing.T, s Stores) {
 		accepted      bool
 		problems      int
 		current       bool
+		phash         store.ImageHash
 	}
 	var got []row
 	for _, d := range rec.Documents {
-		got = append(got, row{d.Material, d.BlobRef, d.Accepted, len(d.Problems), d.Current})
+		got = append(got, row{d.Material, d.BlobRef, d.Accepted, len(d.Problems), d.Current, d.PHash})
 	}
 	want := []row{
-		{"photo", ref(1), false, 1, false},
-		{"id_card_front", ref(2), true, 0, true},
-		{"photo", ref(3), true, 0, true},
+		{"photo", ref(1), false, 1, false, ""},
+		{"id_card_front", ref(2), true, 0, true, "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdeffedcba9876543210fedcba9876543210"},
+		{"photo", ref(3), true, 0, true, ""},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("documents = %+v, want %+v", got, want)
