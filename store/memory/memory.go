@@ -22,6 +22,7 @@ type Store struct {
 	buckets  map[string]bucket
 
 	rec record
+	out outbox
 }
 
 // Option configures a Store.
@@ -41,6 +42,7 @@ func New(opts ...Option) *Store {
 		buckets:  map[string]bucket{},
 	}
 	s.rec.init()
+	s.out.init()
 	for _, o := range opts {
 		o(s)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"regbot/store"
 	"regbot/store/postgres"
 	"regbot/store/redis"
@@ -28,6 +30,12 @@ func TestConformance(t *testing.T) {
 // newStore returns a Store on a fresh schema with the migrations applied.
 func newStore(t *testing.T) *postgres.Store {
 	t.Helper()
+	return postgres.New(newPool(t))
+}
+
+// newPool returns a pool on a fresh schema with the migrations applied.
+func newPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
 	if err != nil {
@@ -37,7 +45,7 @@ func newStore(t *testing.T) *postgres.Store {
 	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	return postgres.New(pool)
+	return pool
 }
 
 // inspector reads the record back in the suite's form.
