@@ -477,7 +477,8 @@ func (e *Engine) registrationGuide(t *turn) {
 	for i, step := range e.plan.Registration {
 		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + step)
 	}
-	t.say(b.String())
+	t.res.Messages = append(t.res.Messages, Outbound{Text: b.String(),
+		Choices: []Choice{e.choice(choiceSubmitted, "label_submitted")}})
 }
 
 // nextEligibilitySlot returns the step of the first slot, in plan order, that

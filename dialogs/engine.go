@@ -55,6 +55,9 @@ type Engine struct {
 	slotOrder map[string]int
 	// faqMatch are the FAQ phrases normalised once, per FAQ entry.
 	faqMatch [][]string
+	// submittedMatch and paymentMatch are the plan's status phrases,
+	// normalised once.
+	submittedMatch, paymentMatch []string
 	// outcomes and envs recycle rule outcomes and environments between
 	// evaluations.
 	outcomes sync.Pool
@@ -157,6 +160,8 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 		}
 		e.faqMatch = append(e.faqMatch, phrases)
 	}
+	e.submittedMatch = normalizeAll(plan.Submitted)
+	e.paymentMatch = normalizeAll(plan.Payment.Match)
 	for i, s := range plan.Slots {
 		e.slotOrder[s.Key] = i
 		if t, ok := slotVarType(s.Type); ok {
@@ -209,6 +214,16 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+func normalizeAll(phrases []string) []string {
+	var out []string
+	for _, p := range phrases {
+		if n := answers.Normalize(p); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Plan returns the engine's plan.
 func (e *Engine) Plan() *Plan { return e.plan }
 
@@ -258,7 +273,11 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 		}
 		t.res.ImageRef = ref
 	}
-	if err := e.dispatch(t); err != nil {
+	run := e.dispatch
+	if in.System != nil {
+		run = e.system
+	}
+	if err := run(t); err != nil {
 		return Result{}, err
 	}
 	return t.res, nil
@@ -289,6 +308,9 @@ func (e *Engine) dispatch(t *turn) error {
 	}
 	if cmd := e.command(in); cmd != cmdNone {
 		return e.runCommand(t, cmd)
+	}
+	if done, err := e.statusWords(t); done || err != nil {
+		return err
 	}
 	if in.Image == nil && in.Choice == "" && isGreeting(in.Text) && in.Text != "" {
 		// A greeting mid-conversation: ask again, no failure counted.
@@ -341,12 +363,23 @@ func (e *Engine) runCommand(t *turn, cmd command) error {
 		fresh := e.NewSession(s.Identity())
 		fresh.Welcomed = true
 		fresh.Escalations = s.Escalations
+		// The official site's status stays; only what the bot collected
+		// starts again.
+		fresh.Status, fresh.PaymentURL = s.Status, s.PaymentURL
 		*s = *fresh
+		if s.Status == store.StatusMaterialsReady || s.Status == store.StatusRejected {
+			e.setStatus(t, store.StatusCollecting, store.ActorCandidate, "")
+		}
 		t.say(e.plan.Text("restart"))
 		e.advance(t)
 	case cmdProgress:
 		t.say(e.progress(s))
-		e.ask(t)
+		if s.Status == store.StatusAwaitingPayment {
+			return e.payment(t)
+		}
+		if s.Step != stepDone || s.Status == store.StatusCollecting {
+			e.ask(t)
+		}
 	case cmdHelp:
 		t.say(e.plan.Text("help"))
 		e.ask(t)
@@ -426,14 +459,20 @@ func (e *Engine) freeTextStep(step string) bool {
 // history, the condition, and the turn's documents, tickets and status.
 func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 	t := store.Turn{
-		Identity:    s.Identity(),
-		PlanID:      s.PlanID,
-		MsgID:       in.MsgID,
-		Inbound:     inboundText(in, res.ImageRef),
-		Answers:     s.Answers,
-		WorkHistory: s.Work,
-		Condition:   s.Condition,
-		At:          e.opts.Now(),
+		Identity:        s.Identity(),
+		PlanID:          s.PlanID,
+		MsgID:           in.MsgID,
+		Answers:         s.Answers,
+		WorkHistory:     s.Work,
+		Condition:       s.Condition,
+		Outbox:          res.Outbox,
+		CancelReminders: res.CancelReminders,
+		At:              e.opts.Now(),
+	}
+	if in.System != nil {
+		t.System = true
+	} else {
+		t.Inbound = inboundText(in, res.ImageRef)
 	}
 	for _, ev := range res.Events {
 		switch ev.Kind {
@@ -444,7 +483,7 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 		case EventEscalation:
 			t.Escalations = append(t.Escalations, store.Escalation{Reason: ev.Reason, Text: ev.Text, At: t.At})
 		case EventStatus:
-			t.Status = ev.Status
+			t.Status, t.StatusActor, t.StatusReason = ev.Status, ev.Actor, ev.Reason
 		}
 	}
 	return t

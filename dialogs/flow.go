@@ -153,7 +153,7 @@ func (e *Engine) progress(s *Session) string {
 			b.WriteString("\n" + mark + " " + m.Name)
 		}
 	}
-	b.WriteString("\n" + strings.ReplaceAll(e.plan.Text("progress_status"), "{status}", e.plan.Text("status_"+string(s.Status))))
+	b.WriteString("\n" + e.progressStatus(s))
 	if s.Escalations > 0 {
 		b.WriteString("\n" + e.plan.Text("progress_escalated"))
 	}

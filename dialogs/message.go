@@ -20,6 +20,24 @@ type Inbound struct {
 	Other string `json:"other,omitempty"`
 	// Event is a platform event mapped to an engine event: "subscribe".
 	Event string `json:"event,omitempty"`
+	// System is set for a change made by staff, an import or the system.
+	System *SystemEvent `json:"system,omitempty"`
+}
+
+// SystemEvent is a change to a candidate's application that does not come
+// from the candidate (staff, an import, the system). It runs as a turn.
+type SystemEvent struct {
+	// Actor is who caused it: "staff:<id>", "import", "system".
+	Actor string `json:"actor"`
+	// Status, when set, moves the application to it; Reason says why
+	// (required for rejected); Reopen names the materials and slots the
+	// candidate must give again.
+	Status store.Status `json:"status,omitempty"`
+	Reason string       `json:"reason,omitempty"`
+	Reopen []string     `json:"reopen,omitempty"`
+	// PaymentURL is the payment page of a move to awaiting_payment, when
+	// the official system gives one per candidate (else the plan's).
+	PaymentURL string `json:"payment_url,omitempty"`
 }
 
 // Identity returns the inbound's store identity.
@@ -89,8 +107,10 @@ type Event struct {
 	Text   string `json:"text,omitempty"`
 	// Material events.
 	Document *store.Document `json:"document,omitempty"`
-	// Status events.
+	// Status events: the new status and who caused it (Reason above says
+	// why).
 	Status store.Status `json:"status,omitempty"`
+	Actor  string       `json:"actor,omitempty"`
 }
 
 // Result is what the engine produced for one inbound message.
@@ -100,4 +120,10 @@ type Result struct {
 	// ImageRef is the blob reference of the inbound image: every image a
 	// candidate sends is stored, whatever step it came at.
 	ImageRef string
+	// Outbox are messages the turn sends later or outside its reply: a
+	// system turn's notification, a scheduled reminder.
+	Outbox []store.Outgoing
+	// CancelReminders is set when the answers changed, so reminders based
+	// on them are moot.
+	CancelReminders bool
 }

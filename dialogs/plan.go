@@ -45,6 +45,21 @@ type Plan struct {
 	Registration []string `yaml:"registration"`
 	// FAQ answers common questions at any point of the conversation.
 	FAQ []FAQ `yaml:"faq"`
+	// Submitted are phrases by which a candidate says they submitted the
+	// registration on the official site (→ under_review).
+	Submitted []string `yaml:"submitted"`
+	// Payment is how a candidate pays once the review passed.
+	Payment Payment `yaml:"payment"`
+}
+
+// Payment says where candidates pay and how they ask about it.
+type Payment struct {
+	// URL is the payment page the QR code encodes, unless the status change
+	// carries the candidate's own; empty: candidates pay from the official
+	// site's 待缴费 button.
+	URL string `yaml:"url"`
+	// Match are phrases that ask how to pay (the WeChat menu's 缴费 too).
+	Match []string `yaml:"match"`
 }
 
 // SlotType is the kind of answer a slot takes; it decides the parser and the
@@ -244,6 +259,14 @@ var TextKeys = []string{
 	"package_ready", "progress_escalated", "reupload",
 	"label_edit", "label_human", "label_restart", "label_retry", "label_keep",
 	"label_human_review", "label_fix", "label_resend", "label_use_fixed",
+	// Statuses: the notification's headline, what to do at each status,
+	// rejections, payment and "I submitted".
+	"status_changed", "status_next_collecting", "status_next_materials_ready",
+	"status_next_under_review", "status_next_rejected", "status_next_awaiting_payment",
+	"status_next_paid", "status_next_ticket_ready", "status_next_withdrawn",
+	"status_reopened", "rejected_reason", "rejected_fix", "rejected_fixed", "progress_fix",
+	"payment_link_label", "payment_qr", "payment_no_link", "payment_not_yet",
+	"submitted_too_early", "submitted_already", "label_submitted",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:
@@ -430,6 +453,9 @@ func (p *Plan) validate() error {
 				bad("conditions.%s: escalate material %q is not defined", c.Key, e.Material)
 			}
 		}
+	}
+	if u := p.Payment.URL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		bad("payment.url: %q is not an http(s) URL", u)
 	}
 	return errors.Join(errs...)
 }

@@ -51,6 +51,13 @@ type Session struct {
 	Status store.Status `json:"status"`
 	// Escalations counts the tickets opened, for 进度.
 	Escalations int `json:"escalations,omitempty"`
+	// Fix are the steps a rejection re-opened that the candidate has not
+	// given again yet, in order; Reason is the rejection's reason.
+	Fix    []string `json:"fix,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	// PaymentURL is the candidate's payment page, when their move to
+	// awaiting_payment carried one.
+	PaymentURL string `json:"payment_url,omitempty"`
 }
 
 // PendingKind names a sub-question.

@@ -79,6 +79,7 @@ func (e *Engine) advance(t *turn) {
 	s.Pending = nil
 	s.Fails = 0
 	e.decide(t)
+	fixed := e.fixDone(s)
 	s.Step = e.next(t)
 	t.el = nil
 	if strings.HasPrefix(s.Step, uploadPrefix) && !s.ChecklistShown {
@@ -86,10 +87,13 @@ func (e *Engine) advance(t *turn) {
 		e.checklist(t)
 	}
 	if s.Step == stepDone && s.Status == store.StatusCollecting {
-		s.Status = store.StatusMaterialsReady
-		t.emit(Event{Kind: EventStatus, Status: store.StatusMaterialsReady})
+		e.setStatus(t, store.StatusMaterialsReady, store.ActorSystem, "")
 		e.registrationGuide(t)
 		return
+	}
+	e.statusAfterEdit(t)
+	if fixed && s.Status == store.StatusRejected {
+		t.say(e.plan.Text("rejected_fixed"))
 	}
 	e.ask(t)
 }
@@ -114,6 +118,9 @@ func (e *Engine) next(t *turn) string {
 	}
 	if s.Condition == "" {
 		return stepNone
+	}
+	if fix := e.nextFix(s); fix != "" {
+		return fix
 	}
 	for _, sl := range e.plan.Slots {
 		if sl.Phase != PhasePersonal {
@@ -160,7 +167,7 @@ func (e *Engine) ask(t *turn) {
 	}
 	switch s.Step {
 	case stepDone:
-		t.say(e.plan.Text("all_done"))
+		e.statusNow(t)
 		return
 	case stepNone:
 		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("none_next"), Choices: e.noneChoices()})
