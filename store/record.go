@@ -19,7 +19,15 @@ type Application struct {
 // current document of its material.
 type DocumentRecord struct {
 	Document
+	// ID is the record's id of the document (0 where a store has none).
+	ID           int64
 	SupersededAt time.Time
+	// Review is staff's verdict ("", ReviewAccepted, ReviewRejected), with
+	// the reason of a rejection, who and when.
+	Review       string
+	ReviewReason string
+	ReviewedBy   int64
+	ReviewedAt   time.Time
 }
 
 // StatusEvent is one status change of an application; From is "" for the
@@ -33,14 +41,31 @@ type StatusEvent struct {
 
 // Ticket is an escalation opened by a turn, with what the candidate said.
 type Ticket struct {
-	ID       int64
-	Identity Identity
-	PlanID   string
-	Reason   string
-	Text     string
-	// State is open, answered or closed.
+	ID          int64
+	CandidateID int64
+	Identity    Identity
+	PlanID      string
+	Reason      string
+	Text        string
+	// Code is the ticket number the candidate was told; Handover says the
+	// conversation went to staff.
+	Code     string
+	Handover bool
+	// State is TicketOpen (waiting for staff), TicketAnswered or
+	// TicketClosed.
 	State    string
 	OpenedAt time.Time
+	// StateSince is when the ticket entered its state: an open ticket
+	// waits for staff since then.
+	StateSince time.Time
+	// AssigneeID and AssigneeLogin name the staff member who claimed it.
+	AssigneeID    int64
+	AssigneeLogin string
+	ClaimedAt     time.Time
+	ClosedAt      time.Time
+	ClosedBy      string
+	// Name is the candidate's name as answered ("" before), for the inbox.
+	Name string
 }
 
 // InboundMessage is one candidate message as said.

@@ -78,9 +78,15 @@ type Document struct {
 // Escalation is a request for a person (转人工), or a case the bot must not
 // guess about.
 type Escalation struct {
-	Reason string    `json:"reason"`
-	Text   string    `json:"text,omitempty"`
-	At     time.Time `json:"at"`
+	Reason string `json:"reason"`
+	Text   string `json:"text,omitempty"`
+	// Code is the ticket number the candidate is told.
+	Code string `json:"code,omitempty"`
+	// Handover says the conversation goes to staff: the bot stops answering
+	// free text until the ticket is closed. Without it the ticket is a
+	// review the bot goes on beside.
+	Handover bool      `json:"handover,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Turn is what one handled candidate message changed. It is written to the
@@ -122,6 +128,9 @@ type Turn struct {
 	Documents []Document
 	// Escalations are tickets opened in this turn.
 	Escalations []Escalation
+	// Tickets are messages added to the candidate's tickets (what they said
+	// while waiting for staff, a staff reply) and tickets closed.
+	Tickets []TicketUpdate
 	// Outbox are the messages the turn sends after the HTTP response,
 	// queued in the same transaction as the turn.
 	Outbox []Outgoing

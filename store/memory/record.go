@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"regbot/store"
 )
@@ -114,7 +115,11 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		if at.IsZero() {
 			at = t.At
 		}
-		r.tickets[cand] = append(r.tickets[cand], store.Ticket{ID: r.id(), Identity: t.Identity, PlanID: t.PlanID, Reason: e.Reason, Text: e.Text, State: "open", OpenedAt: at})
+		r.tickets[cand] = append(r.tickets[cand], store.Ticket{ID: r.id(), CandidateID: cand, Identity: t.Identity, PlanID: t.PlanID,
+			Reason: e.Reason, Text: e.Text, Code: e.Code, Handover: e.Handover, State: store.TicketOpen, OpenedAt: at, StateSince: at})
+	}
+	for _, u := range t.Tickets {
+		r.updateTicket(cand, u, t.At)
 	}
 	if !t.System {
 		r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
@@ -236,6 +241,33 @@ func (s *Store) InboundMessages(_ context.Context, id store.Identity) ([]store.I
 		return nil, fmt.Errorf("inbound messages: %w", store.ErrNotFound)
 	}
 	return slices.Clone(s.rec.inbound[cand]), nil
+}
+
+// updateTicket moves the candidate's latest ticket with the update's code
+// that is not closed, as the PostgreSQL record does. Messages are kept by
+// the record only.
+func (r *record) updateTicket(cand int64, u store.TicketUpdate, at time.Time) {
+	list := r.tickets[cand]
+	for i := len(list) - 1; i >= 0; i-- {
+		tk := &list[i]
+		if tk.Code != u.Code || tk.State == store.TicketClosed {
+			continue
+		}
+		state := tk.State
+		switch {
+		case u.Close:
+			state = store.TicketClosed
+			tk.ClosedAt, tk.ClosedBy = at, u.ClosedBy
+		case u.Author == store.AuthorCandidate:
+			state = store.TicketOpen
+		case u.Author == store.AuthorStaff:
+			state = store.TicketAnswered
+		}
+		if state != tk.State {
+			tk.State, tk.StateSince = state, at
+		}
+		return
+	}
 }
 
 func (r *record) app(id store.Identity, planID string) (*application, error) {

@@ -45,27 +45,66 @@ func queueDocument(b *pgx.Batch, id store.Identity, planID string, d store.Docum
 // Documents returns every document recorded for the identity's application
 // to plan, oldest first, superseded ones included.
 func (s *Store) Documents(ctx context.Context, id store.Identity, planID string) ([]store.DocumentRecord, error) {
-	rows, err := s.pool.Query(ctx, `
-		select material, blob_ref, size, width, height, format, accepted, problems, created_at, superseded_at, coalesce(phash, '')
-		from documents where application_id = `+applicationOf+`
+	rows, err := s.pool.Query(ctx, `select `+documentColumns+`
+		from documents d where application_id = `+applicationOf+`
 		order by id`, id.Channel, id.UserID, planID)
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
-	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) {
-		var d store.DocumentRecord
-		var superseded *time.Time
-		err := r.Scan(&d.Material, &d.BlobRef, &d.Size, &d.Width, &d.Height, &d.Format, &d.Accepted, &d.Problems, &d.At, &superseded, &d.PHash)
-		if superseded != nil {
-			d.SupersededAt = *superseded
-		}
-		if len(d.Problems) == 0 {
-			d.Problems = nil
-		}
-		return d, err
-	})
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return scanDocument(r) })
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
 	return docs, nil
+}
+
+const documentColumns = `d.id, d.material, d.blob_ref, d.size, d.width, d.height, d.format, d.accepted, d.problems,
+	d.created_at, d.superseded_at, coalesce(d.phash, ''), d.review, d.review_reason, coalesce(d.reviewed_by, 0), d.reviewed_at`
+
+func scanDocument(r pgx.Row) (store.DocumentRecord, error) {
+	var d store.DocumentRecord
+	var superseded, reviewed *time.Time
+	err := r.Scan(&d.ID, &d.Material, &d.BlobRef, &d.Size, &d.Width, &d.Height, &d.Format, &d.Accepted, &d.Problems,
+		&d.At, &superseded, &d.PHash, &d.Review, &d.ReviewReason, &d.ReviewedBy, &reviewed)
+	d.SupersededAt, d.ReviewedAt = orZero(superseded), orZero(reviewed)
+	if len(d.Problems) == 0 {
+		d.Problems = nil
+	}
+	return d, err
+}
+
+// applicationDocuments returns the documents of an application, oldest
+// first.
+func (s *Store) applicationDocuments(ctx context.Context, appID int64) ([]store.DocumentRecord, error) {
+	rows, err := s.pool.Query(ctx, `select `+documentColumns+` from documents d where application_id = $1 order by id`, appID)
+	if err != nil {
+		return nil, fmt.Errorf("documents: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return scanDocument(r) })
+	if err != nil {
+		return nil, fmt.Errorf("documents: %w", err)
+	}
+	return docs, nil
+}
+
+// CandidateDocument returns one document of a candidate's applications, or
+// store.ErrNotFound (also when it belongs to another candidate).
+func (s *Store) CandidateDocument(ctx context.Context, candidateID, documentID int64) (store.DocumentRecord, error) {
+	d, err := scanDocument(s.pool.QueryRow(ctx, `select `+documentColumns+`
+		from documents d join applications a on a.id = d.application_id
+		where d.id = $1 and a.candidate_id = $2`, documentID, candidateID))
+	if err != nil {
+		return store.DocumentRecord{}, fmt.Errorf("document %d: %w", documentID, translate(err))
+	}
+	return d, nil
+}
+
+// ReviewDocument records staff's verdict on a document of the candidate;
+// store.ErrNotFound when the candidate has no such document.
+func (s *Store) ReviewDocument(ctx context.Context, candidateID int64, r store.DocumentReview) error {
+	return s.execOne(ctx, "review document", `
+		update documents d set review = $3, review_reason = $4, reviewed_by = $5, reviewed_at = $6
+		from applications a
+		where d.id = $1 and a.id = d.application_id and a.candidate_id = $2`,
+		r.DocumentID, candidateID, r.Verdict, r.Reason, r.StaffID, r.At)
 }

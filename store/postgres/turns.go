@@ -46,6 +46,9 @@ func (s *Store) RecordTurn(ctx context.Context, t store.Turn) error {
 	for _, e := range t.Escalations {
 		queueTicket(b, t.Identity, t.PlanID, e, t.At)
 	}
+	for _, u := range t.Tickets {
+		queueTicketUpdate(b, t.Identity, u, t.At)
+	}
 	br := s.pool.SendBatch(ctx, b)
 	for range b.Len() {
 		if _, err := br.Exec(); err != nil {
