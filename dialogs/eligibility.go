@@ -432,8 +432,8 @@ func (e *Engine) escalations(t *turn, c *Condition) {
 			}
 			t.s.Materials[esc.Material] = MaterialState{Escalated: true}
 		}
-		t.say(esc.Text)
-		e.escalateTo(t, "special_case:"+c.Key, esc.If)
+		code := e.escalateTo(t, TicketSpecialCase+":"+c.Key, esc.If, false)
+		t.say(esc.Text + "\n" + e.ticketText(t, "ticket_review", code))
 	}
 }
 

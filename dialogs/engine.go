@@ -29,6 +29,11 @@ type Options struct {
 	// PackageLink returns where the candidate can download their material
 	// package (材料包); nil means the package is only available from staff.
 	PackageLink func(ctx context.Context, s *Session) (*Link, error)
+	// StaffHours are when staff answer tickets; nil says "as soon as
+	// possible" without a time.
+	StaffHours *StaffHours
+	// TicketCode makes ticket numbers (default NewTicketCode).
+	TicketCode func() string
 }
 
 // BlobStore is Blobs plus reading back, which the photo fix needs.
@@ -81,6 +86,7 @@ const (
 	cmdHelp
 	cmdHuman
 	cmdPackage
+	cmdEndHuman
 )
 
 // commandWords are the words (after normalisation) that trigger commands.
@@ -92,23 +98,25 @@ var commandWords = map[string]command{
 	"帮助": cmdHelp, "help": cmdHelp, "菜单": cmdHelp,
 	"转人工": cmdHuman, "人工": cmdHuman, "人工客服": cmdHuman, "客服": cmdHuman,
 	"材料包": cmdPackage, "下载材料": cmdPackage, "打包材料": cmdPackage, "材料下载": cmdPackage,
+	"结束人工": cmdEndHuman, "结束人工服务": cmdEndHuman, "退出人工": cmdEndHuman,
 }
 
 // Choice ids the engine uses for its own buttons.
 const (
-	choiceYes     = "yes"
-	choiceNo      = "no"
-	choiceHuman   = "cmd:human"
-	choiceRetry   = "retry"
-	choiceKeep    = "keep"
-	choiceNone    = "none"
-	choiceFix     = "fix"
-	choiceResend  = "resend"
-	choiceUseFix  = "use_fixed"
-	stepDone      = "done"
-	stepNone      = "ineligible"
-	uploadPrefix  = "upload:"
-	maxFailsInRow = 3
+	choiceYes      = "yes"
+	choiceNo       = "no"
+	choiceHuman    = "cmd:human"
+	choiceEndHuman = "cmd:end_human"
+	choiceRetry    = "retry"
+	choiceKeep     = "keep"
+	choiceNone     = "none"
+	choiceFix      = "fix"
+	choiceResend   = "resend"
+	choiceUseFix   = "use_fixed"
+	stepDone       = "done"
+	stepNone       = "ineligible"
+	uploadPrefix   = "upload:"
+	maxFailsInRow  = 3
 )
 
 // ChinaTime is the candidates' time zone (China has no daylight saving
@@ -130,6 +138,9 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.TicketCode == nil {
+		opts.TicketCode = NewTicketCode
 	}
 	e := &Engine{
 		outcomes:   sync.Pool{New: func() any { return new(rules.Outcome) }},
@@ -275,7 +286,7 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 	}
 	run := e.dispatch
 	if in.System != nil {
-		run = e.system
+		run = e.systemEvent
 	}
 	if err := run(t); err != nil {
 		return Result{}, err
@@ -285,6 +296,11 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 
 func (e *Engine) dispatch(t *turn) error {
 	s, in := t.s, t.in
+	if s.Handover != nil {
+		if handled, err := e.duringHandover(t); handled {
+			return err
+		}
+	}
 	if !s.Welcomed {
 		s.Welcomed = true
 		t.say(e.plan.Text("welcome"))
@@ -339,7 +355,7 @@ func isGreeting(text string) bool {
 var choiceCommands = map[string]command{
 	"cmd:back": cmdBack, "cmd:edit": cmdEdit, "cmd:restart": cmdRestart,
 	"cmd:progress": cmdProgress, "cmd:help": cmdHelp, choiceHuman: cmdHuman,
-	"cmd:package": cmdPackage,
+	"cmd:package": cmdPackage, choiceEndHuman: cmdEndHuman,
 }
 
 func (e *Engine) command(in Inbound) command {
@@ -384,9 +400,9 @@ func (e *Engine) runCommand(t *turn, cmd command) error {
 		t.say(e.plan.Text("help"))
 		e.ask(t)
 	case cmdHuman:
-		e.escalateTo(t, "requested", strings.TrimSpace(t.in.Text))
-		t.say(e.plan.Text("escalated"))
-		e.ask(t)
+		e.requestHuman(t)
+	case cmdEndHuman:
+		e.endHuman(t)
 	case cmdPackage:
 		return e.packageLink(t)
 	}
@@ -413,11 +429,6 @@ func (e *Engine) packageLink(t *turn) error {
 	}
 	e.ask(t)
 	return nil
-}
-
-func (e *Engine) escalateTo(t *turn, reason, text string) {
-	t.s.Escalations++
-	t.emit(Event{Kind: EventEscalation, Reason: reason, Text: text})
 }
 
 // faq answers a question that matches an FAQ entry and asks the pending
@@ -481,7 +492,11 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 				t.Documents = append(t.Documents, *ev.Document)
 			}
 		case EventEscalation:
-			t.Escalations = append(t.Escalations, store.Escalation{Reason: ev.Reason, Text: ev.Text, At: t.At})
+			t.Escalations = append(t.Escalations, store.Escalation{Reason: ev.Reason, Text: ev.Text, Code: ev.Code, Handover: ev.Handover, At: t.At})
+		case EventTicket:
+			if ev.Ticket != nil {
+				t.Tickets = append(t.Tickets, *ev.Ticket)
+			}
 		case EventStatus:
 			t.Status, t.StatusActor, t.StatusReason = ev.Status, ev.Actor, ev.Reason
 		}
@@ -491,6 +506,8 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 
 func inboundText(in Inbound, imageRef string) string {
 	switch {
+	case in.System != nil:
+		return "[系统 " + in.System.Actor + "]"
 	case in.Image != nil:
 		return "[图片 " + imageRef + "]"
 	case in.Choice != "":

@@ -38,6 +38,14 @@ type SystemEvent struct {
 	// PaymentURL is the payment page of a move to awaiting_payment, when
 	// the official system gives one per candidate (else the plan's).
 	PaymentURL string `json:"payment_url,omitempty"`
+	// Ticket is the number of the ticket a staff Reply or Close is about.
+	Ticket string `json:"ticket,omitempty"`
+	// Reply is a staff member's answer on the ticket, sent to the candidate
+	// as written.
+	Reply string `json:"reply,omitempty"`
+	// Close closes the ticket: a candidate waiting for staff is handed back
+	// to the bot at the question where they left.
+	Close bool `json:"close,omitempty"`
 }
 
 // Identity returns the inbound's store identity.
@@ -92,6 +100,7 @@ const (
 	EventEscalation  EventKind = "escalation"
 	EventMaterial    EventKind = "material"
 	EventStatus      EventKind = "status"
+	EventTicket      EventKind = "ticket"
 )
 
 // Event is something a turn decided that the record must keep.
@@ -102,9 +111,14 @@ type Event struct {
 	Also      []string `json:"also,omitempty"`
 	Materials []string `json:"materials,omitempty"`
 	Missing   []string `json:"missing,omitempty"`
-	// Escalation events: why, and what the candidate said.
-	Reason string `json:"reason,omitempty"`
-	Text   string `json:"text,omitempty"`
+	// Escalation events: why, what the candidate said, the ticket number
+	// and whether the conversation goes to staff.
+	Reason   string `json:"reason,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Handover bool   `json:"handover,omitempty"`
+	// Ticket events: a message added to a ticket, or the ticket closed.
+	Ticket *store.TicketUpdate `json:"ticket,omitempty"`
 	// Material events.
 	Document *store.Document `json:"document,omitempty"`
 	// Status events: the new status and who caused it (Reason above says

@@ -50,6 +50,10 @@ type Plan struct {
 	Submitted []string `yaml:"submitted"`
 	// Payment is how a candidate pays once the review passed.
 	Payment Payment `yaml:"payment"`
+	// ReviewReasons are the reasons staff pick from when they reject a
+	// material in the console (they may also write their own); the
+	// candidate reads the one chosen.
+	ReviewReasons []string `yaml:"review_reasons"`
 }
 
 // Payment says where candidates pay and how they ask about it.
@@ -245,7 +249,7 @@ type FAQ struct {
 
 // TextKeys are the text keys every plan must define.
 var TextKeys = []string{
-	"welcome", "welcome_back", "help", "busy", "unknown_input", "offer_human", "escalated",
+	"welcome", "welcome_back", "help", "busy", "unknown_input", "offer_human",
 	"restart", "back_none", "edit_menu", "progress_title", "eligible_one", "eligible_also",
 	"not_eligible", "review_occupation", "checklist_title", "upload_received",
 	"uploads_done", "yes", "no", "did_you_mean", "none_of_these", "not_in_list_occupation",
@@ -267,6 +271,13 @@ var TextKeys = []string{
 	"status_reopened", "rejected_reason", "rejected_fix", "rejected_fixed", "progress_fix",
 	"payment_link_label", "payment_qr", "payment_no_link", "payment_not_yet",
 	"submitted_too_early", "submitted_already", "label_submitted",
+	// Tickets (dialogs/tickets.go) and staff review (dialogs/system.go).
+	"ticket_opened", "ticket_already_open", "ticket_forwarded", "ticket_waiting",
+	"ticket_command_blocked", "ticket_not_open", "ticket_ended", "ticket_closed",
+	"ticket_staff_reply", "ticket_failures", "ticket_question", "ticket_question_added",
+	"ticket_review", "ticket_expect_soon", "ticket_expect_later", "ticket_expect_unknown",
+	"ticket_when_today", "ticket_when_tomorrow", "ticket_when_date", "duration_hours",
+	"duration_minutes", "label_end_human", "reopened",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:

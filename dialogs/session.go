@@ -58,6 +58,12 @@ type Session struct {
 	// PaymentURL is the candidate's payment page, when their move to
 	// awaiting_payment carried one.
 	PaymentURL string `json:"payment_url,omitempty"`
+	// Handover is the ticket the candidate is talking to staff on: while
+	// it is set, the bot forwards what they say instead of answering.
+	Handover *Handover `json:"handover,omitempty"`
+	// Questions is the ticket the candidate's unanswered questions went to
+	// lately (they go to the same one for a while).
+	Questions *TicketRef `json:"questions,omitempty"`
 }
 
 // PendingKind names a sub-question.

@@ -161,6 +161,11 @@ func (e *Engine) answered(s *Session, key string) bool {
 // ask sends the question of the current step (or its pending sub-question).
 func (e *Engine) ask(t *turn) {
 	s := t.s
+	if s.Handover != nil {
+		// Staff have the conversation: the bot asks nothing until they
+		// hand it back.
+		return
+	}
 	if p := s.Pending; p != nil {
 		t.res.Messages = append(t.res.Messages, Outbound{Text: e.pendingText(s, p), Choices: p.Choices, Ask: e.askOf(s.Step)})
 		return
@@ -325,6 +330,10 @@ func (e *Engine) answer(t *turn) error {
 			t.say(e.plan.Text("all_done"))
 			return nil
 		}
+		if isQuestion(t.in) {
+			e.unknownQuestion(t)
+			return nil
+		}
 		t.say(e.plan.Text("unknown_input"))
 		return nil
 	case stepNone:
@@ -416,13 +425,15 @@ func (e *Engine) pushTrail(s *Session) {
 // answers in a row, and asks the same question again.
 func (e *Engine) fail(t *turn, msg string) error {
 	s := t.s
+	if isQuestion(t.in) {
+		// Not a wrong answer: a question nobody wrote an answer for.
+		e.unknownQuestion(t)
+		return nil
+	}
 	s.Fails++
 	t.say(msg)
-	if s.Fails >= maxFailsInRow {
-		t.res.Messages = append(t.res.Messages, Outbound{
-			Text:    e.plan.Text("offer_human"),
-			Choices: []Choice{e.choice(choiceHuman, "label_human")},
-		})
+	if s.Fails == maxFailsInRow {
+		e.failedThrice(t)
 	}
 	e.ask(t)
 	return nil
