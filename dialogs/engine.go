@@ -485,6 +485,10 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 	} else {
 		t.Inbound = inboundText(in, res.ImageRef)
 	}
+	if in.System != nil {
+		// Staff, an import or the system: nothing the candidate said.
+		t.System, t.StatusActor, t.StatusReason = true, in.System.Actor, in.System.Reason
+	}
 	for _, ev := range res.Events {
 		switch ev.Kind {
 		case EventMaterial:
