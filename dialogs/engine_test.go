@@ -44,6 +44,16 @@ func newConversation(t *testing.T, opts dialogs.Options) *conversation {
 	return &conversation{t: t, e: e, s: e.NewSession(store.Identity{Channel: "test", UserID: t.Name()})}
 }
 
+// planTexts are the default plan's texts, which the photo checks say.
+func planTexts(t *testing.T) map[string]string {
+	t.Helper()
+	plan, err := plans.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.Texts
+}
+
 func (c *conversation) send(in dialogs.Inbound) dialogs.Result {
 	c.t.Helper()
 	res, err := c.e.Handle(context.Background(), c.s, in)
@@ -137,7 +147,7 @@ func photoJPEG(t *testing.T, w, h, quality int) []byte {
 
 func TestUploadsAndPhotoFix(t *testing.T) {
 	t.Parallel()
-	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(), Fixer: materials.NewFixer()})
+	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(planTexts(t)), Fixer: materials.NewFixer(planTexts(t))})
 	c.toUploads()
 
 	// Text where a photo is expected: a clear message, same question.
@@ -304,7 +314,7 @@ func TestEditingToAnotherConditionResendsTheChecklist(t *testing.T) {
 
 func TestReuploadSupersedesAMaterial(t *testing.T) {
 	t.Parallel()
-	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector()})
+	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(planTexts(t))})
 	c.toUploads()
 	first := photoJPEG(t, 1200, 760, 85)
 	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: first}})

@@ -232,7 +232,10 @@ func toString(v any) string {
 // the material package.
 func (e *Engine) Summary(s *Session) string {
 	var b strings.Builder
-	b.WriteString(e.plan.Title + " 报名信息\n")
+	text := func(key string, kv ...string) string {
+		return strings.NewReplacer(kv...).Replace(e.plan.Text(key))
+	}
+	b.WriteString(text("package_summary_title", "{title}", e.plan.Title) + "\n")
 	for _, sl := range e.plan.Slots {
 		if sl.Phase != PhasePersonal {
 			continue
@@ -244,12 +247,13 @@ func (e *Engine) Summary(s *Session) string {
 		}
 	}
 	if c, ok := e.plan.Condition(s.Condition); ok {
-		b.WriteString("\n报考条件：" + c.Key + " " + c.Title + "\n")
+		b.WriteString("\n" + text("package_summary_condition", "{condition}", c.Key, "{title}", c.Title) + "\n")
 	}
 	if len(s.Work) > 0 {
-		b.WriteString("\n工作经历（申报表逐条填写）：\n")
+		b.WriteString("\n" + text("package_summary_work") + "\n")
 		for i, w := range s.Work {
-			b.WriteString(strconv.Itoa(i+1) + ". " + w.Start + " 至 " + w.End + "  " + w.Employer + "  从事 " + w.Occupation + "\n")
+			b.WriteString(text("package_summary_work_entry", "{n}", strconv.Itoa(i+1), "{start}", w.Start, "{end}", w.End,
+				"{employer}", w.Employer, "{occupation}", w.Occupation) + "\n")
 		}
 	}
 	for _, sl := range e.plan.Slots {
@@ -261,17 +265,17 @@ func (e *Engine) Summary(s *Session) string {
 		}
 	}
 	if c, ok := e.plan.Condition(s.Condition); ok {
-		b.WriteString("\n材料：\n")
+		b.WriteString("\n" + text("package_summary_materials") + "\n")
 		for _, key := range c.Materials {
 			m, _ := e.plan.Material(key)
 			st := s.Materials[key]
 			switch {
 			case st.Ref != "":
-				b.WriteString("☑ " + m.FileName + "\n")
+				b.WriteString(text("package_summary_uploaded", "{file}", m.FileName) + "\n")
 			case st.Escalated:
-				b.WriteString("☎ " + m.Name + "（" + e.plan.Text("material_by_staff") + "）\n")
+				b.WriteString(text("package_summary_by_staff", "{material}", m.Name) + "\n")
 			default:
-				b.WriteString("☐ " + m.Name + "（尚未上传）\n")
+				b.WriteString(text("package_summary_missing", "{material}", m.Name) + "\n")
 			}
 		}
 	}

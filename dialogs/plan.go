@@ -278,6 +278,10 @@ var TextKeys = []string{
 	"ticket_review", "ticket_expect_soon", "ticket_expect_later", "ticket_expect_unknown",
 	"ticket_when_today", "ticket_when_tomorrow", "ticket_when_date", "duration_hours",
 	"duration_minutes", "label_end_human", "reopened",
+	// The answers summary in the material package (Engine.Summary).
+	"package_summary_title", "package_summary_condition", "package_summary_work",
+	"package_summary_work_entry", "package_summary_materials", "package_summary_uploaded",
+	"package_summary_by_staff", "package_summary_missing",
 }
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:

@@ -10,7 +10,7 @@ import (
 // BenchmarkInspectPhoto checks one 60 KB 295×413 photo (goal: under 50 ms).
 func BenchmarkInspectPhoto(b *testing.B) {
 	data := jpegNear(b, portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 24, seed: 1}), 60<<10)
-	in := NewInspector()
+	in := NewInspector(planTexts())
 	b.ReportAllocs()
 	for b.Loop() {
 		if insp := in.Inspect(context.Background(), photoMaterial, data, dialogs.Facts{}); len(insp.Problems) != 0 {
@@ -23,7 +23,7 @@ func BenchmarkInspectPhoto(b *testing.B) {
 // (the pixels are decoded in full).
 func BenchmarkInspectPhonePhoto(b *testing.B) {
 	data := phonePhoto()
-	in := NewInspector()
+	in := NewInspector(planTexts())
 	b.ReportAllocs()
 	for b.Loop() {
 		in.Inspect(context.Background(), idCardMaterial, data, dialogs.Facts{IDExpiry: "长期"})
@@ -33,7 +33,7 @@ func BenchmarkInspectPhonePhoto(b *testing.B) {
 // BenchmarkInspectBomb refuses a header claiming 50,000×50,000 pixels.
 func BenchmarkInspectBomb(b *testing.B) {
 	data := bombJPEG(b)
-	in := NewInspector()
+	in := NewInspector(planTexts())
 	b.ReportAllocs()
 	for b.Loop() {
 		in.Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
@@ -45,7 +45,7 @@ func BenchmarkInspectBomb(b *testing.B) {
 // an upper bound of its peak memory, goal under 200 MB).
 func BenchmarkFix4000x3000(b *testing.B) {
 	data := phonePhoto()
-	f := NewFixer()
+	f := NewFixer(planTexts())
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.Fix(context.Background(), photoMaterial, data); err != nil {

@@ -44,10 +44,11 @@ type Fixer struct {
 
 var _ dialogs.PhotoFixer = (*Fixer)(nil)
 
-// NewFixer returns a Fixer with the defaults changed by opts; the same
-// options should be given to the Inspector that checks its results.
-func NewFixer(opts ...Option) *Fixer {
-	s := newSettings(opts)
+// NewFixer returns a Fixer that says texts (the plan's texts, checked by
+// CheckTexts) with the defaults changed by opts; the same options should be
+// given to the Inspector that checks its results.
+func NewFixer(texts Texts, opts ...Option) *Fixer {
+	s := newSettings(texts, opts)
 	return &Fixer{s: s, in: &Inspector{s: s}}
 }
 

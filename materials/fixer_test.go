@@ -30,7 +30,7 @@ func checkFixed(t *testing.T, out []byte) image.Image {
 	if b.Dx()*7 != b.Dy()*5 || b.Dx() < 295 {
 		t.Fatalf("fixed photo is %dx%d, want exactly 5:7 and at least 295x413", b.Dx(), b.Dy())
 	}
-	insp := NewInspector().Inspect(context.Background(), photoMaterial, out, dialogs.Facts{})
+	insp := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, out, dialogs.Facts{})
 	if len(insp.Problems) != 0 {
 		t.Fatalf("the fixed photo fails the photo checks: %q", insp.Problems)
 	}
@@ -40,11 +40,11 @@ func checkFixed(t *testing.T, out []byte) image.Image {
 func TestFixPhonePhoto(t *testing.T) {
 	t.Parallel()
 	data := phonePhoto()
-	in := NewInspector().Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
+	in := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
 	if !in.Fixable || len(in.Problems) != 2 {
 		t.Fatalf("a 4000×3000 phone photo: %q fixable=%v, want size and ratio, fixable", in.Problems, in.Fixable)
 	}
-	out, err := NewFixer().Fix(context.Background(), photoMaterial, data)
+	out, err := NewFixer(planTexts()).Fix(context.Background(), photoMaterial, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestFixSmallFiles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := NewFixer().Fix(context.Background(), photoMaterial, tc.data(t))
+			out, err := NewFixer(planTexts()).Fix(context.Background(), photoMaterial, tc.data(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,10 +117,10 @@ func TestFixTransparentPNG(t *testing.T) {
 		}
 	}
 	data := encodePNG(t, img)
-	if insp := NewInspector().Inspect(context.Background(), photoMaterial, data, dialogs.Facts{}); !insp.Fixable {
+	if insp := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, data, dialogs.Facts{}); !insp.Fixable {
 		t.Fatalf("a transparent cut-out should count as white and be fixable: %q", insp.Problems)
 	}
-	out, err := NewFixer().Fix(context.Background(), photoMaterial, data)
+	out, err := NewFixer(planTexts()).Fix(context.Background(), photoMaterial, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestFixRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := NewFixer().Fix(context.Background(), photoMaterial, tc.data(t))
+			out, err := NewFixer(planTexts()).Fix(context.Background(), photoMaterial, tc.data(t))
 			if !errors.Is(err, ErrNotFixable) {
 				t.Fatalf("Fix: %d bytes, %v; want ErrNotFixable", len(out), err)
 			}
@@ -169,7 +169,7 @@ func TestFixCancelled(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := NewFixer().Fix(ctx, photoMaterial, phonePhoto()); !errors.Is(err, context.Canceled) {
+	if _, err := NewFixer(planTexts()).Fix(ctx, photoMaterial, phonePhoto()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Fix with a cancelled context: %v", err)
 	}
 }
@@ -180,7 +180,7 @@ func TestFixCancelled(t *testing.T) {
 // parallel: the figures are process-wide.
 func TestFixPeakMemory(t *testing.T) {
 	data := phonePhoto()
-	f := NewFixer()
+	f := NewFixer(planTexts())
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -18,7 +18,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add(bombJPEG(f))
 	f.Add(bombPNG())
 	f.Add([]byte("RIFF\x10\x00\x00\x00WEBPVP8 "))
-	in := NewInspector(WithMaxPixels(1 << 20)) // keep each decode small
+	in := NewInspector(planTexts(), WithMaxPixels(1<<20)) // keep each decode small
 	m := &dialogs.Material{Checks: dialogs.MaterialChecks{WhiteBackground: true, Ratio: "5:7"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		insp := in.Inspect(context.Background(), m, data, dialogs.Facts{})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 // The reference checks of the plan's materials (DOMAIN.md §3).
@@ -129,4 +130,14 @@ var phonePhoto = sync.OnceValue(func() []byte {
 		panic(err)
 	}
 	return buf.Bytes()
+})
+
+// planTexts are the default plan's texts, which every Inspector and Fixer
+// of the tests says.
+var planTexts = sync.OnceValue(func() Texts {
+	p, err := plans.Default()
+	if err != nil {
+		panic(err)
+	}
+	return p.Texts
 })

@@ -51,16 +51,17 @@ type Inspector struct {
 
 var _ dialogs.Inspector = (*Inspector)(nil)
 
-// NewInspector returns an Inspector with the defaults changed by opts.
-func NewInspector(opts ...Option) *Inspector {
-	return &Inspector{s: newSettings(opts)}
+// NewInspector returns an Inspector that says texts (the plan's texts,
+// checked by CheckTexts) with the defaults changed by opts.
+func NewInspector(texts Texts, opts ...Option) *Inspector {
+	return &Inspector{s: newSettings(texts, opts)}
 }
 
 // Inspect checks data, an upload of material m, and reports every problem
 // found as a zh-CN sentence. facts.Now defaults to the current time.
 func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []byte, facts dialogs.Facts) dialogs.Inspection {
 	if err := in.s.slots.acquire(ctx); err != nil {
-		return dialogs.Inspection{Size: int64(len(data)), Problems: []string{"系统繁忙，这张图片还没来得及检查，请稍后再发送一次。"}}
+		return dialogs.Inspection{Size: int64(len(data)), Problems: []string{in.s.texts.say("check_busy")}}
 	}
 	r := in.inspect(m.Checks, data, facts)
 	in.s.slots.release()
@@ -74,7 +75,7 @@ func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []by
 	insp.Fixable = fixable
 	insp.Hash = r.hash
 	if m.Checks.Handwritten {
-		insp.Reminder = "提醒：手写内容不得涂改，写错请重新打印后填写，再整页拍照上传（四角完整、字迹清晰）。"
+		insp.Reminder = in.s.texts.say("check_handwritten")
 	}
 	return insp
 }
@@ -87,57 +88,58 @@ type report struct {
 	problems []problem
 }
 
-func (r *report) add(k kind, format string, args ...any) {
-	r.problems = append(r.problems, problem{kind: k, text: fmt.Sprintf(format, args...)})
+func (r *report) add(k kind, text string) {
+	r.problems = append(r.problems, problem{kind: k, text: text})
 }
 
 func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialogs.Facts) *report {
+	t := in.s.texts
 	r := &report{}
 	if len(data) == 0 {
-		r.add(kindUnreadable, "收到的文件是空的，请重新发送%s。", acceptedFormats(c))
+		r.add(kindUnreadable, t.say("check_empty", "formats", t.acceptedFormats(c)))
 		return r
 	}
 	hd, err := readHeader(data, in.s.maxPixels)
 	r.hd = hd
 	switch {
 	case errors.Is(err, errTooManyPixels):
-		r.add(kindPixels, "图片像素过大（%d×%d），无法处理；请发送不超过 %d 万像素的照片（手机正常拍摄的照片即可）。",
-			hd.w, hd.h, in.s.maxPixels/10_000)
+		r.add(kindPixels, t.say("check_too_many_pixels", "width", itoa(hd.w), "height", itoa(hd.h),
+			"max_wan", strconv.FormatInt(in.s.maxPixels/10_000, 10)))
 		return r
 	case errors.Is(err, errTruncated):
-		r.add(kindUnreadable, "图片文件不完整（可能没有传完），请重新发送原图。")
+		r.add(kindUnreadable, t.say("check_truncated"))
 		return r
 	case err != nil:
-		r.add(kindUnreadable, "%s", unreadableText(hd.format, c))
+		r.add(kindUnreadable, t.unreadableText(hd.format, c))
 		return r
 	}
 	w, h := hd.size()
 	if len(c.Formats) > 0 && !slices.Contains(c.Formats, hd.format) {
-		r.add(kindFormat, "文件必须是 %s 格式，你发送的是 %s 格式；请另存为 %s 后再发送。",
-			formatList(c.Formats), formatName(hd.format), formatName(c.Formats[0]))
+		r.add(kindFormat, t.say("check_format", "formats", t.formatList(c.Formats),
+			"got", formatName(hd.format), "save_as", formatName(c.Formats[0])))
 	}
-	if p, ok := bytesProblem(c, int64(len(data))); ok {
+	if p, ok := t.bytesProblem(c, int64(len(data))); ok {
 		r.problems = append(r.problems, p)
 	}
 	ra, rb, hasRatio := parseRatio(c.Ratio)
-	if p, ok := resolutionProblem(c, w, h, hasRatio); ok {
+	if p, ok := t.resolutionProblem(c, w, h, hasRatio); ok {
 		r.problems = append(r.problems, p)
 	}
 	if hasRatio && !ratioOK(w, h, ra, rb, c.RatioTolerance) {
 		example := ""
 		if c.MinWidth > 0 && c.MinHeight > 0 {
-			example = fmt.Sprintf("，例如 %d×%d 像素", c.MinWidth, c.MinHeight)
+			example = t.say("check_ratio_example", "width", itoa(c.MinWidth), "height", itoa(c.MinHeight))
 		}
-		r.add(kindRatio, "图片比例不对：当前宽 %d × 高 %d 像素，要求%s宽:高 = %d:%d%s；请裁剪后再发送。",
-			w, h, orientationWord(ra, rb), ra, rb, example)
+		r.add(kindRatio, t.say("check_ratio", "width", itoa(w), "height", itoa(h),
+			"orientation", t.orientationWord(ra, rb), "ratio", itoa(ra)+":"+itoa(rb), "example", example))
 	}
 	if hasRatio && hd.orientation != 1 {
-		r.add(kindOrientation, "照片带有手机的旋转标记（EXIF 方向），有的网站会把它显示成横向；请用修图工具重新导出后再发送。")
+		r.add(kindOrientation, t.say("check_exif_rotation"))
 	}
 
 	img, err := decode(data, hd.format)
 	if err != nil {
-		r.add(kindUnreadable, "图片文件已损坏，无法打开；请重新发送原图。")
+		r.add(kindUnreadable, t.say("check_damaged"))
 	} else {
 		r.img = img
 		r.hash = PerceptualHash(img, hd.orientation)
@@ -147,51 +149,50 @@ func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialog
 				region = centreCrop(w, h, ra, rb)
 			}
 			if share := whiteShare(img, hd.orientation, region, in.s.whiteLevel); share < in.s.whiteShare {
-				r.add(kindBackground, "照片背景不是白色（边缘只有 %d%% 接近白色）；请在白墙前重新拍摄，或用证件照工具换成白底后再发送。",
-					int(share*100))
+				r.add(kindBackground, t.say("check_background", "share", itoa(int(share*100))))
 			}
 		}
 	}
 	if c.CheckIDExpiry {
-		if p, ok := expiryProblem(facts); ok {
+		if p, ok := t.expiryProblem(facts); ok {
 			r.problems = append(r.problems, p)
 		}
 	}
 	return r
 }
 
-func unreadableText(sniffed string, c dialogs.MaterialChecks) string {
-	want := acceptedFormats(c)
+func (t Texts) unreadableText(sniffed string, c dialogs.MaterialChecks) string {
+	want := t.acceptedFormats(c)
 	switch sniffed {
 	case "heic", "avif":
-		return "这是苹果手机的 HEIC 格式照片，无法识别；请转成 JPG 后再发送（可在“设置 > 相机 > 格式”中选择“兼容性最佳”后重拍）。"
+		return t.say("check_heic")
 	case "pdf":
-		return "这是 PDF 文件，不是图片；请拍照或截图保存为 JPG 图片后再发送。"
+		return t.say("check_pdf")
 	case "gif", "bmp", "tiff":
-		return fmt.Sprintf("这是 %s 格式的图片，无法使用；请发送%s。", strings.ToUpper(sniffed), want)
+		return t.say("check_other_format", "format", strings.ToUpper(sniffed), "formats", want)
 	case formatJPEG, formatPNG, formatWebP:
-		return "图片文件不完整或已损坏（可能没有传完），请重新发送原图。"
+		return t.say("check_incomplete")
 	}
-	return fmt.Sprintf("无法识别这个文件，它不是图片；请直接发送%s（不要发送文档或压缩包）。", want)
+	return t.say("check_not_image", "formats", want)
 }
 
-func bytesProblem(c dialogs.MaterialChecks, n int64) (problem, bool) {
+func (t Texts) bytesProblem(c dialogs.MaterialChecks, n int64) (problem, bool) {
 	tooSmall := c.MinBytes > 0 && n < c.MinBytes
 	tooBig := c.MaxBytes > 0 && n > c.MaxBytes
 	switch {
 	case !tooSmall && !tooBig:
 		return problem{}, false
 	case c.MinBytes > 0 && c.MaxBytes > 0:
-		how := "请用修图工具提高画质重新导出后再发送"
+		how := t.say("check_bytes_raise")
 		if tooBig {
-			how = "请压缩（降低画质）后再发送"
+			how = t.say("check_bytes_lower")
 		}
-		return problem{kindBytes, fmt.Sprintf("文件大小为 %s，要求在 %s 到 %s 之间；%s。",
-			byteSize(n), byteSize(c.MinBytes), byteSize(c.MaxBytes), how)}, true
+		return problem{kindBytes, t.say("check_bytes_window", "size", t.byteSize(n),
+			"min", t.byteSize(c.MinBytes), "max", t.byteSize(c.MaxBytes), "how", how)}, true
 	case tooBig:
-		return problem{kindBytes, fmt.Sprintf("文件太大（%s），不能超过 %s；请压缩后再发送。", byteSize(n), byteSize(c.MaxBytes))}, true
+		return problem{kindBytes, t.say("check_bytes_too_big", "size", t.byteSize(n), "max", t.byteSize(c.MaxBytes))}, true
 	default:
-		return problem{kindBytes, fmt.Sprintf("文件太小（%s），至少需要 %s；请发送原图或更清晰的照片。", byteSize(n), byteSize(c.MinBytes))}, true
+		return problem{kindBytes, t.say("check_bytes_too_small", "size", t.byteSize(n), "min", t.byteSize(c.MinBytes))}, true
 	}
 }
 
@@ -199,7 +200,7 @@ func bytesProblem(c dialogs.MaterialChecks, n int64) (problem, bool) {
 // orientation is given and width and height are checked as such; without
 // one (ID cards, forms) either orientation is fine, so the short side is
 // compared with the smaller minimum and the long side with the larger.
-func resolutionProblem(c dialogs.MaterialChecks, w, h int, strict bool) (problem, bool) {
+func (t Texts) resolutionProblem(c dialogs.MaterialChecks, w, h int, strict bool) (problem, bool) {
 	if c.MinWidth <= 0 && c.MinHeight <= 0 {
 		return problem{}, false
 	}
@@ -207,18 +208,18 @@ func resolutionProblem(c dialogs.MaterialChecks, w, h int, strict bool) (problem
 		if w >= c.MinWidth && h >= c.MinHeight {
 			return problem{}, false
 		}
-		return problem{kindResolution, fmt.Sprintf("图片分辨率太低（宽 %d × 高 %d 像素），至少需要宽 %d × 高 %d 像素；请用原图或更清晰的照片重新发送。",
-			w, h, c.MinWidth, c.MinHeight)}, true
+		return problem{kindResolution, t.say("check_resolution", "width", itoa(w), "height", itoa(h),
+			"min_width", itoa(c.MinWidth), "min_height", itoa(c.MinHeight))}, true
 	}
 	lo, hi := min(c.MinWidth, c.MinHeight), max(c.MinWidth, c.MinHeight)
 	if min(w, h) >= lo && max(w, h) >= hi {
 		return problem{}, false
 	}
-	return problem{kindResolution, fmt.Sprintf("图片分辨率太低（%d×%d 像素），至少需要 %d×%d 像素（横竖均可）；请靠近一些拍清楚，或发送原图。",
-		w, h, hi, lo)}, true
+	return problem{kindResolution, t.say("check_resolution_any", "width", itoa(w), "height", itoa(h),
+		"long", itoa(hi), "short", itoa(lo))}, true
 }
 
-func expiryProblem(facts dialogs.Facts) (problem, bool) {
+func (t Texts) expiryProblem(facts dialogs.Facts) (problem, bool) {
 	given := strings.TrimSpace(facts.IDExpiry)
 	if given == "" || given == "长期" {
 		return problem{}, false
@@ -235,8 +236,7 @@ func expiryProblem(facts dialogs.Facts) (problem, bool) {
 		// Valid through the expiry date itself.
 		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 		if exp.Before(today) {
-			return problem{kindExpired, fmt.Sprintf("你填写的身份证有效期至 %s，已经过期；请先换领新身份证，再上传新证件的照片。",
-				exp.Format("2006-01-02"))}, true
+			return problem{kindExpired, t.say("check_expired", "date", exp.Format("2006-01-02"))}, true
 		}
 		return problem{}, false
 	}
@@ -288,12 +288,12 @@ func centreCrop(w, h, a, b int) image.Rectangle {
 	return image.Rect(x0, y0, x0+cw, y0+ch)
 }
 
-func orientationWord(a, b int) string {
+func (t Texts) orientationWord(a, b int) string {
 	switch {
 	case a < b:
-		return "竖版 "
+		return t.say("check_ratio_portrait")
 	case a > b:
-		return "横版 "
+		return t.say("check_ratio_landscape")
 	}
 	return ""
 }
@@ -310,24 +310,25 @@ func formatName(f string) string {
 	return strings.ToUpper(f)
 }
 
-func formatList(fs []string) string {
+func (t Texts) formatList(fs []string) string {
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = formatName(f)
 	}
-	return strings.Join(names, " 或 ")
+	return strings.Join(names, t.say("check_formats_or"))
 }
 
 // acceptedFormats says what to send: "JPG 格式的图片".
-func acceptedFormats(c dialogs.MaterialChecks) string {
-	if len(c.Formats) == 0 {
-		return "JPG 或 PNG 格式的图片"
+func (t Texts) acceptedFormats(c dialogs.MaterialChecks) string {
+	fs := c.Formats
+	if len(fs) == 0 {
+		fs = []string{formatJPEG, formatPNG}
 	}
-	return formatList(c.Formats) + " 格式的图片"
+	return t.say("check_formats", "list", t.formatList(fs))
 }
 
 // byteSize formats n for a candidate: "30.4 KB", "40 KB", "20 MB".
-func byteSize(n int64) string {
+func (t Texts) byteSize(n int64) string {
 	const kb, mb = 1024, 1024 * 1024
 	switch {
 	case n >= mb:
@@ -335,8 +336,10 @@ func byteSize(n int64) string {
 	case n >= kb:
 		return trimZero(float64(n)/kb) + " KB"
 	}
-	return strconv.FormatInt(n, 10) + " 字节"
+	return t.say("check_size_bytes", "n", strconv.FormatInt(n, 10))
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func trimZero(v float64) string {
 	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0")

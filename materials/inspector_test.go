@@ -52,7 +52,7 @@ func TestPhotoChecks(t *testing.T) {
 				t.Fatalf("PNG of %d bytes: want one inside 40–80 KB so that only the format is wrong", len(b))
 			}
 			return b
-		}, []kind{kindFormat}, true, "文件必须是 JPG 格式，你发送的是 PNG 格式"},
+		}, []kind{kindFormat}, true, "文件必须是 JPG 格式，您发送的是 PNG 格式"},
 		{"4:3 is the wrong ratio", func(t *testing.T) []byte {
 			return jpegNear(t, noisy(600, 450, white, 16), 60<<10)
 		}, []kind{kindRatio}, true, "要求竖版 宽:高 = 5:7，例如 295×413 像素"},
@@ -75,11 +75,11 @@ func TestPhotoChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := tc.data(t)
-			r := NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+			r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v (%v), want kinds %v", got, r.problems, tc.want)
 			}
-			insp := NewInspector().Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
+			insp := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
 			if insp.Fixable != tc.fixable {
 				t.Errorf("Fixable = %v, want %v (%q)", insp.Fixable, tc.fixable, insp.Problems)
 			}
@@ -100,7 +100,7 @@ func TestPhotoChecks(t *testing.T) {
 
 func TestEachProblemHasItsOwnMessage(t *testing.T) {
 	t.Parallel()
-	in := NewInspector()
+	in := NewInspector(planTexts())
 	img := portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 24, seed: 1})
 	smallData := jpegNear(t, img, 30<<10)
 	bigData := jpegNear(t, portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 48, seed: 1}), 100<<10)
@@ -119,8 +119,8 @@ func TestEachProblemHasItsOwnMessage(t *testing.T) {
 		}
 		seen[insp.Problems[0]] = true
 	}
-	if !strings.Contains(small.Problems[0], "文件大小为 "+byteSize(int64(len(smallData)))) ||
-		!strings.Contains(big.Problems[0], "文件大小为 "+byteSize(int64(len(bigData)))) {
+	if !strings.Contains(small.Problems[0], "文件大小为 "+planTexts().byteSize(int64(len(smallData)))) ||
+		!strings.Contains(big.Problems[0], "文件大小为 "+planTexts().byteSize(int64(len(bigData)))) {
 		t.Errorf("the size messages do not give the size: %q / %q", small.Problems[0], big.Problems[0])
 	}
 }
@@ -149,7 +149,7 @@ func TestDeepPNGRefused(t *testing.T) {
 	crc := crc32.NewIEEE()
 	crc.Write(data[12:29])
 	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
-	r := NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
 	if got := kinds(r); !slices.Equal(got, []kind{kindPixels}) {
 		t.Fatalf("a 25 MP 16-bit PNG: %v", r.problems)
 	}
@@ -157,7 +157,7 @@ func TestDeepPNGRefused(t *testing.T) {
 	crc.Reset()
 	crc.Write(data[12:29])
 	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
-	r = NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	r = NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
 	if slices.Contains(kinds(r), kindPixels) {
 		t.Fatalf("a 25 MP 8-bit PNG was refused as too large: %v", r.problems)
 	}
@@ -207,7 +207,7 @@ func TestRefusedWithoutDecoding(t *testing.T) {
 		{"empty", nil, kindUnreadable, "空的"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := NewInspector()
+			in := NewInspector(planTexts())
 			r := in.inspect(photoMaterial.Checks, tc.data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, []kind{tc.kind}) {
 				t.Fatalf("problems %v, want one of kind %v", r.problems, tc.kind)
@@ -251,7 +251,7 @@ func TestCorruptScanData(t *testing.T) {
 	// so that the scan refers to a table that does not exist.
 	i := bytes.Index(good, []byte{0xFF, 0xDA})
 	good[i+6] = 0x33
-	insp := NewInspector().Inspect(context.Background(), photoMaterial, good, dialogs.Facts{})
+	insp := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, good, dialogs.Facts{})
 	if len(insp.Problems) != 1 || !strings.Contains(insp.Problems[0], "损坏") || insp.Fixable {
 		t.Fatalf("a JPEG with a damaged scan: %q fixable=%v", insp.Problems, insp.Fixable)
 	}
@@ -284,11 +284,11 @@ func TestIDCardChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := NewInspector().inspect(idCardMaterial.Checks, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
+			r := NewInspector(planTexts()).inspect(idCardMaterial.Checks, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v, want kinds %v", r.problems, tc.want)
 			}
-			insp := NewInspector().Inspect(context.Background(), idCardMaterial, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
+			insp := NewInspector(planTexts()).Inspect(context.Background(), idCardMaterial, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
 			if tc.says != "" && !strings.Contains(strings.Join(insp.Problems, ""), tc.says) {
 				t.Errorf("problems %q do not say %q", insp.Problems, tc.says)
 			}
@@ -307,15 +307,15 @@ func TestWebPDecoded(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &dialogs.Material{Checks: dialogs.MaterialChecks{Formats: []string{"jpeg", "png", "webp"}}}
-	insp := NewInspector().Inspect(context.Background(), m, data, dialogs.Facts{})
+	insp := NewInspector(planTexts()).Inspect(context.Background(), m, data, dialogs.Facts{})
 	if len(insp.Problems) != 0 || insp.Format != "webp" || insp.Width == 0 {
 		t.Fatalf("WebP: %+v", insp)
 	}
-	insp = NewInspector().Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
-	if !strings.Contains(strings.Join(insp.Problems, ""), "你发送的是 WebP 格式") {
+	insp = NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, data, dialogs.Facts{})
+	if !strings.Contains(strings.Join(insp.Problems, ""), "您发送的是 WebP 格式") {
 		t.Fatalf("WebP as a photo: %q", insp.Problems)
 	}
-	if insp = NewInspector().Inspect(context.Background(), m, data[:len(data)-100], dialogs.Facts{}); len(insp.Problems) != 1 || !strings.Contains(insp.Problems[0], "不完整") {
+	if insp = NewInspector(planTexts()).Inspect(context.Background(), m, data[:len(data)-100], dialogs.Facts{}); len(insp.Problems) != 1 || !strings.Contains(insp.Problems[0], "不完整") {
 		t.Fatalf("truncated WebP: %q", insp.Problems)
 	}
 }
@@ -334,17 +334,17 @@ func TestHandwrittenForm(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := encodeJPEG(t, portrait(portraitSpec{w: tc.w, h: tc.h, bg: white, noise: 4}), 80)
-			r := NewInspector().inspect(formMaterial.Checks, data, dialogs.Facts{})
+			r := NewInspector(planTexts()).inspect(formMaterial.Checks, data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v, want kinds %v", r.problems, tc.want)
 			}
-			insp := NewInspector().Inspect(context.Background(), formMaterial, data, dialogs.Facts{})
+			insp := NewInspector(planTexts()).Inspect(context.Background(), formMaterial, data, dialogs.Facts{})
 			if !strings.Contains(insp.Reminder, "不得涂改") {
 				t.Fatalf("no no-corrections reminder: %q", insp.Reminder)
 			}
 		})
 	}
-	photo := NewInspector().Inspect(context.Background(), photoMaterial, jpegNear(t, portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 24, seed: 1}), 60<<10), dialogs.Facts{})
+	photo := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, jpegNear(t, portrait(portraitSpec{w: 295, h: 413, bg: white, noise: 24, seed: 1}), 60<<10), dialogs.Facts{})
 	if photo.Reminder != "" {
 		t.Fatalf("a photo got a reminder: %q", photo.Reminder)
 	}
@@ -402,7 +402,7 @@ func TestEXIFOrientation(t *testing.T) {
 		if o, ok := jpegScan(data); o != 6 || !ok {
 			t.Fatalf("jpegScan = %d, %v; want 6, true", o, ok)
 		}
-		r := NewInspector().inspect(photoMaterial.Checks, data, dialogs.Facts{})
+		r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
 		w, h := r.hd.size()
 		if w != 295 || h != 413 {
 			t.Fatalf("displayed size %dx%d, want 295x413", w, h)
@@ -414,7 +414,7 @@ func TestEXIFOrientation(t *testing.T) {
 		}
 	}
 	// Without the tag the stored landscape image is the wrong ratio.
-	if got := kinds(NewInspector().inspect(photoMaterial.Checks, stored, dialogs.Facts{})); !slices.Contains(got, kindRatio) {
+	if got := kinds(NewInspector(planTexts()).inspect(photoMaterial.Checks, stored, dialogs.Facts{})); !slices.Contains(got, kindRatio) {
 		t.Fatalf("a landscape photo without EXIF: %v", got)
 	}
 }
@@ -437,8 +437,8 @@ func TestValidate(t *testing.T) {
 func TestByteSize(t *testing.T) {
 	t.Parallel()
 	for n, want := range map[int64]string{500: "500 字节", 40960: "40 KB", 31130: "30.4 KB", 20 << 20: "20 MB", 25_500_000: "24.3 MB"} {
-		if got := byteSize(n); got != want {
-			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
+		if got := planTexts().byteSize(n); got != want {
+			t.Errorf("planTexts().byteSize(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

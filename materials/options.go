@@ -21,10 +21,11 @@ type settings struct {
 	whiteLevel uint8
 	whiteShare float64
 	slots      *DecodeSlots
+	texts      Texts
 }
 
-func newSettings(opts []Option) settings {
-	s := settings{maxPixels: DefaultMaxPixels, whiteLevel: DefaultWhiteLevel, whiteShare: DefaultWhiteShare}
+func newSettings(texts Texts, opts []Option) settings {
+	s := settings{maxPixels: DefaultMaxPixels, whiteLevel: DefaultWhiteLevel, whiteShare: DefaultWhiteShare, texts: texts}
 	for _, o := range opts {
 		o(&s)
 	}

@@ -18,13 +18,10 @@ type BlobReader interface {
 	Get(ctx context.Context, ref string) ([]byte, error)
 }
 
-// SummaryFile is the name of the answers summary inside a package.
-const SummaryFile = "报名信息.txt"
-
 // WritePackage writes the candidate's material package as a zip to w: every
 // current material under the name the official site asks for (身份证人像面.jpg,
-// 一寸照片.jpg, …; the extension follows the real format), and SummaryFile
-// with the answers the online form needs. The bytes are the originals as
+// 一寸照片.jpg, …; the extension follows the real format), and the answers
+// the online form needs under the plan's texts.package_summary_file. The bytes are the originals as
 // stored (decrypted), so the package round-trips what the candidate sent.
 func WritePackage(ctx context.Context, w io.Writer, e *dialogs.Engine, s *dialogs.Session, blobs BlobReader, now time.Time) error {
 	plan := e.Plan()
@@ -39,7 +36,7 @@ func WritePackage(ctx context.Context, w io.Writer, e *dialogs.Engine, s *dialog
 		}
 		return nil
 	}
-	if err := add(SummaryFile, []byte(e.Summary(s))); err != nil {
+	if err := add(plan.Text("package_summary_file"), []byte(e.Summary(s))); err != nil {
 		return err
 	}
 	for _, m := range plan.Materials {

@@ -81,9 +81,12 @@ func TestWritePackageRoundTripsOriginalBytes(t *testing.T) {
 	if !bytes.Equal(got["身份证人像面.png"], card.Bytes()) {
 		t.Errorf("the PNG ID card is not 身份证人像面.png with the original bytes (names: %v)", keys(got))
 	}
-	summary := string(got[materials.SummaryFile])
-	for _, want := range []string{"张三", "11010519491231002X", "C2", "杭州某某电子商务有限公司", "2020-03 至 至今", "尚未上传"} {
-		if !strings.Contains(summary, want) {
+	summary, ok := got["报名信息.txt"] // the plan's texts.package_summary_file
+	if !ok {
+		t.Errorf("no 报名信息.txt in the package (names: %v)", keys(got))
+	}
+	for _, want := range []string{"互联网营销师（四级/中级工） 报名信息", "张三", "11010519491231002X", "C2", "杭州某某电子商务有限公司", "2020-03 至 至今", "尚未上传"} {
+		if !strings.Contains(string(summary), want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
 	}

@@ -45,7 +45,7 @@ func page(w, h int, seed uint64, layout [][2]float64) *image.RGBA {
 
 func hashOf(t *testing.T, data []byte) store.ImageHash {
 	t.Helper()
-	insp := NewInspector().Inspect(context.Background(), idCardMaterial, data, dialogs.Facts{IDExpiry: "长期"})
+	insp := NewInspector(planTexts()).Inspect(context.Background(), idCardMaterial, data, dialogs.Facts{IDExpiry: "长期"})
 	if insp.Hash == "" {
 		t.Fatalf("no hash for a decodable image: %q", insp.Problems)
 	}
@@ -100,7 +100,7 @@ func TestPerceptualHashFollowsThePicture(t *testing.T) {
 
 func TestUndecodableUploadHasNoHash(t *testing.T) {
 	t.Parallel()
-	insp := NewInspector().Inspect(context.Background(), photoMaterial, []byte("not an image"), dialogs.Facts{})
+	insp := NewInspector(planTexts()).Inspect(context.Background(), photoMaterial, []byte("not an image"), dialogs.Facts{})
 	if insp.Hash != "" {
 		t.Fatalf("hash %q for bytes that are no image", insp.Hash)
 	}

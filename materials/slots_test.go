@@ -13,8 +13,8 @@ import (
 func TestDecodeSlotsBoundConcurrentWork(t *testing.T) {
 	t.Parallel()
 	slots := NewDecodeSlots(1)
-	in := NewInspector(WithDecodeSlots(slots))
-	fx := NewFixer(WithDecodeSlots(slots))
+	in := NewInspector(planTexts(), WithDecodeSlots(slots))
+	fx := NewFixer(planTexts(), WithDecodeSlots(slots))
 	m := &dialogs.Material{Key: "photo", Checks: dialogs.MaterialChecks{Formats: []string{"jpeg"}, Ratio: "5:7", Fixable: true}}
 
 	if err := slots.acquire(context.Background()); err != nil { // another upload holds the only slot

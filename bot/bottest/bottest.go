@@ -37,8 +37,8 @@ func New(t testing.TB) *Stack {
 	log := slog.New(slog.DiscardHandler)
 	engine, err := dialogs.NewEngine(plan, dialogs.Options{
 		Now:       func() time.Time { return Today },
-		Inspector: materials.NewInspector(),
-		Fixer:     materials.NewFixer(),
+		Inspector: materials.NewInspector(plan.Texts),
+		Fixer:     materials.NewFixer(plan.Texts),
 		Log:       log,
 	})
 	if err != nil {

@@ -54,7 +54,7 @@ func BenchmarkWebhook(b *testing.B) {
 			b.Fatal(err)
 		}
 		log := slog.New(slog.DiscardHandler)
-		engine, err := dialogs.NewEngine(plan, dialogs.Options{Inspector: materials.NewInspector(), Fixer: materials.NewFixer(), Log: log})
+		engine, err := dialogs.NewEngine(plan, dialogs.Options{Inspector: materials.NewInspector(plan.Texts), Fixer: materials.NewFixer(plan.Texts), Log: log})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -70,8 +70,8 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	engine, err := dialogs.NewEngine(plan, dialogs.Options{
 		Now:       now,
-		Inspector: materials.NewInspector(),
-		Fixer:     materials.NewFixer(),
+		Inspector: materials.NewInspector(plan.Texts),
+		Fixer:     materials.NewFixer(plan.Texts),
 		Log:       log,
 	})
 	if err != nil {
@@ -103,8 +103,8 @@ func removeIfUnused(dir string) {
 }
 
 // loadPlan reads the plan at path, or the embedded default when path is "",
-// and checks its materials' photo checks. Rules are compiled by
-// dialogs.NewEngine.
+// and checks its materials' photo checks and the sentences they say. Rules
+// are compiled by dialogs.NewEngine.
 func loadPlan(path string) (*dialogs.Plan, error) {
 	var plan *dialogs.Plan
 	var err error
@@ -122,6 +122,8 @@ func loadPlan(path string) (*dialogs.Plan, error) {
 			errs = append(errs, fmt.Errorf("materials.%s.checks: %w", m.Key, err))
 		}
 	}
+	// The sentences the photo checks and the fixer say.
+	errs = append(errs, materials.CheckTexts(plan.Texts))
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("plan %s: %w", plan.ID, err)
 	}

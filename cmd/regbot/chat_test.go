@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -369,6 +370,14 @@ func TestPlanCheck(t *testing.T) {
 			name:  "bad photo checks",
 			edit:  func(s string) string { return strings.Replace(s, `ratio: "5:7"`, `ratio: "5x7"`, 1) },
 			wants: []string{"materials.photo.checks", "5x7"},
+		},
+		{
+			name: "a photo check's sentence missing, another with an unknown placeholder",
+			edit: func(s string) string {
+				s = regexp.MustCompile(`(?m)^  check_format: .*\n`).ReplaceAllString(s, "")
+				return strings.Replace(s, "check_ratio_example: ，例如 {width}×", "check_ratio_example: ，例如 {wide}×", 1)
+			},
+			wants: []string{"texts.check_format is missing", "texts.check_ratio_example: unknown placeholder {wide}"},
 		},
 	}
 	for i, tt := range tests {

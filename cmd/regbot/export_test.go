@@ -54,7 +54,7 @@ func TestExportMaterials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := dialogs.NewEngine(plan, dialogs.Options{Blobs: blobs, Inspector: materials.NewInspector()})
+	engine, err := dialogs.NewEngine(plan, dialogs.Options{Blobs: blobs, Inspector: materials.NewInspector(plan.Texts)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,8 +229,8 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	// channel: a phone photo takes up to 160 MB while it is decoded.
 	slots := materials.WithDecodeSlots(materials.NewDecodeSlots(2 * runtime.NumCPU()))
 	opts := dialogs.Options{
-		Inspector: materials.NewInspector(slots),
-		Fixer:     materials.NewFixer(slots),
+		Inspector: materials.NewInspector(plan.Texts, slots),
+		Fixer:     materials.NewFixer(plan.Texts, slots),
 		Blobs:     blobs,
 		Log:       log,
 	}
