@@ -117,10 +117,29 @@ func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs
 	return nil
 }
 
-// sendOne renders one message: an image (with the text as its caption when
-// it fits), then the text in as many messages as Telegram's length limit
-// needs; the buttons go on the last one.
+// sendOne renders one message (see sends) and makes its calls in order,
+// stopping at the first failure.
 func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound) error {
+	for _, s := range a.sends(chatID, m) {
+		if err := a.call(ctx, s.method, s.do); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apiSend is one Bot API call of a rendered message.
+type apiSend struct {
+	method string
+	do     func(ctx context.Context) error
+}
+
+// sends renders one message as Bot API calls: an image (with the text as
+// its caption when it fits), then the text in as many messages as
+// Telegram's length limit needs; the buttons go on the last one. The same
+// message always renders as the same calls, so a delivery that failed
+// half-way resumes after the calls that went out.
+func (a *Adapter) sends(chatID int64, m dialogs.Outbound) []apiSend {
 	text := joinText(m.Text, a.uploadHint(m.Ask))
 	link := m.Link
 	if link != nil && !isWebURL(link.URL) {
@@ -128,6 +147,7 @@ func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound)
 		link = nil
 	}
 	kb := keyboard(m.Choices, link)
+	var out []apiSend
 	if m.Image != nil {
 		caption := ""
 		if utf16Len(text) <= maxCaptionUnits {
@@ -137,43 +157,39 @@ func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound)
 		if name == "" {
 			name = "image.png"
 		}
-		err := a.call(ctx, "sendPhoto", func(ctx context.Context) error {
-			p := &tgbot.SendPhotoParams{
-				ChatID:  chatID,
-				Photo:   &models.InputFileUpload{Filename: name, Data: bytes.NewReader(m.Image.Data)},
-				Caption: caption,
-			}
-			if text == "" && kb != nil {
-				p.ReplyMarkup = kb
-			}
-			_, err := a.api.SendPhoto(ctx, p)
+		photo := &tgbot.SendPhotoParams{ChatID: chatID, Caption: caption}
+		if text == "" && kb != nil {
+			photo.ReplyMarkup = kb
+		}
+		data := m.Image.Data
+		out = append(out, apiSend{"sendPhoto", func(ctx context.Context) error {
+			p := *photo
+			p.Photo = &models.InputFileUpload{Filename: name, Data: bytes.NewReader(data)}
+			_, err := a.api.SendPhoto(ctx, &p)
 			return err
-		})
-		if err != nil || text == "" {
-			return err
+		}})
+		if text == "" {
+			return out
 		}
 	}
 	chunks := splitText(text, maxTextUnits)
 	if len(chunks) == 0 {
 		if kb == nil {
-			return nil
+			return out
 		}
 		chunks = []string{"请选择："}
 	}
 	for i, c := range chunks {
-		err := a.call(ctx, "sendMessage", func(ctx context.Context) error {
-			p := &tgbot.SendMessageParams{ChatID: chatID, Text: c}
-			if i == len(chunks)-1 && kb != nil {
-				p.ReplyMarkup = kb
-			}
+		p := &tgbot.SendMessageParams{ChatID: chatID, Text: c}
+		if i == len(chunks)-1 && kb != nil {
+			p.ReplyMarkup = kb
+		}
+		out = append(out, apiSend{"sendMessage", func(ctx context.Context) error {
 			_, err := a.api.SendMessage(ctx, p)
 			return err
-		})
-		if err != nil {
-			return err
-		}
+		}})
 	}
-	return nil
+	return out
 }
 
 // keyboard lays choices out as buttons, a link as a URL button; nil when

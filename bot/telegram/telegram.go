@@ -33,6 +33,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"regbot/bot"
 	"regbot/dialogs"
 	"regbot/store"
 )
@@ -78,7 +79,7 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// HTTPClient talks to the Bot API and downloads files; its Timeout, if
 	// any, must exceed Config.PollTimeout. Default: a client with a timeout
-	// 15 s over it.
+	// 15 s over it that keeps up to 64 connections open for reuse.
 	HTTPClient *http.Client
 }
 
@@ -129,7 +130,9 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 	log = log.With("channel", Channel)
 	client := deps.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
+		// Connections are kept for reuse: a burst of sends must not open a
+		// TCP and TLS connection each.
+		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: bot.NewTransport(maxInFlight)}
 	}
 	failures, err := registerFailures(deps.Registerer)
 	if err != nil {

@@ -98,7 +98,19 @@ type errorResponse struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
+// serveHistory answers the visitor's kept conversation; with ?after=N only
+// the entries after entry N (the page polls this way for messages the bot
+// sends later: notifications, staff replies).
 func (c *Chat) serveHistory(w http.ResponseWriter, r *http.Request, v visitor) {
+	var after int64
+	if s := r.URL.Query().Get("after"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, msgBadRequest)
+			return
+		}
+		after = n
+	}
 	entries, err := c.history.Recent(r.Context(), v.id)
 	if err != nil {
 		c.fail(w, v, "load history", err)
@@ -106,7 +118,9 @@ func (c *Chat) serveHistory(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	out := historyResponse{Messages: make([]entryView, 0, len(entries))}
 	for _, e := range entries {
-		out.Messages = append(out.Messages, c.view(e))
+		if e.ID > after {
+			out.Messages = append(out.Messages, c.view(e))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -55,9 +55,12 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("wechat %s: errcode=%d: %s", e.API, e.Code, e.Msg)
 }
 
-// Is makes errors.Is(err, ErrWindowClosed) hold for errcode 45015.
+// Is makes errors.Is(err, ErrWindowClosed) hold for errcode 45015 (the
+// 48-hour window closed) and 45047 (the customer-service messages allowed
+// per candidate message used up): either way only a template reaches the
+// candidate until they write again.
 func (e *APIError) Is(target error) bool {
-	return target == ErrWindowClosed && e.Code == codeWindowClosed
+	return target == ErrWindowClosed && (e.Code == codeWindowClosed || e.Code == codeOutOfQuota)
 }
 
 // transient reports whether trying the same call again later may succeed.

@@ -34,7 +34,7 @@ const insertOutboxSQL = `
 		select $8::text <> '' and coalesce($6::timestamptz, now()) <= now() and not exists (
 			select 1 from outbox e
 			where e.channel = $1 and e.user_id = $2 and e.state = 'pending' and e.not_before <= now()
-			  and not (e.claimed_by = $8 and e.claimed_until > now())) as ok)
+			  and not coalesce(e.claimed_by = $8 and e.claimed_until > now(), false)) as ok)
 	insert into outbox (candidate_id, channel, user_id, kind, dedup_key, payload, not_before, created_at,
 	                    claimed_until, claimed_by, queued_at)
 	select (select candidate_id from identities where channel = $1 and user_id = $2),

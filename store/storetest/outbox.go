@@ -120,6 +120,12 @@ func testOutboxFastClaim(t *testing.T, s OutboxStores) {
 	if !third[0].ClaimedUntil.IsZero() {
 		t.Fatal("a row behind another owner's pending rows was claimed: it could overtake them")
 	}
+	// Nor is a row behind one nobody holds (the queue's).
+	queued := candidate(t, s, "telegram")
+	insert(t, s, store.FastClaim{}, outgoing(queued, "q"))
+	if d := insert(t, s, a, outgoing(queued, "after q")); !d[0].ClaimedUntil.IsZero() {
+		t.Fatal("a row behind an unclaimed pending row was claimed: it could overtake it")
+	}
 	// Another identity is independent.
 	other := insert(t, s, b, outgoing(candidate(t, s, "telegram"), "x"))
 	if other[0].ClaimedUntil.IsZero() {

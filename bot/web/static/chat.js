@@ -320,12 +320,47 @@ fileEl.addEventListener("change", () => {
   sendFile(file);
 });
 
+// lastID is the id of the newest message shown.
+function lastID() {
+  let id = 0;
+  for (const li of log.children) {
+    const n = Number(li.dataset.id);
+    if (n > id) id = n;
+  }
+  return id;
+}
+
+// POLL_MS is how often an open page asks for messages the bot sent later
+// (a status notification, a staff reply).
+const POLL_MS = 5000;
+
+async function poll() {
+  if (!busy && document.visibilityState === "visible") {
+    try {
+      const res = await fetch(`${base}/api/history?after=${lastID()}`, { credentials: "same-origin", cache: "no-store" });
+      if (res.ok && !busy) {
+        const data = await res.json();
+        if (data.messages.length > 0) {
+          for (const m of data.messages) add(m);
+          refreshChoices();
+          adaptInput();
+          scrollToEnd();
+        }
+      }
+    } catch {
+      // Offline for a moment: the next poll tries again.
+    }
+  }
+  setTimeout(poll, POLL_MS);
+}
+
 async function start() {
   const messages = await loadHistory();
   if (messages && messages.length === 0) {
     await post("/api/message", { msg_id: newID(), start: true }, null, false);
   }
   root.dataset.ready = "1";
+  setTimeout(poll, POLL_MS);
 }
 
 start();

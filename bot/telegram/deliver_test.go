@@ -1,0 +1,116 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"regbot/bot"
+	"regbot/dialogs"
+	"regbot/store"
+)
+
+// TestDeliverClassifiesFailures: each Bot API answer becomes the error
+// notify acts on, with the count of calls that went out before it.
+func TestDeliverClassifiesFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		fail    apiError
+		check   func(error) bool
+		reason  string
+		comment string
+	}{
+		{"rate limited", apiError{Code: 429, Description: "Too Many Requests: retry after 7", RetryAfter: 7}, func(err error) bool {
+			rl, ok := errors.AsType[*bot.RateLimitedError](err)
+			return ok && rl.RetryAfter == 7*time.Second
+		}, "rate_limited", "a RateLimitedError of 7s"},
+		{"blocked", apiError{Code: 403, Description: "Forbidden: bot was blocked by the user"}, func(err error) bool {
+			return errors.Is(err, bot.ErrUnreachable)
+		}, "forbidden", "ErrUnreachable"},
+		{"chat not found", apiError{Code: 400, Description: "Bad Request: chat not found"}, func(err error) bool {
+			return errors.Is(err, bot.ErrUnreachable)
+		}, "forbidden", "ErrUnreachable"},
+		{"bad request", apiError{Code: 400, Description: "Bad Request: can't parse entities"}, func(err error) bool {
+			return errors.Is(err, bot.ErrPermanent)
+		}, "bad_request", "ErrPermanent"},
+		{"server error", apiError{Code: 502, Description: "Bad Gateway"}, func(err error) bool {
+			_, rl := errors.AsType[*bot.RateLimitedError](err)
+			return err != nil && !rl && !errors.Is(err, bot.ErrUnreachable) && !errors.Is(err, bot.ErrPermanent)
+		}, "other", "a transient error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, ModeWebhook, nil)
+			// The second message fails: the first went out.
+			b.api.setFail(func(c apiCall) *apiError {
+				if c.Method == "sendMessage" && c.Fields["text"] == "二" {
+					f := tc.fail
+					return &f
+				}
+				return nil
+			})
+			start := time.Now()
+			done, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "42", Kind: store.OutNotification,
+				Messages: []dialogs.Outbound{{Text: "一"}, {Text: "二"}, {Text: "三"}}})
+			if !tc.check(err) {
+				t.Fatalf("Deliver = %v, want %s", err, tc.comment)
+			}
+			if done != 1 {
+				t.Errorf("done = %d, want 1 (the first message went out)", done)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("Deliver waited %s: it must leave waiting to notify", time.Since(start))
+			}
+			if n := len(b.api.callsOf("sendMessage")); n != 2 {
+				t.Errorf("%d sendMessage calls, want 2 (no retry inside Deliver)", n)
+			}
+			if n := b.failures("sendMessage", tc.reason); n != 1 {
+				t.Errorf("failures{%s} = %v, want 1", tc.reason, n)
+			}
+			if len(b.unreachableIDs()) != 0 {
+				t.Error("Deliver marked the user unreachable itself: notify records it")
+			}
+		})
+	}
+}
+
+// TestDeliverResumes: a delivery that failed after some calls resumes after
+// them: the photo of the first message is not sent twice.
+func TestDeliverResumes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ModeWebhook, nil)
+	msgs := []dialogs.Outbound{
+		{Text: "请扫码缴费", Image: &dialogs.OutImage{Name: "qr.png", Data: []byte("\x89PNG\r\n\x1a\nQR")}},
+		{Text: "缴费后请回复“已缴费”", Choices: []dialogs.Choice{{ID: "paid", Label: "已缴费"}}},
+	}
+	fail := true
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method == "sendMessage" && fail {
+			fail = false
+			return &apiError{Code: 500, Description: "Internal Server Error"}
+		}
+		return nil
+	})
+	d := bot.Delivery{UserID: "42", Kind: store.OutNotification, Messages: msgs}
+	done, err := b.a.Deliver(context.Background(), d)
+	if err == nil || done != 1 {
+		t.Fatalf("first attempt: done %d, err %v; want 1 and an error", done, err)
+	}
+	d.Done = done
+	if done, err = b.a.Deliver(context.Background(), d); err != nil || done != 2 {
+		t.Fatalf("second attempt: done %d, err %v; want 2, nil", done, err)
+	}
+	if n := len(b.api.callsOf("sendPhoto")); n != 1 {
+		t.Errorf("%d photos sent, want 1", n)
+	}
+	last := b.api.callsOf("sendMessage")
+	if kb := keyboardOf(t, last[len(last)-1]); len(kb.InlineKeyboard) != 1 || kb.InlineKeyboard[0][0].CallbackData != "paid" {
+		t.Errorf("keyboard %+v", kb)
+	}
+	if _, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "not-a-chat", Messages: msgs}); !errors.Is(err, bot.ErrPermanent) {
+		t.Errorf("Deliver to a malformed chat id = %v, want ErrPermanent", err)
+	}
+}
