@@ -82,3 +82,22 @@ type HistoryItem struct {
 	ID   int64
 	Data []byte
 }
+
+// LookupKey names the answer an application is found by: the official
+// system's exports name candidates by ID number or mobile.
+type LookupKey string
+
+// The answers applications can be found by.
+const (
+	LookupIDNumber LookupKey = "id_number"
+	LookupMobile   LookupKey = "mobile"
+)
+
+// ApplicationRef is an application found by one of its answers: whose it
+// is and where it stands.
+type ApplicationRef struct {
+	Identity  Identity
+	PlanID    string
+	Status    Status
+	UpdatedAt time.Time
+}

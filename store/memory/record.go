@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"regbot/store"
@@ -306,4 +307,39 @@ func (s *Store) Unreachable(_ context.Context, id store.Identity) (bool, error) 
 		return false, fmt.Errorf("unreachable: %w", store.ErrNotFound)
 	}
 	return s.rec.unreachable[id.Key()], nil
+}
+
+// FindApplications returns the applications to plan whose answer key is
+// value, most recently changed first, or store.ErrNotFound.
+func (s *Store) FindApplications(_ context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []*application
+	for k, app := range s.rec.apps {
+		if k.plan != planID {
+			continue
+		}
+		var answers map[string]any
+		if err := json.Unmarshal(app.answers, &answers); err != nil {
+			return nil, fmt.Errorf("find applications: %w", err)
+		}
+		if v, ok := answers[string(key)].(string); ok && v == value {
+			found = append(found, app)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("find applications: %w", store.ErrNotFound)
+	}
+	slices.SortFunc(found, func(a, b *application) int { return int(b.modified - a.modified) })
+	refs := make([]store.ApplicationRef, len(found))
+	for i, app := range found {
+		for idKey, cand := range s.rec.candidates {
+			if cand == app.CandidateID {
+				channel, user, _ := strings.Cut(idKey, ":")
+				refs[i].Identity = store.Identity{Channel: channel, UserID: user}
+			}
+		}
+		refs[i].PlanID, refs[i].Status, refs[i].UpdatedAt = planID, app.Status, app.UpdatedAt
+	}
+	return refs, nil
 }

@@ -101,8 +101,9 @@ func likeEscape(text string) string {
 
 // CandidatesByContact returns the candidates with an answer under one of
 // keys exactly equal to value: the lookup of a candidate by mobile or ID
-// number. It is the only search on those answers, so that storing them
-// encrypted with a blind index changes this method alone.
+// number. It and FindApplications (lookup.go) are the only searches on
+// those answers, so that storing them encrypted with a blind index changes
+// these two alone.
 func (s *Store) CandidatesByContact(ctx context.Context, keys []string, value string) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, `
 		select distinct a.candidate_id from applications a, unnest($1::text[]) k

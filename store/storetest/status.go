@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -123,5 +125,55 @@ func testNewApplicationStatus(t *testing.T, s Stores) {
 	}
 	if _, err := s.Record.LatestSession(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after the refused first turn, LatestSession: err = %v, want store.ErrNotFound", err)
+	}
+}
+
+// testFindApplications: applications are found by ID number or mobile,
+// most recently changed first, with their identity and status.
+func testFindApplications(t *testing.T, s Stores) {
+	ctx := ctxFor(t)
+	idNumber := "11010519491231002X"
+	mobile := fmt.Sprintf("139%08d", time.Now().UnixNano()%1e8)
+	older, newer, other := newIdentity("telegram"), newIdentity("wechat"), newIdentity("web")
+	plan := "find-" + rand.Text()[:8]
+	turns := []store.Turn{
+		{Identity: older, PlanID: plan, MsgID: "1", Inbound: "x", At: t0,
+			Answers: map[string]any{"id_number": idNumber, "mobile": mobile}},
+		{Identity: other, PlanID: plan, MsgID: "1", Inbound: "x", At: t0.Add(time.Minute),
+			Answers: map[string]any{"id_number": "110105194912310021", "mobile": "13800000000"}},
+		{Identity: newer, PlanID: plan, MsgID: "1", Inbound: "x", At: t0.Add(2 * time.Minute),
+			Answers: map[string]any{"id_number": idNumber}},
+		{Identity: newer, PlanID: plan, MsgID: "2", Inbound: "x", At: t0.Add(3 * time.Minute), Status: store.StatusMaterialsReady,
+			Answers: map[string]any{"id_number": idNumber}},
+	}
+	for i, tr := range turns {
+		if err := s.Record.RecordTurn(ctx, tr); err != nil {
+			t.Fatalf("turn %d: %v", i+1, err)
+		}
+	}
+	refs, err := s.Record.FindApplications(ctx, plan, store.LookupIDNumber, idNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 2 || refs[0].Identity != newer || refs[0].Status != store.StatusMaterialsReady ||
+		refs[1].Identity != older || refs[1].Status != store.StatusCollecting || refs[0].PlanID != plan {
+		t.Fatalf("by ID number: %+v, want the newer application first, then the older", refs)
+	}
+	refs, err = s.Record.FindApplications(ctx, plan, store.LookupMobile, mobile)
+	if err != nil || len(refs) != 1 || refs[0].Identity != older {
+		t.Fatalf("by mobile: %+v, %v; want the one application with it", refs, err)
+	}
+	for _, tc := range []struct {
+		plan  string
+		key   store.LookupKey
+		value string
+	}{
+		{plan, store.LookupIDNumber, "110105194912310000"},
+		{plan, store.LookupMobile, idNumber},
+		{"another-plan", store.LookupIDNumber, idNumber},
+	} {
+		if _, err := s.Record.FindApplications(ctx, tc.plan, tc.key, tc.value); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("FindApplications(%s, %s, %s): err = %v, want store.ErrNotFound", tc.plan, tc.key, tc.value, err)
+		}
 	}
 }

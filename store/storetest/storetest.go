@@ -41,6 +41,9 @@ type Record interface {
 	// refuses to deliver to (blocked the bot), until they write again.
 	MarkUnreachable(ctx context.Context, id store.Identity) error
 	Unreachable(ctx context.Context, id store.Identity) (bool, error)
+	// FindApplications finds applications by the candidate's ID number or
+	// mobile (the status import, staff).
+	FindApplications(ctx context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error)
 }
 
 // Limiter is a token-bucket rate limiter.

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RecordTurnStatusEvents", testRecordTurnStatusEvents},
 		{"RecordTurnStatusMachine", testStatusMachine},
 		{"RecordTurnNewApplicationStatus", testNewApplicationStatus},
+		{"FindApplications", testFindApplications},
 		{"RecordTurnDocumentsSuperseded", testDocumentsSuperseded},
 		{"RecordTurnEscalations", testEscalations},
 		{"RecordTurnDuplicateMessage", testDuplicateMessage},

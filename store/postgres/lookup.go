@@ -1,0 +1,57 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"regbot/store"
+)
+
+// lookupSQL finds applications by one answer; each key has its own
+// statement so the expression index (migration 008) applies. A candidate
+// with several identities is reached on the one that wrote last.
+var lookupSQL = map[store.LookupKey]string{
+	store.LookupIDNumber: lookupBy(`answers->>'id_number'`),
+	store.LookupMobile:   lookupBy(`answers->>'mobile'`),
+}
+
+func lookupBy(expr string) string {
+	return `
+		select distinct on (a.id) i.channel, i.user_id, a.status, a.updated_at
+		from applications a join identities i on i.candidate_id = a.candidate_id
+		where a.plan_id = $1 and a.` + expr + ` = $2
+		order by a.id, i.created_at desc`
+}
+
+// FindApplications returns the applications to plan whose answer key is
+// value, most recently changed first, or store.ErrNotFound. It and
+// CandidatesByContact (candidates.go, the console's search) are the only
+// places that know how those answers are stored.
+func (s *Store) FindApplications(ctx context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error) {
+	q, ok := lookupSQL[key]
+	if !ok {
+		return nil, fmt.Errorf("find applications: unknown lookup key %q", key)
+	}
+	rows, err := s.pool.Query(ctx, q, planID, value)
+	if err != nil {
+		return nil, fmt.Errorf("find applications: %w", err)
+	}
+	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.ApplicationRef, error) {
+		ref := store.ApplicationRef{PlanID: planID}
+		var status string
+		err := r.Scan(&ref.Identity.Channel, &ref.Identity.UserID, &status, &ref.UpdatedAt)
+		ref.Status = store.Status(status)
+		return ref, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find applications: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("find applications: %w", store.ErrNotFound)
+	}
+	slices.SortStableFunc(refs, func(a, b store.ApplicationRef) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	return refs, nil
+}
