@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"serve":            {"run the channels' HTTP server (--config FILE)", runServe},
 		"migrate":          {"apply the database migrations (--config FILE)", runMigrate},
 		"export materials": {"write a candidate's material package zip (--config FILE --candidate ID)", runExportMaterials},
+		"status import":    {"apply the official system's status export (--config FILE [--dry-run] FILE.csv)", runStatusImport},
 	}
 }
 

@@ -101,6 +101,9 @@ type stores struct {
 	// sessions finds candidates' session snapshots in the record, for the
 	// material package.
 	sessions admin.Sessions
+	// statuses finds applications and their status history, for status
+	// changes by staff and imports.
+	statuses statusRecord
 	// unreachable marks an identity the platform refuses to deliver to.
 	unreachable func(ctx context.Context, id store.Identity) error
 	// limiter is the shared token bucket (Redis, or memory).
@@ -130,7 +133,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	if cfg.Database.URL == "" {
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
-		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m,
+		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m, statuses: m,
 			unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
@@ -163,6 +166,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	}
 	st.deps.Record = rec
 	st.sessions = rec
+	st.statuses = rec
 	st.unreachable = rec.MarkUnreachable
 	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
 
@@ -212,6 +216,8 @@ type server struct {
 	wechat *wechat.Adapter
 	// packages serves material packages (staff API, candidates' links).
 	packages *admin.Packages
+	// statuses is the staff status API.
+	statuses *admin.StatusAPI
 }
 
 // newServer builds the engine and the Router on stores.
@@ -248,7 +254,8 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	}
 	m := newMetrics()
 	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
-	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages}
+	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages,
+		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
 	// WeChat (bot/wechat): the SDK's HTTP client is process-wide; set it
 	// here, once, with a timeout.
 	if cfg.WeChat.Enabled() {
@@ -331,6 +338,7 @@ func (s *server) routes() http.Handler {
 		s.wechat.Routes(mux) // GET and POST wechat.path
 	}
 	s.packages.Routes(mux) // GET /admin/api/candidates/{candidate}/materials.zip, GET /materials/{token}
+	s.statuses.Routes(mux) // GET and POST /admin/api/candidates/{candidate}/status
 	return s.recoverPanics(s.accessLog(mux))
 }
 

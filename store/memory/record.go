@@ -32,7 +32,9 @@ type appKey struct {
 
 type application struct {
 	store.Application
-	answers  []byte // JSON, as PostgreSQL's jsonb would hold it
+	answers []byte // JSON, as PostgreSQL's jsonb would hold it
+	// lookup are the answers applications are found by.
+	lookup   map[store.LookupKey]string
 	session  []byte
 	docs     []store.DocumentRecord
 	events   []store.StatusEvent
@@ -93,6 +95,12 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	}
 	app.Condition = t.Condition
 	app.answers = answers
+	app.lookup = map[store.LookupKey]string{}
+	for _, k := range []store.LookupKey{store.LookupIDNumber, store.LookupMobile} {
+		if v, ok := t.Answers[string(k)].(string); ok {
+			app.lookup[k] = v
+		}
+	}
 	app.WorkHistory = slices.Clone(t.WorkHistory)
 	if t.Session != nil {
 		app.session = clone(t.Session)
@@ -319,11 +327,7 @@ func (s *Store) FindApplications(_ context.Context, planID string, key store.Loo
 		if k.plan != planID {
 			continue
 		}
-		var answers map[string]any
-		if err := json.Unmarshal(app.answers, &answers); err != nil {
-			return nil, fmt.Errorf("find applications: %w", err)
-		}
-		if v, ok := answers[string(key)].(string); ok && v == value {
+		if v, ok := app.lookup[key]; ok && v == value {
 			found = append(found, app)
 		}
 	}
