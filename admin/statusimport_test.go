@@ -170,18 +170,18 @@ func TestStatusImport(t *testing.T) {
 
 	file := strings.Join([]string{
 		"身份证号,手机号,状态,原因,重新提供",
-		idNumbers[0] + ",,审核中,,",                               // 2 applied
+		idNumbers[0] + ",,审核中,,", // 2 applied
 		idNumbers[1] + ",,审核不通过,身份证人像面照片模糊,身份证人像面照片、手机号", // 3 applied
-		"'" + strings.ToLower(idNumbers[2]) + ",,待缴费,,",        // 4 applied (Excel's text marker)
-		"110105199003070084,,审核中,,",                            // 5 unmatched
-		idNumbers[3] + ",,缴费成功,,",                               // 6 refused: collecting → paid
-		idNumbers[4] + ",,审核不通过,,",                              // 7 refused: no reason
-		idNumbers[0] + ",,已审核,,",                                // 8 refused: unknown status
-		"",                                                     // blank: skipped
-		"12345,,审核中,,",                                         // 10 refused: bad ID number
-		",138 0000 0006,缴费成功,,",                                // 11 applied by mobile
-		idNumbers[2] + ",,待缴费,,",                               // 12 unchanged (row 4 did it)
-		idNumbers[1] + ",,审核不通过,原因,护照",                        // 13 refused: unknown item
+		"'" + strings.ToLower(idNumbers[2]) + ",,待缴费,,",  // 4 applied (Excel's text marker)
+		"110105199003070084,,审核中,,",                      // 5 unmatched
+		idNumbers[3] + ",,缴费成功,,",                        // 6 refused: collecting → paid
+		idNumbers[4] + ",,审核不通过,,",                       // 7 refused: no reason
+		idNumbers[0] + ",,已审核,,",                         // 8 refused: unknown status
+		"",                                               // blank: skipped
+		"12345,,审核中,,",                                   // 10 refused: bad ID number
+		",138 0000 0006,缴费成功,,",                          // 11 applied by mobile
+		idNumbers[2] + ",,待缴费,,",                         // 12 unchanged (row 4 did it)
+		idNumbers[1] + ",,审核不通过,原因,护照",                   // 13 refused: unknown item
 	}, "\n")
 	var out bytes.Buffer
 	rep, err := b.imp.Import(context.Background(), strings.NewReader(file), admin.ImportOptions{Workers: 3}, &out)
@@ -264,7 +264,7 @@ func TestStatusImportFiles(t *testing.T) {
 		{name: "no status column", file: "身份证号,原因\n" + idNumbers[0] + ",x\n", wantErr: "must name a column 身份证号"},
 		{name: "UTF-8 with BOM", file: "\ufeff身份证号,状态\n" + idNumbers[0] + ",审核中\n",
 			want: admin.ImportReport{Rows: 1, Applied: 1}},
-		{name: "GBK (Excel)", file: gbk("证件号码,审核状态,审核意见\n"+idNumbers[0]+",审核中,\r\n"),
+		{name: "GBK (Excel)", file: gbk("证件号码,审核状态,审核意见\n" + idNumbers[0] + ",审核中,\r\n"),
 			want: admin.ImportReport{Rows: 1, Applied: 1}},
 		{name: "GBK said", file: gbk("身份证号,状态\n" + idNumbers[0] + ",审核中\n"), opts: admin.ImportOptions{Encoding: "gbk"},
 			want: admin.ImportReport{Rows: 1, Applied: 1}},
