@@ -175,8 +175,10 @@ func contains(list []string, s string) bool {
 
 // nearest returns the failed condition closest to holding (the smallest mean
 // shortfall over its clauses, so one missing clause of three is nearer than
-// one of one; plan order breaks ties) and its failed clauses explained. Clauses still unknown count as missing but are not explained:
-// their placeholders have no value.
+// one of one; plan order breaks ties) and every clause of it that does not
+// hold explained: a clause still unknown too (a certificate never asked
+// about is missing as much as the years after it). A clause's "have" part
+// is added only when every value it names is known.
 func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
 	best, bestD := -1, 0.0
 	for i, c := range out.Conditions {
@@ -200,26 +202,37 @@ func (e *Engine) nearest(out rules.Outcome, env rules.Env) (string, []string) {
 	c, _ := e.plan.Condition(key)
 	var missing []string
 	for j, v := range out.Conditions[best].Clauses {
-		if v == rules.Fails {
-			missing = append(missing, e.fill(c.All[j].Miss, env))
+		if v == rules.Holds {
+			continue
 		}
+		cl := c.All[j]
+		text, ok := e.fill(cl.Miss, env)
+		if !ok {
+			continue // names a value not known: never a raw placeholder
+		}
+		if have, ok := e.fill(cl.Have, env); ok {
+			text += have
+		}
+		missing = append(missing, text)
 	}
 	return key, missing
 }
 
-// fill replaces {key} placeholders with the candidate's values.
-func (e *Engine) fill(text string, env rules.Env) string {
+// fill replaces {key} placeholders with the candidate's values; ok is false
+// when a placeholder has no value.
+func (e *Engine) fill(text string, env rules.Env) (string, bool) {
 	if !strings.Contains(text, "{") {
-		return text
+		return text, true
 	}
-	for k, v := range env {
-		ph := "{" + k + "}"
-		if !strings.Contains(text, ph) {
-			continue
+	var kv []string
+	for _, name := range placeholders(text) {
+		v, ok := env[name]
+		if !ok {
+			return "", false
 		}
-		text = strings.ReplaceAll(text, ph, e.format(k, v))
+		kv = append(kv, name, e.format(name, v))
 	}
-	return text
+	return fill(text, kv...), true
 }
 
 func (e *Engine) format(key string, v any) string {
@@ -227,31 +240,24 @@ func (e *Engine) format(key string, v any) string {
 	case float64:
 		for _, d := range e.plan.Derived {
 			if d.Key == key && d.Kind == DerivedYears {
-				return formatYears(x)
+				return e.years(x)
 			}
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		if x {
-			return e.plan.Text("yes")
+			return e.text("yes")
 		}
-		return e.plan.Text("no")
+		return e.text("no")
 	case string:
+		for _, sl := range e.plan.Slots {
+			if sl.Key == key {
+				return e.display(&sl, x)
+			}
+		}
 		return x
 	}
 	return ""
-}
-
-// formatYears renders years as "3年11个月".
-func formatYears(y float64) string {
-	months := int(y*12 + 0.5)
-	switch {
-	case months%12 == 0:
-		return strconv.Itoa(months/12) + "年"
-	case months < 12:
-		return strconv.Itoa(months) + "个月"
-	}
-	return strconv.Itoa(months/12) + "年" + strconv.Itoa(months%12) + "个月"
 }
 
 // env builds the rule environment from the answers. bounds lists derived
@@ -277,7 +283,7 @@ func (e *Engine) fillEnv(env rules.Env, s *Session, now time.Time) (rules.Env, m
 				continue
 			}
 			src, _ := e.plan.Slot(d.From)
-			env[d.Key] = e.listSets[src.List][v]
+			env[d.Key] = e.lists[src.List].has(v)
 		case DerivedYears:
 			if !s.WorkDone {
 				continue
@@ -360,13 +366,23 @@ func (e *Engine) decide(t *turn) {
 	if s.Draft != nil {
 		return
 	}
+	// The computed work years lead the verdict they decide (one message:
+	// WeChat sends at most five per turn).
+	note := ""
+	if t.workChanged {
+		if years, ok := e.workYears(s); ok {
+			note = e.text("work_years", "years", years) + "\n"
+		}
+	}
 	el := e.Evaluate(s, t.now)
 	t.el = &el
-	if !el.Decided {
-		s.Decided, s.Condition = false, ""
-		return
-	}
-	if s.Decided && el.Condition == s.Condition {
+	if !el.Decided || s.Decided && el.Condition == s.Condition {
+		if note != "" {
+			t.say(strings.TrimSuffix(note, "\n"))
+		}
+		if !el.Decided {
+			s.Decided, s.Condition = false, ""
+		}
 		return
 	}
 	if el.Condition != s.Condition {
@@ -383,24 +399,26 @@ func (e *Engine) decide(t *turn) {
 	}
 	t.emit(ev)
 	if el.Condition == "" {
-		e.sayNotEligible(t, el)
+		e.sayNotEligible(t, el, note)
 		return
 	}
 	c, _ := e.plan.Condition(el.Condition)
-	msg := strings.NewReplacer("{condition}", c.Key, "{title}", c.Title).Replace(e.plan.Text("eligible_one"))
+	msg := note + e.text("eligible_one", "condition", c.Label, "title", c.Title)
 	if len(el.Also) > 0 {
-		msg += "\n" + strings.NewReplacer("{others}", strings.Join(el.Also, "、"), "{condition}", c.Key).
-			Replace(e.plan.Text("eligible_also"))
+		others := make([]string, 0, len(el.Also))
+		for _, k := range el.Also {
+			o, _ := e.plan.Condition(k)
+			others = append(others, o.Label)
+		}
+		msg += "\n" + e.text("eligible_also", "others", strings.Join(others, "、"), "condition", c.Label)
 	}
 	t.say(msg)
 	e.escalations(t, c)
 }
 
-func (e *Engine) sayNotEligible(t *turn, el Eligibility) {
+func (e *Engine) sayNotEligible(t *turn, el Eligibility, note string) {
 	c, _ := e.plan.Condition(el.Nearest)
-	msg := strings.NewReplacer("{condition}", c.Key, "{title}", c.Title,
-		"{missing}", "· "+strings.Join(el.Missing, "\n· ")).Replace(e.plan.Text("not_eligible"))
-	t.say(msg)
+	t.say(note + e.text("not_eligible", "condition", c.Label, "title", c.Title, "missing", "· "+strings.Join(el.Missing, "\n· ")))
 	var unrelated []string
 	for _, w := range t.s.Work {
 		if !w.Related {
@@ -408,7 +426,7 @@ func (e *Engine) sayNotEligible(t *turn, el Eligibility) {
 		}
 	}
 	if len(unrelated) > 0 {
-		t.say(strings.ReplaceAll(e.plan.Text("review_occupation"), "{occupations}", strings.Join(unrelated, "、")))
+		t.say(e.text("review_occupation", "occupations", strings.Join(unrelated, "、")))
 	}
 }
 
@@ -435,50 +453,6 @@ func (e *Engine) escalations(t *turn, c *Condition) {
 		code := e.escalateTo(t, TicketSpecialCase+":"+c.Key, esc.If, false)
 		t.say(esc.Text + "\n" + e.ticketText(t, "ticket_review", code))
 	}
-}
-
-// checklist sends the materials of the chosen condition with the form rules
-// that apply and the template package.
-func (e *Engine) checklist(t *turn) {
-	c, _ := e.plan.Condition(t.s.Condition)
-	var b strings.Builder
-	b.WriteString(strings.ReplaceAll(e.plan.Text("checklist_title"), "{condition}", c.Key))
-	for i, key := range c.Materials {
-		m, _ := e.plan.Material(key)
-		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + m.Name)
-		if t.s.Materials[key].Escalated {
-			b.WriteString("（" + e.plan.Text("material_by_staff") + "）")
-		} else if m.Note != "" {
-			b.WriteString("（" + m.Note + "）")
-		}
-	}
-	if len(c.FormRules) > 0 {
-		b.WriteString("\n\n" + e.plan.Text("form_rules_title"))
-		for i, key := range c.FormRules {
-			for _, r := range e.plan.FormRules {
-				if r.Key == key {
-					b.WriteString("\n" + strconv.Itoa(i+1) + ". " + r.Text)
-				}
-			}
-		}
-	}
-	out := Outbound{Text: b.String()}
-	if e.plan.TemplatePackage != nil {
-		out.Link = e.plan.TemplatePackage
-	}
-	t.res.Messages = append(t.res.Messages, out)
-}
-
-// registrationGuide sends the official registration steps once every
-// material is in.
-func (e *Engine) registrationGuide(t *turn) {
-	var b strings.Builder
-	b.WriteString(e.plan.Text("uploads_done"))
-	for i, step := range e.plan.Registration {
-		b.WriteString("\n" + strconv.Itoa(i+1) + ". " + step)
-	}
-	t.res.Messages = append(t.res.Messages, Outbound{Text: b.String(),
-		Choices: []Choice{e.choice(choiceSubmitted, "label_submitted")}})
 }
 
 // nextEligibilitySlot returns the step of the first slot, in plan order, that

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +35,8 @@ type Options struct {
 	TicketCode func() string
 }
 
-// BlobStore is Blobs plus reading back, which the photo fix needs.
+// BlobStore is Blobs plus reading back, which the photo fix and a material
+// named after it was sent need.
 type BlobStore interface {
 	Blobs
 	Get(ctx context.Context, ref string) ([]byte, error)
@@ -53,13 +53,14 @@ type Engine struct {
 	// escalateOf maps an escalation rule key to its condition and index.
 	escalateOf map[string]escalationRef
 	vars       rules.Vars
-	matchers   map[string]*answers.Matcher
-	listSets   map[string]map[string]bool
+	// lists are the compiled vocabularies, by list name.
+	lists map[string]*vocabulary
 	// needSlots maps a rule variable to the slots that decide it.
 	needSlots map[string][]string
 	slotOrder map[string]int
-	// faqMatch are the FAQ phrases normalised once, per FAQ entry.
-	faqMatch [][]string
+	// words is the compiled understanding: commands, greetings, question
+	// words and the FAQ index.
+	words *understanding
 	// submittedMatch and paymentMatch are the plan's status phrases,
 	// normalised once.
 	submittedMatch, paymentMatch []string
@@ -74,49 +75,33 @@ type escalationRef struct {
 	index     int
 }
 
-// command is a word a candidate may say anywhere.
-type command int
-
-const (
-	cmdNone command = iota
-	cmdBack
-	cmdEdit
-	cmdRestart
-	cmdProgress
-	cmdHelp
-	cmdHuman
-	cmdPackage
-	cmdEndHuman
-)
-
-// commandWords are the words (after normalisation) that trigger commands.
-var commandWords = map[string]command{
-	"上一步": cmdBack, "返回": cmdBack, "上一题": cmdBack,
-	"修改": cmdEdit, "修改答案": cmdEdit,
-	"重新开始": cmdRestart, "重来": cmdRestart, "开始报名": cmdRestart,
-	"进度": cmdProgress, "我的进度": cmdProgress, "查询进度": cmdProgress,
-	"帮助": cmdHelp, "help": cmdHelp, "菜单": cmdHelp,
-	"转人工": cmdHuman, "人工": cmdHuman, "人工客服": cmdHuman, "客服": cmdHuman,
-	"材料包": cmdPackage, "下载材料": cmdPackage, "打包材料": cmdPackage, "材料下载": cmdPackage,
-	"结束人工": cmdEndHuman, "结束人工服务": cmdEndHuman, "退出人工": cmdEndHuman,
-}
-
 // Choice ids the engine uses for its own buttons.
 const (
-	choiceYes      = "yes"
-	choiceNo       = "no"
-	choiceHuman    = "cmd:human"
-	choiceEndHuman = "cmd:end_human"
-	choiceRetry    = "retry"
-	choiceKeep     = "keep"
-	choiceNone     = "none"
-	choiceFix      = "fix"
-	choiceResend   = "resend"
-	choiceUseFix   = "use_fixed"
-	stepDone       = "done"
-	stepNone       = "ineligible"
-	uploadPrefix   = "upload:"
-	maxFailsInRow  = 3
+	choiceYes       = "yes"
+	choiceNo        = "no"
+	choiceHuman     = "cmd:human"
+	choiceEndHuman  = "cmd:end_human"
+	choiceRetry     = "retry"
+	choiceKeep      = "keep"
+	choiceNone      = "none"
+	choiceFix       = "fix"
+	choiceResend    = "resend"
+	choiceUseFix    = "use_fixed"
+	choiceConfirm   = "confirm"
+	choiceCancel    = "cancel"
+	choiceOther     = "other_material"
+	choiceAddWork   = "work:add"
+	choiceDelete    = "work:delete"
+	materialPrefix  = "material:"
+	editPrefix      = "edit:"
+	workPrefix      = "work:"
+	fieldPrefix     = "field:"
+	stepDone        = "done"
+	stepNone        = "ineligible"
+	uploadPrefix    = "upload:"
+	maxFailsInRow   = 3
+	maxTextAnswer   = 100
+	fingerprintBits = 6
 )
 
 // ChinaTime is the candidates' time zone (China has no daylight saving
@@ -131,7 +116,7 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	if opts.Inspector == nil {
-		opts.Inspector = DefaultInspector{}
+		opts.Inspector = DefaultInspector{Unreadable: plan.Text("unreadable_image")}
 	}
 	if opts.Blobs == nil {
 		opts.Blobs = NewMemoryBlobs()
@@ -148,39 +133,41 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 		plan:       plan,
 		opts:       opts,
 		vars:       rules.Vars{},
-		matchers:   map[string]*answers.Matcher{},
-		listSets:   map[string]map[string]bool{},
+		lists:      map[string]*vocabulary{},
 		needSlots:  map[string][]string{},
 		slotOrder:  map[string]int{},
 		escalateOf: map[string]escalationRef{},
 	}
+	var errs []error
 	for name, list := range plan.Lists {
-		e.matchers[name] = answers.NewMatcher(list, "专业", "职业")
-		set := make(map[string]bool, len(list))
-		for _, v := range list {
-			set[v] = true
+		v, err := newVocabulary(list)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("lists.%s: %w", name, err))
+			continue
 		}
-		e.listSets[name] = set
+		e.lists[name] = v
 	}
-	for _, f := range plan.FAQ {
-		var phrases []string
-		for _, m := range f.Match {
-			if n := answers.Normalize(m); n != "" {
-				phrases = append(phrases, n)
-			}
-		}
-		e.faqMatch = append(e.faqMatch, phrases)
-	}
+	e.words = newUnderstanding(plan)
 	e.submittedMatch = normalizeAll(plan.Submitted)
 	e.paymentMatch = normalizeAll(plan.Payment.Match)
-	for i, s := range plan.Slots {
+	e.compileVars()
+	errs = append(errs, e.compileRules()...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", plan.ID, err)
+	}
+	return e, nil
+}
+
+// compileVars declares the rule variables: the slots and derived values.
+func (e *Engine) compileVars() {
+	for i, s := range e.plan.Slots {
 		e.slotOrder[s.Key] = i
 		if t, ok := slotVarType(s.Type); ok {
 			e.vars[s.Key] = t
 			e.needSlots[s.Key] = []string{s.Key}
 		}
 	}
-	for _, d := range plan.Derived {
+	for _, d := range e.plan.Derived {
 		switch d.Kind {
 		case DerivedYears:
 			e.vars[d.Key] = rules.Number
@@ -193,8 +180,12 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 			e.needSlots[d.Key] = []string{d.From}
 		}
 	}
+}
+
+// compileRules compiles the conditions and their escalations.
+func (e *Engine) compileRules() []error {
 	var specs, escSpecs []rules.ConditionSpec
-	for _, c := range plan.Conditions {
+	for _, c := range e.plan.Conditions {
 		spec := rules.ConditionSpec{Key: c.Key}
 		for _, cl := range c.All {
 			spec.Clauses = append(spec.Clauses, cl.Expr)
@@ -219,10 +210,7 @@ func NewEngine(plan *Plan, opts Options) (*Engine, error) {
 		}
 		e.escalate = esc
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("plan %s: %w", plan.ID, err)
-	}
-	return e, nil
+	return errs
 }
 
 func normalizeAll(phrases []string) []string {
@@ -260,11 +248,17 @@ type turn struct {
 	// el is the eligibility decide computed for next to reuse; advance
 	// clears it once the answers it was computed from may change.
 	el *Eligibility
+	// workChanged is set when the work history changed in this turn: the
+	// computed work years are said again.
+	workChanged bool
 }
 
 func (t *turn) say(text string) { t.res.Messages = append(t.res.Messages, Outbound{Text: text}) }
 
 func (t *turn) emit(ev Event) { t.res.Events = append(t.res.Events, ev) }
+
+// text is the plan's text for key with its placeholders filled.
+func (e *Engine) text(key string, kv ...string) string { return fill(e.plan.Texts[key], kv...) }
 
 // Handle runs one candidate message against the session, which it updates in
 // place, and returns the bot's messages and the turn's events. Errors are
@@ -274,15 +268,6 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 	t := &turn{ctx: ctx, s: s, in: in, now: e.opts.Now().In(ChinaTime)}
 	if s.Answers == nil {
 		s.Answers = map[string]any{}
-	}
-	if in.Image != nil && !strings.HasPrefix(s.Step, uploadPrefix) {
-		// Not an upload: kept all the same (encrypted, its content is
-		// unknown), so nothing a candidate sent is lost.
-		ref, err := e.opts.Blobs.Put(ctx, in.Image.Data, true)
-		if err != nil {
-			return Result{}, fmt.Errorf("store image: %w", err)
-		}
-		t.res.ImageRef = ref
 	}
 	run := e.dispatch
 	if in.System != nil {
@@ -294,6 +279,9 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 	return t.res, nil
 }
 
+// dispatch is the order in which a message is understood: the welcome,
+// platform events, images, then for text a command, a greeting, a question
+// (never stored as an answer) and only then an answer to what was asked.
 func (e *Engine) dispatch(t *turn) error {
 	s, in := t.s, t.in
 	if s.Handover != nil {
@@ -303,8 +291,8 @@ func (e *Engine) dispatch(t *turn) error {
 	}
 	if !s.Welcomed {
 		s.Welcomed = true
-		t.say(e.plan.Text("welcome"))
-		if in.Event != "" || in.Other != "" || (in.Image == nil && in.Choice == "" && isGreeting(in.Text)) {
+		t.say(e.text("welcome"))
+		if in.Event != "" || in.Other != "" || (in.Image == nil && in.Choice == "" && e.words.greeting(in.Text)) {
 			e.advance(t)
 			return nil
 		}
@@ -314,13 +302,16 @@ func (e *Engine) dispatch(t *turn) error {
 	}
 	switch {
 	case in.Event == "subscribe":
-		t.say(e.plan.Text("welcome_back"))
+		t.say(e.text("welcome_back"))
+		e.remindMissing(t)
 		e.ask(t)
 		return nil
 	case in.Other != "":
-		t.say(e.plan.Text("unsupported_input"))
+		t.say(e.text("unsupported_input"))
 		e.ask(t)
 		return nil
+	case in.Image != nil:
+		return e.image(t)
 	}
 	if cmd := e.command(in); cmd != cmdNone {
 		return e.runCommand(t, cmd)
@@ -328,142 +319,20 @@ func (e *Engine) dispatch(t *turn) error {
 	if done, err := e.statusWords(t); done || err != nil {
 		return err
 	}
-	if in.Image == nil && in.Choice == "" && isGreeting(in.Text) && in.Text != "" {
-		// A greeting mid-conversation: ask again, no failure counted.
-		t.say(e.plan.Text("welcome_back"))
+	if in.Choice == "" && e.words.greeting(in.Text) {
+		// A greeting mid-conversation: greet back and ask again.
+		t.say(e.text("greeting"))
+		e.remindMissing(t)
 		e.ask(t)
+		return nil
+	}
+	if in.Choice == "" && e.question(t) {
 		return nil
 	}
 	if s.Pending != nil {
 		return e.answerPending(t)
 	}
-	if in.Image == nil && in.Choice == "" && e.faq(t) {
-		return nil
-	}
 	return e.answer(t)
-}
-
-func isGreeting(text string) bool {
-	switch answers.Normalize(text) {
-	case "", "你好", "您好", "hi", "hello", "在吗", "在么", "嗨", "/start", "开始":
-		return true
-	}
-	return false
-}
-
-// choiceCommands are the engine's command buttons.
-var choiceCommands = map[string]command{
-	"cmd:back": cmdBack, "cmd:edit": cmdEdit, "cmd:restart": cmdRestart,
-	"cmd:progress": cmdProgress, "cmd:help": cmdHelp, choiceHuman: cmdHuman,
-	"cmd:package": cmdPackage, choiceEndHuman: cmdEndHuman,
-}
-
-func (e *Engine) command(in Inbound) command {
-	if in.Choice != "" {
-		return choiceCommands[in.Choice]
-	}
-	if in.Image != nil || in.Text == "" {
-		return cmdNone
-	}
-	return commandWords[strings.TrimSpace(answers.Normalize(in.Text))]
-}
-
-func (e *Engine) runCommand(t *turn, cmd command) error {
-	s := t.s
-	switch cmd {
-	case cmdBack:
-		e.back(t)
-	case cmdEdit:
-		e.editMenu(t)
-	case cmdRestart:
-		fresh := e.NewSession(s.Identity())
-		fresh.Welcomed = true
-		fresh.Escalations = s.Escalations
-		// The official site's status stays; only what the bot collected
-		// starts again.
-		fresh.Status, fresh.PaymentURL = s.Status, s.PaymentURL
-		*s = *fresh
-		if s.Status == store.StatusMaterialsReady || s.Status == store.StatusRejected {
-			e.setStatus(t, store.StatusCollecting, store.ActorCandidate, "")
-		}
-		t.say(e.plan.Text("restart"))
-		e.advance(t)
-	case cmdProgress:
-		t.say(e.progress(s))
-		if s.Status == store.StatusAwaitingPayment {
-			return e.payment(t)
-		}
-		if s.Step != stepDone || s.Status == store.StatusCollecting {
-			e.ask(t)
-		}
-	case cmdHelp:
-		t.say(e.plan.Text("help"))
-		e.ask(t)
-	case cmdHuman:
-		e.requestHuman(t)
-	case cmdEndHuman:
-		e.endHuman(t)
-	case cmdPackage:
-		return e.packageLink(t)
-	}
-	return nil
-}
-
-// packageLink sends the link to the candidate's material package.
-func (e *Engine) packageLink(t *turn) error {
-	has := false
-	for _, st := range t.s.Materials {
-		has = has || st.Ref != ""
-	}
-	switch {
-	case !has:
-		t.say(e.plan.Text("package_empty"))
-	case e.opts.PackageLink == nil:
-		t.say(e.plan.Text("package_unavailable"))
-	default:
-		link, err := e.opts.PackageLink(t.ctx, t.s)
-		if err != nil {
-			return fmt.Errorf("package link: %w", err)
-		}
-		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("package_ready"), Link: link})
-	}
-	e.ask(t)
-	return nil
-}
-
-// faq answers a question that matches an FAQ entry and asks the pending
-// question again. Free-text steps only take the FAQ when the message reads
-// like a question, so an employer name is never mistaken for one.
-func (e *Engine) faq(t *turn) bool {
-	text := answers.Normalize(t.in.Text)
-	if text == "" {
-		return false
-	}
-	if e.freeTextStep(t.s.Step) && !looksLikeQuestion(text) {
-		return false
-	}
-	for i, phrases := range e.faqMatch {
-		for _, m := range phrases {
-			if strings.Contains(text, m) {
-				t.say(e.plan.FAQ[i].Answer)
-				e.ask(t)
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func looksLikeQuestion(text string) bool {
-	return strings.ContainsAny(text, "?？吗呢") ||
-		strings.Contains(text, "怎么") || strings.Contains(text, "如何") ||
-		strings.Contains(text, "什么") || strings.Contains(text, "哪") ||
-		strings.Contains(text, "多少") || strings.Contains(text, "多久")
-}
-
-func (e *Engine) freeTextStep(step string) bool {
-	sl, ok := e.slotForStep(step)
-	return ok && (sl.Type == SlotText || sl.Type == SlotName)
 }
 
 // TurnRecord is what the record keeps of a turn: the answers, the work
@@ -481,13 +350,10 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 		At:              e.opts.Now(),
 	}
 	if in.System != nil {
-		t.System = true
-	} else {
-		t.Inbound = inboundText(in, res.ImageRef)
-	}
-	if in.System != nil {
 		// Staff, an import or the system: nothing the candidate said.
 		t.System, t.StatusActor, t.StatusReason = true, in.System.Actor, in.System.Reason
+	} else {
+		t.Inbound = inboundText(in, res.ImageRef)
 	}
 	for _, ev := range res.Events {
 		switch ev.Kind {
@@ -508,6 +374,8 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 	return t
 }
 
+// inboundText is how the record shows an inbound message (for staff, not
+// for candidates).
 func inboundText(in Inbound, imageRef string) string {
 	switch {
 	case in.System != nil:
@@ -522,4 +390,10 @@ func inboundText(in Inbound, imageRef string) string {
 		return "[" + in.Other + "]"
 	}
 	return in.Text
+}
+
+// normalized is the comparison form of what a candidate typed: Normalize
+// without spaces and surrounding punctuation.
+func normalized(text string) string {
+	return trimPunctSpace(answers.Normalize(text))
 }

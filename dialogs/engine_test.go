@@ -145,6 +145,36 @@ func photoJPEG(t *testing.T, w, h, quality int) []byte {
 	return buf.Bytes()
 }
 
+// sceneJPEG makes a picture that looks different for every seed (boxes of
+// colour at random places on a textured ground), like photos of different
+// documents: no two seeds are the same picture, even to a perceptual hash.
+func sceneJPEG(t *testing.T, w, h int, seed uint64) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(seed, seed*7+3))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			n := uint8(rng.IntN(24))
+			img.Set(x, y, color.RGBA{220 + n/2, 215 + n/2, 205 + n/2, 255})
+		}
+	}
+	for range 6 {
+		x0, y0 := rng.IntN(w*3/4), rng.IntN(h*3/4)
+		bw, bh := w/8+rng.IntN(w/4), h/8+rng.IntN(h/4)
+		c := color.RGBA{uint8(rng.IntN(200)), uint8(rng.IntN(200)), uint8(rng.IntN(200)), 255}
+		for y := y0; y < min(h, y0+bh); y++ {
+			for x := x0; x < min(w, x0+bw); x++ {
+				img.Set(x, y, c)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestUploadsAndPhotoFix(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(planTexts(t)), Fixer: materials.NewFixer(planTexts(t))})
@@ -167,7 +197,12 @@ func TestUploadsAndPhotoFix(t *testing.T) {
 	if c.asked() != "id_card_back" {
 		t.Fatalf("after a good ID card front: asked %q (%s)", c.asked(), c.lastText())
 	}
+	// The same file cannot be both sides of the ID card.
 	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: card}})
+	if c.asked() != "id_card_back" || !strings.Contains(c.lastText(), "身份证人像面照片") {
+		t.Fatalf("the front's file as the back: asked %q (%s)", c.asked(), c.lastText())
+	}
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 1200, 760, 1)}})
 	if c.asked() != "photo" {
 		t.Fatalf("after the ID card back: asked %q (%s)", c.asked(), c.lastText())
 	}
@@ -203,7 +238,12 @@ func TestUploadsAndPhotoFix(t *testing.T) {
 
 	form := photoJPEG(t, 1240, 1754, 80)
 	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: form}})
+	// One photo cannot be both the 申报表 and the 工作经历承诺书.
 	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: form}})
+	if c.asked() != "work_commitment" || c.s.Status != store.StatusCollecting {
+		t.Fatalf("the 申报表's file as the 承诺书: asked %q, status %q (%s)", c.asked(), c.s.Status, c.lastText())
+	}
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 1240, 1754, 2)}})
 	if c.s.Status != store.StatusMaterialsReady {
 		t.Fatalf("status %q after every material, want materials_ready (%s)", c.s.Status, c.lastText())
 	}

@@ -56,13 +56,17 @@ type Blobs interface {
 }
 
 // DefaultInspector accepts any decodable image and refuses everything else.
-type DefaultInspector struct{}
+type DefaultInspector struct {
+	// Unreadable is what a candidate reads about a file that is not an
+	// image (NewEngine sets the plan's text unreadable_image).
+	Unreadable string
+}
 
 // Inspect implements Inspector.
-func (DefaultInspector) Inspect(_ context.Context, _ *Material, data []byte, _ Facts) Inspection {
+func (d DefaultInspector) Inspect(_ context.Context, _ *Material, data []byte, _ Facts) Inspection {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return Inspection{Size: int64(len(data)), Problems: []string{"无法识别这张图片，请发送 JPG 或 PNG 格式的照片。"}}
+		return Inspection{Size: int64(len(data)), Problems: []string{d.Unreadable}}
 	}
 	return Inspection{Format: format, Width: cfg.Width, Height: cfg.Height, Size: int64(len(data))}
 }

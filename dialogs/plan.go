@@ -2,11 +2,9 @@ package dialogs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,12 +20,20 @@ type Plan struct {
 	Title string `yaml:"title"`
 	// Occupation is the name of "this occupation" (本职业).
 	Occupation string `yaml:"occupation"`
-	// Texts are the fixed sentences of the conversation, by key (see
-	// TextKeys for the keys every plan must define).
+	// Texts are the fixed sentences of the conversation, the parsers'
+	// messages and the channels' strings, by dotted key (see TextSpecs and
+	// docs/plans.md for the keys a plan must define).
 	Texts map[string]string `yaml:"texts"`
 	// Lists are named vocabularies that text answers are matched against
-	// (occupations, majors).
-	Lists map[string][]string `yaml:"lists"`
+	// (occupations, majors), with the everyday words that name their
+	// entries.
+	Lists map[string]*List `yaml:"lists"`
+	// Commands are the words that trigger a command anywhere in the
+	// conversation, by command key (see CommandKeys).
+	Commands map[string][]string `yaml:"commands"`
+	// Understanding is the vocabulary that tells greetings and questions
+	// from answers.
+	Understanding Understanding `yaml:"understanding"`
 	// Slots are the answers the bot collects, in the order it asks them.
 	Slots []Slot `yaml:"slots"`
 	// Derived are values computed from slots that conditions read.
@@ -64,6 +70,61 @@ type Payment struct {
 	URL string `yaml:"url"`
 	// Match are phrases that ask how to pay (the WeChat menu's 缴费 too).
 	Match []string `yaml:"match"`
+}
+
+// List is a vocabulary a text answer is matched against, e.g. the related
+// occupations. In the plan file it is either a plain sequence of entries or
+// a mapping with the fields below.
+type List struct {
+	// Entries are the official names, as the guide writes them.
+	Entries []string `yaml:"entries"`
+	// Suffixes are words candidates add after an entry that do not change
+	// it ("专业", "职业").
+	Suffixes []string `yaml:"suffixes"`
+	// Aliases are other names that mean an entry for sure, e.g. a 工种 of an
+	// occupation ("直播销售员" → "互联网营销师"); the answer is stored as the
+	// entry.
+	Aliases map[string]string `yaml:"aliases"`
+	// Suggest maps everyday words that may mean some entries ("电商",
+	// "主播") to those entries, offered as "您是指…？" choices.
+	Suggest map[string][]string `yaml:"suggest"`
+	// Review are everyday titles no entry covers but that staff may accept
+	// ("导购"): the candidate is offered staff review first.
+	Review []string `yaml:"review"`
+	// Unlisted is the sub-question for an answer not in the list; {value}
+	// is what the candidate typed.
+	Unlisted string `yaml:"unlisted"`
+	// AliasNote, when set, is said when an alias matched; {value} is what
+	// was typed, {entry} the entry it means.
+	AliasNote string `yaml:"alias_note"`
+}
+
+// UnmarshalYAML reads a list written as a plain sequence of entries or as
+// a mapping.
+func (l *List) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		return n.Decode(&l.Entries)
+	}
+	type plain List
+	return decodeStrict(n, (*plain)(l))
+}
+
+// Understanding is what the engine needs to tell greetings and questions
+// from answers.
+type Understanding struct {
+	// Greetings are messages that only greet ("你好"): the bot greets back
+	// and asks the current question again.
+	Greetings []string `yaml:"greetings"`
+	// QuestionWords make a message a question ("怎么", "多少", "吗"), as a
+	// question mark does.
+	QuestionWords []string `yaml:"question_words"`
+	// Later are words that say "I will send it later" ("明天再发"): at an
+	// upload they get a friendly "whenever you are ready", not an error.
+	Later []string `yaml:"later"`
+	// Synonyms map a word FAQ keywords use to the other ways people say it
+	// ("时间": [多久, 几天]); messages are read with every synonym replaced by
+	// its word before FAQ keywords are looked for.
+	Synonyms map[string][]string `yaml:"synonyms"`
 }
 
 // SlotType is the kind of answer a slot takes; it decides the parser and the
@@ -120,6 +181,8 @@ type Slot struct {
 	First string `yaml:"first"`
 	// Sensitive slots (ID number, mobile) are masked in summaries.
 	Sensitive bool `yaml:"sensitive"`
+	// Ongoing lets a month slot take "至今" (a period still running).
+	Ongoing bool `yaml:"ongoing"`
 }
 
 // Choice is one option offered to the candidate.
@@ -154,6 +217,9 @@ type Derived struct {
 // Condition is one eligibility condition (报考条件), e.g. C2.
 type Condition struct {
 	Key string `yaml:"key"`
+	// Label is how the guide names the condition to candidates
+	// ("第（二）条"); events and the record use Key.
+	Label string `yaml:"label"`
 	// Title is the condition as the guide states it.
 	Title string `yaml:"title"`
 	// Short is a one-line summary used when telling a candidate which
@@ -175,9 +241,12 @@ type Condition struct {
 type Clause struct {
 	// Expr is an expr-lang expression over slots and derived values.
 	Expr string `yaml:"expr"`
-	// Miss explains a failed clause; {key} placeholders are replaced by the
-	// candidate's values.
+	// Miss explains what the clause needs when it does not hold.
 	Miss string `yaml:"miss"`
+	// Have, when set, says what the candidate has against it ("，您目前是
+	// {work_years}"), written to follow Miss; it is added only when every
+	// value it names is known.
+	Have string `yaml:"have"`
 }
 
 // Escalation is a case within a condition that goes to staff.
@@ -201,6 +270,9 @@ type Material struct {
 	Sensitive bool `yaml:"sensitive"`
 	// Checks configure the photo checks of this material.
 	Checks MaterialChecks `yaml:"checks"`
+	// Aliases are other words candidates use for this material ("身份证正面"):
+	// typed at the upload steps they choose it.
+	Aliases []string `yaml:"aliases"`
 }
 
 // MaterialChecks are the checks an upload of a material gets. Zero values
@@ -238,51 +310,52 @@ type Link struct {
 	URL   string `yaml:"url" json:"url"`
 }
 
-// FAQ is a question the bot answers wherever it comes up.
+// FAQ is a question the bot answers wherever it comes up. It is found by
+// meaning: a message is this question when it holds every word of one of
+// its keyword sets, after the plan's synonyms are replaced by their words.
 type FAQ struct {
 	Key string `yaml:"key"`
-	// Match are phrases; a message containing any of them (after
-	// normalisation) is this question.
-	Match  []string `yaml:"match"`
-	Answer string   `yaml:"answer"`
+	// Keywords are sets of words; a message holding all the words of one
+	// set is this question. Longer matches win over shorter ones.
+	Keywords [][]string `yaml:"keywords"`
+	// Answer is said when no variant applies.
+	Answer string `yaml:"answer"`
+	// Link names a link sent with the answer: "template" for the plan's
+	// template package.
+	Link string `yaml:"link"`
+	// Variants answer the same question differently depending on where
+	// the candidate is; the first whose conditions all hold wins.
+	Variants []FAQVariant `yaml:"variants"`
 }
 
-// TextKeys are the text keys every plan must define.
-var TextKeys = []string{
-	"welcome", "welcome_back", "help", "busy", "unknown_input", "offer_human",
-	"restart", "back_none", "edit_menu", "progress_title", "eligible_one", "eligible_also",
-	"not_eligible", "review_occupation", "checklist_title", "upload_received",
-	"uploads_done", "yes", "no", "did_you_mean", "none_of_these", "not_in_list_occupation",
-	"not_in_list_major", "unsupported_input", "expect_image", "all_done", "current_answer",
-	"empty_text", "end_before_start", "expect_text", "fix_confirm", "fix_done",
-	"fix_failed", "fix_offer", "form_rules_title", "none_next", "pick_choice",
-	"progress_answers", "progress_condition", "progress_none", "progress_status",
-	"progress_undecided", "start_after_end", "text_too_long", "status_collecting",
-	"status_materials_ready", "status_under_review", "status_rejected",
-	"status_awaiting_payment", "status_paid", "status_ticket_ready", "status_withdrawn", "id_expired", "material_by_staff", "package_empty", "package_unavailable",
-	"package_ready", "progress_escalated", "reupload",
-	"label_edit", "label_human", "label_restart", "label_retry", "label_keep",
-	"label_human_review", "label_fix", "label_resend", "label_use_fixed",
-	// Statuses: the notification's headline, what to do at each status,
-	// rejections, payment and "I submitted".
-	"status_changed", "status_next_collecting", "status_next_materials_ready",
-	"status_next_under_review", "status_next_rejected", "status_next_awaiting_payment",
-	"status_next_paid", "status_next_ticket_ready", "status_next_withdrawn",
-	"status_reopened", "rejected_reason", "rejected_fix", "rejected_fixed", "progress_fix",
-	"payment_link_label", "payment_qr", "payment_no_link", "payment_not_yet",
-	"submitted_too_early", "submitted_already", "label_submitted",
-	// Tickets (dialogs/tickets.go) and staff review (dialogs/system.go).
-	"ticket_opened", "ticket_already_open", "ticket_forwarded", "ticket_waiting",
-	"ticket_command_blocked", "ticket_not_open", "ticket_ended", "ticket_closed",
-	"ticket_staff_reply", "ticket_failures", "ticket_question", "ticket_question_added",
-	"ticket_review", "ticket_expect_soon", "ticket_expect_later", "ticket_expect_unknown",
-	"ticket_when_today", "ticket_when_tomorrow", "ticket_when_date", "duration_hours",
-	"duration_minutes", "label_end_human", "reopened",
-	// The answers summary in the material package (Engine.Summary).
-	"package_summary_title", "package_summary_condition", "package_summary_work",
-	"package_summary_work_entry", "package_summary_materials", "package_summary_uploaded",
-	"package_summary_by_staff", "package_summary_missing",
+// FAQVariant is an answer for candidates in some state. Each field left
+// empty matches every candidate.
+type FAQVariant struct {
+	// Status are application statuses (collecting, under_review, …).
+	Status []string `yaml:"status"`
+	// Stage are stages of the conversation: eligibility (still asking
+	// eligibility questions), ineligible, personal (asking personal data),
+	// uploads (materials missing), done (every material in).
+	Stage []string `yaml:"stage"`
+	// Condition are condition keys the chosen condition must be one of.
+	Condition []string `yaml:"condition"`
+	// Answer is said instead of the FAQ's answer.
+	Answer string `yaml:"answer"`
+	// Link overrides the FAQ's link ("none" for no link).
+	Link string `yaml:"link"`
 }
+
+// The stages of a conversation FAQ variants select on.
+const (
+	StageEligibility = "eligibility"
+	StageIneligible  = "ineligible"
+	StagePersonal    = "personal"
+	StageUploads     = "uploads"
+	StageDone        = "done"
+)
+
+// Stages lists every stage.
+var Stages = []string{StageEligibility, StageIneligible, StagePersonal, StageUploads, StageDone}
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:
 // NewEngine does, so that every problem is reported with the file name.
@@ -360,145 +433,14 @@ func (p *Plan) Condition(key string) (*Condition, bool) {
 // Text returns the plan's text for key; a missing key is caught by validate.
 func (p *Plan) Text(key string) string { return p.Texts[key] }
 
-func (p *Plan) validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if p.ID == "" {
-		bad("id is empty")
+// decodeStrict decodes n into v refusing unknown keys, as the plan file's
+// decoder does (a custom UnmarshalYAML would otherwise lose that).
+func decodeStrict(n *yaml.Node, v any) error {
+	data, err := yaml.Marshal(n)
+	if err != nil {
+		return err
 	}
-	for _, k := range TextKeys {
-		if strings.TrimSpace(p.Texts[k]) == "" {
-			bad("texts.%s is missing", k)
-		}
-	}
-	seen := map[string]bool{}
-	for _, s := range p.Slots {
-		if s.Key == "" {
-			bad("a slot has no key")
-			continue
-		}
-		if seen[s.Key] {
-			bad("slot %s is defined twice", s.Key)
-		}
-		seen[s.Key] = true
-		errs = append(errs, p.validateSlot(s, "slots."+s.Key)...)
-		if s.Phase != PhaseEligibility && s.Phase != PhasePersonal {
-			bad("slots.%s: phase must be eligibility or personal, not %q", s.Key, s.Phase)
-		}
-		if s.Type == SlotGroup {
-			if s.More == "" || s.First == "" {
-				bad("slots.%s: a group needs first and more questions", s.Key)
-			}
-			// A group is a work history: its entries are stored as
-			// store.WorkEntry, so its fields are these four.
-			want := map[string]SlotType{"employer": SlotText, "occupation": SlotText, "start": SlotMonth, "end": SlotMonth}
-			if len(s.Fields) != len(want) {
-				bad("slots.%s: a group has exactly the fields employer, occupation, start and end", s.Key)
-			}
-			for _, f := range s.Fields {
-				if t, ok := want[f.Key]; !ok || t != f.Type {
-					bad("slots.%s.%s: a group's fields are employer (text), occupation (text), start (month) and end (month)", s.Key, f.Key)
-				}
-			}
-			for _, f := range s.Fields {
-				errs = append(errs, p.validateSlot(f, "slots."+s.Key+"."+f.Key)...)
-			}
-		}
-	}
-	for _, d := range p.Derived {
-		if seen[d.Key] {
-			bad("derived %s: the key is already used", d.Key)
-		}
-		seen[d.Key] = true
-		src, ok := p.Slot(d.From)
-		switch {
-		case !ok:
-			bad("derived %s: from %q is not a slot", d.Key, d.From)
-		case d.Kind == DerivedYears && src.Type != SlotGroup:
-			bad("derived %s: years needs a group slot, %s is %s", d.Key, d.From, src.Type)
-		case d.Kind == DerivedInList && src.List == "":
-			bad("derived %s: in_list needs a text slot with a list, %s has none", d.Key, d.From)
-		case d.Kind != DerivedYears && d.Kind != DerivedInList:
-			bad("derived %s: kind must be years or in_list, not %q", d.Key, d.Kind)
-		}
-		if d.Since != "" {
-			if s, ok := p.Slot(d.Since); !ok || s.Type != SlotMonth {
-				bad("derived %s: since %q is not a month slot", d.Key, d.Since)
-			}
-		}
-	}
-	mats := map[string]bool{}
-	for _, m := range p.Materials {
-		if mats[m.Key] {
-			bad("material %s is defined twice", m.Key)
-		}
-		mats[m.Key] = true
-		if m.Name == "" || m.FileName == "" || m.Ask == "" {
-			bad("materials.%s: name, file_name and ask are required", m.Key)
-		}
-	}
-	rulesByKey := map[string]bool{}
-	for _, r := range p.FormRules {
-		rulesByKey[r.Key] = true
-	}
-	if len(p.Conditions) == 0 {
-		bad("no conditions")
-	}
-	conds := map[string]bool{}
-	for _, c := range p.Conditions {
-		if conds[c.Key] {
-			bad("condition %s is defined twice", c.Key)
-		}
-		conds[c.Key] = true
-		if len(c.All) == 0 {
-			bad("conditions.%s: no clauses", c.Key)
-		}
-		for _, m := range c.Materials {
-			if !mats[m] {
-				bad("conditions.%s: material %q is not defined", c.Key, m)
-			}
-		}
-		for _, r := range c.FormRules {
-			if !rulesByKey[r] {
-				bad("conditions.%s: form rule %q is not defined", c.Key, r)
-			}
-		}
-		for _, e := range c.Escalate {
-			if e.Material != "" && !mats[e.Material] {
-				bad("conditions.%s: escalate material %q is not defined", c.Key, e.Material)
-			}
-		}
-	}
-	if u := p.Payment.URL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		bad("payment.url: %q is not an http(s) URL", u)
-	}
-	return errors.Join(errs...)
-}
-
-func (p *Plan) validateSlot(s Slot, where string) []error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(where+": "+format, args...))
-	}
-	if s.Ask == "" && s.Type != SlotGroup {
-		bad("ask is empty")
-	}
-	switch s.Type {
-	case SlotBool, SlotMonth, SlotName, SlotIDNumber, SlotDate, SlotMobile, SlotGroup:
-	case SlotChoice:
-		if len(s.Choices) < 2 {
-			bad("a choice slot needs at least two choices")
-		}
-	case SlotNumber:
-		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
-			bad("min is above max")
-		}
-	case SlotText:
-		if s.List != "" && len(p.Lists[s.List]) == 0 {
-			bad("list %q is not defined or empty", s.List)
-		}
-	default:
-		bad("unknown type %q", s.Type)
-	}
-	return errs
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(v)
 }

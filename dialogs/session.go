@@ -37,6 +37,13 @@ type Session struct {
 	Trail []string `json:"trail,omitempty"`
 	// Fails counts wrong answers to the current step in a row.
 	Fails int `json:"fails,omitempty"`
+	// Help is set when a person was offered for the current step (after
+	// wrong answers or a question the bot cannot answer): the question is
+	// asked with a 转人工 choice until the step is answered.
+	Help bool `json:"help,omitempty"`
+	// EditWork is the 1-based index of the work period being changed by
+	// 修改 (one field of it is asked), 0 otherwise.
+	EditWork int `json:"edit_work,omitempty"`
 	// Pending is a sub-question of the current step.
 	Pending *Pending `json:"pending,omitempty"`
 	// Condition is the chosen condition ("" while undecided or none holds).
@@ -81,14 +88,27 @@ const (
 	PendingFixOffer PendingKind = "fix_offer"
 	// PendingFixConfirm: the fixed photo was shown; keep it?
 	PendingFixConfirm PendingKind = "fix_confirm"
+	// PendingRestart: 重新开始 clears everything; really?
+	PendingRestart PendingKind = "restart"
+	// PendingWhich: an image came without a material asked for it, or
+	// the candidate wants to send another one: which material is it?
+	PendingWhich PendingKind = "which_material"
+	// PendingEditField: 修改 of one work period: which part of it?
+	PendingEditField PendingKind = "edit_field"
 )
 
 // Pending is a sub-question of the current step.
 type Pending struct {
 	Kind PendingKind `json:"kind"`
 	// Value is the candidate's raw text (suggest, unlisted) or a blob
-	// reference (fix offer/confirm).
+	// reference (fix offer/confirm, an image waiting for its material).
 	Value string `json:"value,omitempty"`
+	// Material is the material an upload sub-question is about.
+	Material string `json:"material,omitempty"`
+	// Hash and Print identify the image a which-material question is
+	// about (see MaterialState).
+	Hash  string          `json:"hash,omitempty"`
+	Print store.ImageHash `json:"print,omitempty"`
 	// Choices are what was offered.
 	Choices []Choice `json:"choices,omitempty"`
 }
@@ -96,6 +116,11 @@ type Pending struct {
 // MaterialState is one material's accepted upload.
 type MaterialState struct {
 	Ref string `json:"ref,omitempty"`
+	// Hash is the SHA-256 of the file as sent (hex) and Print its
+	// perceptual hash when one is computed: the same file, or a
+	// near-identical one, is refused for a second material.
+	Hash  string          `json:"hash,omitempty"`
+	Print store.ImageHash `json:"print,omitempty"`
 	// Escalated means staff decide this material (no upload asked).
 	Escalated bool `json:"escalated,omitempty"`
 }

@@ -289,7 +289,7 @@ func (e *Engine) statusWords(t *turn) (bool, error) {
 		return false, nil
 	}
 	text := answers.Normalize(in.Text)
-	if text == "" || (e.freeTextStep(t.s.Step) && t.s.Pending == nil && !looksLikeQuestion(text) && !e.saysOnly(text)) {
+	if text == "" || (e.freeTextStep(t.s.Step) && t.s.Pending == nil && !e.words.isQuestion(text) && !e.saysOnly(text)) {
 		return false, nil
 	}
 	switch {
@@ -360,9 +360,9 @@ func (e *Engine) statusNow(t *turn) {
 	s := t.s
 	switch s.Status {
 	case store.StatusCollecting:
-		t.say(e.plan.Text("all_done"))
+		t.say(e.allDone())
 	case store.StatusMaterialsReady:
-		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("all_done"),
+		t.res.Messages = append(t.res.Messages, Outbound{Text: e.allDone(),
 			Choices: []Choice{e.choice(choiceSubmitted, "label_submitted")}})
 	case store.StatusRejected:
 		t.res.Messages = append(t.res.Messages, Outbound{Text: e.plan.Text("status_next_rejected"),

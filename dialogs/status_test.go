@@ -18,9 +18,10 @@ import (
 func (c *conversation) toMaterialsReady() {
 	c.t.Helper()
 	c.toUploads()
-	img := photoJPEG(c.t, 320, 448, 80)
-	for range 5 {
-		c.send(dialogs.Inbound{Image: &dialogs.Image{Data: img}})
+	// A picture of its own for each material: the same one twice is
+	// refused.
+	for i := range 5 {
+		c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(c.t, 320, 448, uint64(100+i))}})
 	}
 	if c.s.Status != store.StatusMaterialsReady {
 		c.t.Fatalf("status %q after every upload, want materials_ready (%s)", c.s.Status, c.lastText())
@@ -286,16 +287,15 @@ func TestEditMovesTheStatusBack(t *testing.T) {
 	if d.s.Condition != "C3" || d.s.Status != store.StatusCollecting {
 		t.Fatalf("after an edit to C3: condition %q status %q", d.s.Condition, d.s.Status)
 	}
-	img := photoJPEG(t, 320, 448, 80)
-	for d.asked() != "" && strings.HasPrefix(d.s.Step, "upload:") {
-		d.send(dialogs.Inbound{Image: &dialogs.Image{Data: img}})
+	for i := 0; d.asked() != "" && strings.HasPrefix(d.s.Step, "upload:"); i++ {
+		d.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 320, 448, uint64(200+i))}})
 	}
 	if d.s.Status != store.StatusMaterialsReady {
 		t.Fatalf("after the C3 uploads: status %q (%s)", d.s.Status, d.lastText())
 	}
 
-	// 重新开始 at materials_ready starts collecting again.
-	d.say("重新开始")
+	// 重新开始 at materials_ready, once confirmed, starts collecting again.
+	d.say("重新开始", "确定重新开始")
 	if d.s.Status != store.StatusCollecting {
 		t.Fatalf("status %q after 重新开始", d.s.Status)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
@@ -39,6 +38,7 @@ const (
 	TicketFailures    = "failures"     // the same question failed three times: "failures:<step>"
 	TicketQuestion    = "question"     // a question the bot cannot answer
 	TicketSpecialCase = "special_case" // a case the plan sends to staff: "special_case:<condition>"
+	TicketReview      = "review"       // an answer not in its list, for staff to judge: "review:<list>"
 )
 
 const (
@@ -335,17 +335,12 @@ func staffIDOf(actor string) int64 {
 
 // failedThrice opens a review ticket when the same question failed three
 // times in a row, so staff can look, and says so; the candidate may go on.
+// The question then offers 转人工 as one of its own choices, numbered after
+// them, so that typing its number picks it.
 func (e *Engine) failedThrice(t *turn) {
 	code := e.escalateTo(t, TicketFailures+":"+t.s.Step, inboundText(t.in, t.res.ImageRef), false)
-	t.res.Messages = append(t.res.Messages, Outbound{
-		Text:    e.ticketText(t, "ticket_failures", code),
-		Choices: []Choice{e.choice(choiceHuman, "label_human")},
-	})
-}
-
-// isQuestion reports whether the message is a typed question.
-func isQuestion(in Inbound) bool {
-	return in.Image == nil && in.Choice == "" && in.Text != "" && looksLikeQuestion(answers.Normalize(in.Text))
+	t.say(e.ticketText(t, "ticket_failures", code))
+	t.s.Help = true
 }
 
 // unknownQuestion sends a question the bot cannot answer to staff: on a

@@ -81,7 +81,7 @@ func TestListsAreComplete(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := p.Lists[tt.list]
+			got := p.Lists[tt.list].Entries
 			if len(tt.want) != tt.count {
 				t.Fatalf("the footnote yields %d names, want %d", len(tt.want), tt.count)
 			}
@@ -219,11 +219,17 @@ func TestConditionsMatchTheGuide(t *testing.T) {
 			if cl.Miss == "" {
 				t.Errorf("%s: clause %q has no miss text", c.Key, cl.Expr)
 			}
-			for _, m := range placeholder.FindAllStringSubmatch(cl.Miss, -1) {
+			for _, m := range placeholder.FindAllStringSubmatch(cl.Miss+cl.Have, -1) {
 				if !values[m[1]] {
-					t.Errorf("%s: miss %q names {%s}, not a slot or derived value", c.Key, cl.Miss, m[1])
+					t.Errorf("%s: miss %q names {%s}, not a slot or derived value", c.Key, cl.Miss+cl.Have, m[1])
 				}
 			}
+		}
+	}
+	// Conditions are shown as the guide numbers them.
+	for i, label := range []string{"第（一）条", "第（二）条", "第（三）条", "第（四）条"} {
+		if got := p.Conditions[i].Label; got != label {
+			t.Errorf("%s label %q, want %q", p.Conditions[i].Key, got, label)
 		}
 	}
 	if !slices.Equal(keys, []string{"C1", "C2", "C3", "C4"}) {
@@ -231,7 +237,7 @@ func TestConditionsMatchTheGuide(t *testing.T) {
 	}
 	c3, _ := p.Condition("C3")
 	if !slices.ContainsFunc(c3.All, func(cl dialogs.Clause) bool {
-		return cl.Expr == "training_hours >= 104" && strings.Contains(cl.Miss, "{training_hours}")
+		return cl.Expr == "training_hours >= 104" && strings.Contains(cl.Have, "{training_hours}")
 	}) {
 		t.Errorf("C3 does not require 104 hours with the candidate's hours in its explanation")
 	}
@@ -288,31 +294,13 @@ func TestMaterials(t *testing.T) {
 	}
 }
 
-// TestTextsHavePlaceholders checks that the texts the engine fills carry the
-// placeholders it replaces.
-func TestTextsHavePlaceholders(t *testing.T) {
+// TestTexts checks the plan's texts against every text the engine says:
+// none missing, no unknown placeholder, no key the engine does not use.
+func TestTexts(t *testing.T) {
 	t.Parallel()
 	p := parseDefault(t)
-	want := map[string][]string{
-		"eligible_one":           {"{condition}", "{title}"},
-		"eligible_also":          {"{others}", "{condition}"},
-		"not_eligible":           {"{condition}", "{title}", "{missing}"},
-		"review_occupation":      {"{occupations}"},
-		"checklist_title":        {"{condition}"},
-		"upload_received":        {"{material}"},
-		"expect_image":           {"{material}"},
-		"not_in_list_occupation": {"{value}"},
-		"not_in_list_major":      {"{value}"},
-		"current_answer":         {"{value}"},
-		"progress_condition":     {"{condition}"},
-		"progress_status":        {"{status}"},
-	}
-	for key, phs := range want {
-		for _, ph := range phs {
-			if !strings.Contains(p.Texts[key], ph) {
-				t.Errorf("texts.%s lacks %s: %q", key, ph, p.Texts[key])
-			}
-		}
+	if err := p.CheckTexts(true, dialogs.TextKeys, materials.TextKeys); err != nil {
+		t.Fatal(err)
 	}
 	for _, cmd := range []string{"上一步", "返回", "修改", "重新开始", "进度", "帮助", "转人工"} {
 		if !strings.Contains(p.Texts["help"], cmd) {
@@ -322,48 +310,66 @@ func TestTextsHavePlaceholders(t *testing.T) {
 	if p.Texts["busy"] != "系统繁忙，请稍后再试。" {
 		t.Errorf("busy is %q", p.Texts["busy"])
 	}
-	for key := range p.Texts {
-		if _, byMaterials := materials.TextKeys[key]; !byMaterials && !slices.Contains(dialogs.TextKeys, key) {
-			t.Errorf("texts.%s is not a key the engine or the photo checks use", key)
+	// The candidate is addressed as 您 everywhere, and no text claims a
+	// naming rule the official guide does not have.
+	for key, text := range p.Texts {
+		if strings.Contains(strings.ReplaceAll(text, "您", ""), "你") {
+			t.Errorf("texts.%s says 你: %q", key, text)
+		}
+		if strings.Contains(text, "官网要求命名") {
+			t.Errorf("texts.%s claims an official naming rule: %q", key, text)
+		}
+	}
+	for key, words := range p.Commands {
+		if len(words) == 0 {
+			t.Errorf("commands.%s has no words", key)
 		}
 	}
 }
 
-// TestFAQ checks the FAQ and that no match phrase is part of an ordinary
-// answer: FAQ matching runs before answers are parsed.
+// TestRegistrationFollowsTheGuide checks the guide's separate steps
+// (身份选择, then 个人信息填写) and that the upload step names the condition
+// to tick.
+func TestRegistrationFollowsTheGuide(t *testing.T) {
+	t.Parallel()
+	p := parseDefault(t)
+	identity, personal, tick := -1, -1, -1
+	for i, step := range p.Registration {
+		switch {
+		case strings.HasPrefix(step, "身份选择"):
+			identity = i
+		case strings.HasPrefix(step, "个人信息填写"):
+			personal = i
+		case strings.Contains(step, "{condition}"):
+			tick = i
+		}
+	}
+	if identity < 0 || personal != identity+1 {
+		t.Errorf("个人信息填写 is not its own step after 身份选择 (%d, %d)", identity, personal)
+	}
+	if tick < personal {
+		t.Errorf("no step after 个人信息填写 names the condition to tick")
+	}
+}
+
+// TestFAQ checks the FAQ: the questions people ask are there, each with
+// keywords, and the list answers name every list entry.
 func TestFAQ(t *testing.T) {
 	t.Parallel()
 	p := parseDefault(t)
 	if len(p.FAQ) < 12 {
 		t.Fatalf("%d FAQ entries, want at least 12", len(p.FAQ))
 	}
-	answersGiven := []string{"是", "否", "有", "没有", "是的", "有的", "没有证书", "有结业证书", "参加过培训",
-		"120", "120学时", "104课时", "2021-03", "2021年3月", "至今", "长期", "2035-06-01", "13800138000",
-		"做过相关职业", "做过电子商务", "中专", "职业学校", "还在读", "应届", "应届生", "毕业了", "我等下发"}
-	for _, s := range p.Slots {
-		for _, c := range s.Choices {
-			answersGiven = append(answersGiven, c.Label)
-		}
-	}
 	keys := map[string]bool{}
 	for _, f := range p.FAQ {
-		if keys[f.Key] {
-			t.Errorf("faq %s is defined twice", f.Key)
-		}
 		keys[f.Key] = true
-		if len(f.Match) == 0 || strings.TrimSpace(f.Answer) == "" {
-			t.Errorf("faq %s needs match phrases and an answer", f.Key)
-		}
-		for _, m := range f.Match {
-			for _, a := range answersGiven {
-				if strings.Contains(a, m) {
-					t.Errorf("faq %s phrase %q would catch the answer %q", f.Key, m, a)
-				}
-			}
+		if len(f.Keywords) == 0 || strings.TrimSpace(f.Answer) == "" {
+			t.Errorf("faq %s needs keywords and an answer", f.Key)
 		}
 	}
 	for _, k := range []string{"fee", "review_time", "review_rejected", "ticket", "photo", "id_card", "handwriting",
-		"related_occupations", "related_majors", "website", "worker_identity", "training", "template", "about"} {
+		"related_occupations", "related_majors", "website", "worker_identity", "training", "template", "about",
+		"materials", "registered"} {
 		if !keys[k] {
 			t.Errorf("faq %s is missing", k)
 		}
@@ -374,7 +380,7 @@ func TestFAQ(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for _, name := range p.Lists[list] {
+		for _, name := range p.Lists[list].Entries {
 			if !strings.Contains(f.Answer, name) {
 				t.Errorf("faq %s does not name %s", f.Key, name)
 			}

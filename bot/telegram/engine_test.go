@@ -156,7 +156,7 @@ func TestEligibilityConversation(t *testing.T) {
 		if len(docs) != 1 || docs[0].Material != "id_card_front" || docs[0].Size == 0 {
 			t.Fatalf("documents = %+v; the bot said:\n%s", docs, transcript(got))
 		}
-		got = e.upload("身份证反面.jpg", testJPEG(t, 1000, 631))
+		got = e.upload("身份证反面.jpg", checkerJPEG(t, 1000, 630))
 		// The 40–80 KB photo is next: the question says to send a file.
 		if last := textOf(got[len(got)-1]); !strings.Contains(last, "一寸") || !strings.Contains(last, hintSizeMatters) {
 			t.Errorf("want the photo question with the size hint:\n%s", transcript(got))
@@ -173,6 +173,27 @@ func TestEligibilityConversation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkerJPEG is a w×h JPEG of a checkerboard: a picture unlike testJPEG's,
+// for a second material (the same picture is refused for two).
+func checkerJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{30, 40, 60, 255}
+			if (x/97+y/61)%2 == 0 {
+				c = color.RGBA{235, 225, 200, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // testJPEG is a w×h JPEG with some texture.

@@ -48,7 +48,7 @@ func TestBrowserConversation(t *testing.T) {
 	br.say("2020-03")
 	br.say("至今")
 	br.click("否")
-	if !strings.Contains(strings.Join(br.log(), "\n"), "您符合报考条件 C2") {
+	if !strings.Contains(strings.Join(br.log(), "\n"), "您符合报考条件第（二）条") {
 		t.Fatalf("no C2:\n%s", strings.Join(br.log(), "\n"))
 	}
 
@@ -79,7 +79,7 @@ func TestBrowserConversation(t *testing.T) {
 
 	// Both ID card sides, then a photo the bot offers to fix.
 	br.upload(writeFile(t, "id-front.jpg", testJPEG(t, 1280, 800)))
-	br.upload(writeFile(t, "id-back.jpg", testJPEG(t, 1280, 800)))
+	br.upload(writeFile(t, "id-back.jpg", checkerJPEG(t, 1280, 800)))
 	if ask := eval[string](br, `document.querySelector('#chat').dataset.ask`); ask != "image" {
 		t.Fatalf("after the ID card: ask %q:\n%s", ask, strings.Join(br.log(), "\n"))
 	}

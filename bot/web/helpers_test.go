@@ -104,6 +104,27 @@ func testJPEG(t testing.TB, w, h int) []byte {
 	return buf.Bytes()
 }
 
+// checkerJPEG is a w×h JPEG of a checkerboard: a picture unlike testJPEG's
+// gradient, for a second material (the same picture is refused for two).
+func checkerJPEG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{30, 40, 60, 255}
+			if (x/97+y/61)%2 == 0 {
+				c = color.RGBA{235, 225, 200, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // testSecret is a fixed cookie secret (32 zero-ish bytes, base64).
 const testSecret = "cmVnYm90LXdlYi1jaGF0LXRlc3Qtc2VjcmV0LTMyYnl0ZXMh"
 

@@ -116,18 +116,24 @@ func loadPlan(path string) (*dialogs.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
+	// Every text every part of regbot says must be there, with only the
+	// placeholders it takes, and no text nobody says.
+	errs := []error{plan.CheckTexts(true, textKeys()...)}
 	for _, m := range plan.Materials {
 		if err := materials.Validate(m.Checks); err != nil {
 			errs = append(errs, fmt.Errorf("materials.%s.checks: %w", m.Key, err))
 		}
 	}
-	// The sentences the photo checks and the fixer say.
-	errs = append(errs, materials.CheckTexts(plan.Texts))
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("plan %s: %w", plan.ID, err)
 	}
 	return plan, nil
+}
+
+// textKeys are the texts of every part of regbot that talks to
+// candidates, each with the placeholders it may use.
+func textKeys() []map[string][]string {
+	return []map[string][]string{dialogs.TextKeys, materials.TextKeys}
 }
 
 // runPlanCheck is `regbot plan check FILE`: it loads and compiles a plan and

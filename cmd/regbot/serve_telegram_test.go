@@ -101,8 +101,8 @@ log:
 	if after := strings.Count(fake.sent(), "---"); after != before {
 		t.Fatalf("a repeated update_id was answered again:\n%s", fake.sent())
 	}
-	if !strings.Contains(fake.sent(), "C2") {
-		t.Fatalf("no message names condition C2:\n%s", fake.sent())
+	if !strings.Contains(fake.sent(), "第（二）条") {
+		t.Fatalf("no message names condition C2 as the guide does (第（二）条):\n%s", fake.sent())
 	}
 	if strings.Contains(stderr.String(), "TEST-token") {
 		t.Errorf("the bot token is in the log:\n%s", stderr.String())

@@ -130,8 +130,8 @@ log:
 	if status, content := postWeChat(t, base, openID, 1006, "否"); status != http.StatusOK || content != "" {
 		t.Fatalf("retried message: status %d, reply %q (want an empty success)", status, content)
 	}
-	if !strings.Contains(strings.Join(replies, "\n"), "C2") {
-		t.Errorf("no reply names condition C2:\n%s", strings.Join(replies, "\n---\n"))
+	if !strings.Contains(strings.Join(replies, "\n"), "第（二）条") {
+		t.Errorf("no reply names condition C2 as the guide does (第（二）条):\n%s", strings.Join(replies, "\n---\n"))
 	}
 	// The rest of each turn went out as customer-service messages.
 	deadline := time.Now().Add(10 * time.Second)

@@ -2,6 +2,7 @@ package answers
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,19 +14,25 @@ var cst = time.FixedZone("CST", 8*3600)
 // testNow is the "now" of every test: mid-June 2025 in China.
 var testNow = time.Date(2025, 6, 15, 10, 0, 0, 0, cst)
 
-// requireInvalid fails unless err is an *Invalid whose message contains
-// want (any message when want is empty).
+// requireInvalid fails unless err is an *Invalid with a known code whose
+// description ("id_length count=17") starts with want (any code when want
+// is empty).
 func requireInvalid(t *testing.T, err error, want string) {
 	t.Helper()
 	var inv *Invalid
 	if !errors.As(err, &inv) {
 		t.Fatalf("err = %v (%T), want *Invalid", err, err)
 	}
-	if inv.Message == "" || inv.Error() != inv.Message {
-		t.Fatalf("Invalid message %q, Error() %q", inv.Message, inv.Error())
+	if _, known := Codes[inv.Code]; !known {
+		t.Fatalf("code %q is not in Codes", inv.Code)
 	}
-	if !strings.Contains(inv.Message, want) {
-		t.Fatalf("message %q does not contain %q", inv.Message, want)
+	for name := range inv.Args {
+		if !slices.Contains(Codes[inv.Code], name) {
+			t.Fatalf("code %q has argument %q, not declared in Codes", inv.Code, name)
+		}
+	}
+	if got := strings.TrimPrefix(inv.Error(), "invalid answer: "); !strings.HasPrefix(got, want) {
+		t.Fatalf("invalid answer %q, want %q", got, want)
 	}
 }
 
@@ -82,6 +89,16 @@ func TestBool(t *testing.T) {
 		{"已取得", "已取得", true, false},
 		{"我有", "我有", true, false},
 		{"first clause decides", "是的，2019年取得的", true, false},
+		{"yes with its object", "有结业证书", true, false},
+		{"参加过 with its object", "参加过培训", true, false},
+		{"有 with a certificate", "有五级证书", true, false},
+		{"no with its object", "没有证书", false, false},
+		{"没参加过 with its object", "没参加过培训", false, false},
+		{"no, then why", "没有，考试没通过", false, false},
+		{"doubt is no answer", "有点不确定", false, true},
+		{"不知道 is no answer", "不知道啊", false, true},
+		{"not sure is no answer", "不确定", false, true},
+		{"object with digits is no answer", "有2个", false, true},
 		{"spaces around", "  是  ", true, false},
 		{"否", "否", false, false},
 		{"不是", "不是", false, false},
@@ -109,7 +126,7 @@ func TestBool(t *testing.T) {
 			t.Parallel()
 			got, err := Bool(tt.in)
 			if tt.invalid {
-				requireInvalid(t, err, "“是”或“否”")
+				requireInvalid(t, err, CodeBool)
 				return
 			}
 			if err != nil || got != tt.want {

@@ -6,8 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-const msgBool = "请回答“是”或“否”。"
-
 // boolWords maps a normalised answer (no punctuation, no trailing particle)
 // to its meaning.
 var boolWords = map[string]bool{
@@ -43,18 +41,59 @@ func Bool(s string) (bool, error) {
 		return unicode.IsPunct(r) || unicode.IsSpace(r) || r == '~'
 	})
 	if len(clauses) == 0 {
-		return false, invalid(msgBool)
+		return false, invalid(CodeBool)
 	}
 	first, ok := boolWord(clauses[0])
 	if !ok {
-		return false, invalid(msgBool)
+		return false, invalid(CodeBool)
 	}
 	for _, c := range clauses[1:] {
 		if v, ok := boolWord(c); ok && v != first {
-			return false, invalid(msgBool)
+			return false, invalid(CodeBool)
 		}
 	}
 	return first, nil
+}
+
+// boolLeads are words that open an answer with what follows as its
+// object ("有结业证书", "参加过培训", "没有证书"), longest first so that
+// "没有" is read before "没" and "有".
+var boolLeads = []struct {
+	word string
+	yes  bool
+}{
+	{"还没有", false}, {"没参加过", false}, {"没有过", false}, {"没取得", false}, {"没拿到", false},
+	{"没考过", false}, {"未取得", false}, {"未获得", false}, {"没有", false}, {"不是", false},
+	{"参加过", true}, {"培训过", true}, {"取得过", true}, {"已取得", true}, {"已获得", true},
+	{"已拿到", true}, {"考过", true}, {"拿到", true}, {"已经", true}, {"是", true},
+	{"没", false}, {"未", false}, {"无", false}, {"有", true}, {"已", true},
+}
+
+// doubtWords in an answer make it no answer ("不知道", "有点不确定").
+var doubtWords = []string{"知道", "确定", "清楚", "记得", "好像", "可能", "也许", "大概", "应该", "吗", "么", "不", "没", "未", "无"}
+
+// boolPhrase reads a clause that opens with a yes or no word followed by
+// its object: "有结业证书" is yes, "没有证书" no, and a clause with doubt
+// or a second negation in its object ("有点不确定", "不知道") is neither.
+func boolPhrase(c string) (bool, bool) {
+	for _, l := range boolLeads {
+		rest, ok := strings.CutPrefix(c, l.word)
+		if !ok || rest == "" {
+			continue
+		}
+		for _, d := range doubtWords {
+			if strings.Contains(rest, d) {
+				return false, false
+			}
+		}
+		for _, r := range rest {
+			if !unicode.Is(unicode.Han, r) {
+				return false, false
+			}
+		}
+		return l.yes, true
+	}
+	return false, false
 }
 
 // boolWord classifies one clause.
@@ -71,6 +110,9 @@ func boolWord(c string) (bool, bool) {
 		c = c[:len(c)-size]
 	}
 	if v, ok := boolWords[c]; ok {
+		return v, true
+	}
+	if v, ok := boolPhrase(c); ok {
 		return v, true
 	}
 	// Repetition: "是是是", "嗯嗯嗯", "对对对".

@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-const (
-	msgDate         = "请按“2030-05-01”或“2030年5月1日”的格式填写有效期截止日期；长期有效请填“长期”。"
-	msgDateYear4    = "请填写四位数的年份，例如“2030年5月1日”。"
-	msgDateNotExist = "这个日期不存在，请核对后重新输入。"
-)
-
 // maxDateYear bounds ID card expiry years (long-term cards say 长期).
 const maxDateYear = 2199
 
@@ -45,21 +39,21 @@ func Date(s string) (d time.Time, permanent bool, err error) {
 	}
 	yTok, mTok, dTok, ok := splitDate(n, nil)
 	if !ok || mTok == "" || dTok == "" {
-		return time.Time{}, false, invalid(msgDate)
+		return time.Time{}, false, invalid(CodeDateFormat)
 	}
 	y, msg := parseYear(yTok)
 	if msg == msgYear2 {
-		return time.Time{}, false, invalid(msgDateYear4)
+		return time.Time{}, false, invalid(CodeDateYear4)
 	} else if msg != "" {
-		return time.Time{}, false, invalid(msgDate)
+		return time.Time{}, false, invalid(CodeDateFormat)
 	}
 	mo, okM := parseSmall(mTok)
 	day, okD := parseSmall(dTok)
 	if !okM || !okD || y < minYear || y > maxDateYear {
-		return time.Time{}, false, invalid(msgDate)
+		return time.Time{}, false, invalid(CodeDateFormat)
 	}
 	if !validDate(y, mo, day) {
-		return time.Time{}, false, invalid(msgDateNotExist)
+		return time.Time{}, false, invalid(CodeDateNotExist)
 	}
 	return time.Date(y, time.Month(mo), day, 0, 0, 0, 0, time.UTC), false, nil
 }

@@ -35,12 +35,12 @@ func ExampleParseMonth() {
 	_, _, err := answers.ParseMonth("2025-07", now, true)
 	var inv *answers.Invalid
 	if errors.As(err, &inv) {
-		fmt.Println(inv.Message)
+		fmt.Println(inv.Code, inv.Args["year"], inv.Args["month"])
 	}
 	// Output:
 	// 2023-05 5 months since 2023-01
 	// ongoing: true
-	// 填写的年月不能晚于当前月份（2025年6月），请重新填写。
+	// month_future 2025 6
 }
 
 func ExampleIDNumber() {
@@ -51,5 +51,5 @@ func ExampleIDNumber() {
 	fmt.Println(err)
 	// Output:
 	// 11010519491231002X <nil>
-	// 身份证号码校验位不正确，请核对后重新输入。
+	// invalid answer: id_checksum
 }

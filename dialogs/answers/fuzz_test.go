@@ -16,15 +16,19 @@ import (
 // *Invalid, and accept only values that really are valid: a nil error must
 // come with a result that passes an independent check.
 
-// requireInvalidErr fails unless err is nil or an *Invalid with a message.
+// requireInvalidErr fails unless err is nil or an *Invalid with a known
+// code.
 func requireInvalidErr(t *testing.T, err error) {
 	t.Helper()
 	if err == nil {
 		return
 	}
 	var inv *Invalid
-	if !errors.As(err, &inv) || inv.Message == "" {
-		t.Fatalf("error %v (%T) is not an *Invalid with a message", err, err)
+	if !errors.As(err, &inv) {
+		t.Fatalf("error %v (%T) is not an *Invalid", err, err)
+	}
+	if _, known := Codes[inv.Code]; !known {
+		t.Fatalf("error %v has an unknown code", err)
 	}
 }
 

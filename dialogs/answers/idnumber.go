@@ -1,20 +1,10 @@
 package answers
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-)
-
-const (
-	msgIDChars    = "身份证号码只能包含数字，最后一位可以是字母 X，请核对后重新输入。"
-	msgIDLength   = "身份证号码应为 18 位，您输入了 %d 位，请核对后重新输入。"
-	msgIDOld      = "请填写 18 位的第二代身份证号码。"
-	msgIDRegion   = "身份证号码开头的地区代码不正确，请核对后重新输入。"
-	msgIDBirth    = "身份证号码中的出生日期不正确，请核对后重新输入。"
-	msgIDAge      = "根据身份证号码，年龄应在 14 到 100 周岁之间，请核对后重新输入。"
-	msgIDChecksum = "身份证号码校验位不正确，请核对后重新输入。"
 )
 
 // Age bounds of a candidate, in whole years at now.
@@ -59,31 +49,31 @@ func IDNumber(s string, now time.Time) (string, error) {
 	n := strings.ToUpper(strings.ReplaceAll(compact(s), "-", ""))
 	for i := 0; i < len(n); i++ {
 		if c := n[i]; !(c >= '0' && c <= '9' || c == 'X') {
-			return "", invalid(msgIDChars)
+			return "", invalid(CodeIDChars)
 		}
 	}
 	switch {
 	case n == "":
-		return "", invalid(fmt.Sprintf(msgIDLength, 0))
+		return "", invalid(CodeIDLength, "count", "0")
 	case len(n) == 15 && isDigits(n):
-		return "", invalid(msgIDOld)
+		return "", invalid(CodeIDOld)
 	case len(n) != 18:
-		return "", invalid(fmt.Sprintf(msgIDLength, utf8.RuneCountInString(n)))
+		return "", invalid(CodeIDLength, "count", strconv.Itoa(utf8.RuneCountInString(n)))
 	case !isDigits(n[:17]):
-		return "", invalid(msgIDChars) // X only as the last character
+		return "", invalid(CodeIDChars) // X only as the last character
 	case !idProvinces[n[:2]]:
-		return "", invalid(msgIDRegion)
+		return "", invalid(CodeIDRegion)
 	}
 	birth, ok := idBirth(n[6:14])
 	age := ageAt(birth, now)
 	if !ok || age < 0 { // age < 0: born after today
-		return "", invalid(msgIDBirth)
+		return "", invalid(CodeIDBirth)
 	}
 	if age < minAge || age > maxAge {
-		return "", invalid(msgIDAge)
+		return "", invalid(CodeIDAge, "min", strconv.Itoa(minAge), "max", strconv.Itoa(maxAge))
 	}
 	if idCheckDigit(n[:17]) != n[17] {
-		return "", invalid(msgIDChecksum)
+		return "", invalid(CodeIDChecksum)
 	}
 	return n, nil
 }

@@ -4,12 +4,6 @@ import (
 	"strings"
 )
 
-const (
-	msgMobile       = "请输入 11 位的中国大陆手机号码，例如 13800138000。"
-	msgMobileLength = "手机号码应为 11 位数字，请核对后重新输入。"
-	msgMobilePrefix = "手机号码应以 13 至 19 开头，请核对后重新输入。"
-)
-
 // mobileSeparators are characters people put inside phone numbers.
 var mobileSeparators = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "")
 
@@ -27,11 +21,11 @@ func Mobile(s string) (string, error) {
 	}
 	switch {
 	case !isDigits(n):
-		return "", invalid(msgMobile)
+		return "", invalid(CodeMobileFormat)
 	case len(n) != 11:
-		return "", invalid(msgMobileLength)
+		return "", invalid(CodeMobileLength)
 	case n[0] != '1' || n[1] < '3':
-		return "", invalid(msgMobilePrefix)
+		return "", invalid(CodeMobilePrefix)
 	}
 	return n, nil
 }

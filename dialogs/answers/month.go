@@ -8,16 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-const (
-	msgMonth         = "请按“2023-05”或“2023年5月”的格式填写年月。"
-	msgMonthYear4    = "请填写四位数的年份，例如“2023年5月”。"
-	msgMonthNeedMon  = "请同时填写月份，例如“2023年5月”。"
-	msgMonthRange    = "月份应在 1 到 12 之间，请重新填写。"
-	msgMonthTooEarly = "年份不能早于 1950 年，请重新填写。"
-	msgMonthNoOngo   = "这里请填写具体的年月，例如“2023-05”。"
-	msgMonthFuture   = "填写的年月不能晚于当前月份（%d年%d月），请重新填写。"
-)
-
 // minYear is the earliest year a month or date answer may have.
 const minYear = 1950
 
@@ -49,12 +39,12 @@ func monthOf(t time.Time) Month { return Month{Year: t.Year(), Month: int(t.Mont
 // not for what candidates type; failures are *Invalid.
 func ParseMonthString(s string) (Month, error) {
 	if len(s) != 7 || s[4] != '-' || !isDigits(s[:4]) || !isDigits(s[5:]) {
-		return Month{}, invalid(msgMonth)
+		return Month{}, invalid(CodeMonthFormat)
 	}
 	y, _ := strconv.Atoi(s[:4])
 	mo, _ := strconv.Atoi(s[5:])
 	if mo < 1 || mo > 12 {
-		return Month{}, invalid(msgMonthRange)
+		return Month{}, invalid(CodeMonthRange)
 	}
 	return Month{Year: y, Month: mo}, nil
 }
@@ -83,45 +73,45 @@ func ParseMonth(s string, now time.Time, allowOngoing bool) (m Month, ongoing bo
 	n := trimPunct(compact(s))
 	if ongoingWords[n] {
 		if !allowOngoing {
-			return Month{}, false, invalid(msgMonthNoOngo)
+			return Month{}, false, invalid(CodeMonthNoOngoing)
 		}
 		return Month{}, true, nil
 	}
 	yTok, mTok, dTok, ok := splitDate(n, monthTrailers)
 	if !ok {
-		return Month{}, false, invalid(msgMonth)
+		return Month{}, false, invalid(CodeMonthFormat)
 	}
 	y, msg := parseYear(yTok)
 	if msg == msgYear2 {
-		return Month{}, false, invalid(msgMonthYear4)
+		return Month{}, false, invalid(CodeMonthYear4)
 	} else if msg != "" {
-		return Month{}, false, invalid(msgMonth)
+		return Month{}, false, invalid(CodeMonthFormat)
 	}
 	if mTok == "" {
 		if y >= minYear && y <= now.Year() {
-			return Month{}, false, invalid(msgMonthNeedMon)
+			return Month{}, false, invalid(CodeMonthNeedMonth)
 		}
-		return Month{}, false, invalid(msgMonth)
+		return Month{}, false, invalid(CodeMonthFormat)
 	}
 	mo, ok := parseSmall(mTok)
 	if !ok {
-		return Month{}, false, invalid(msgMonth)
+		return Month{}, false, invalid(CodeMonthFormat)
 	}
 	if mo < 1 || mo > 12 {
-		return Month{}, false, invalid(msgMonthRange)
+		return Month{}, false, invalid(CodeMonthRange)
 	}
 	if dTok != "" {
 		d, ok := parseSmall(dTok)
 		if !ok || !validDate(y, mo, d) {
-			return Month{}, false, invalid(msgMonth)
+			return Month{}, false, invalid(CodeMonthFormat)
 		}
 	}
 	if y < minYear {
-		return Month{}, false, invalid(msgMonthTooEarly)
+		return Month{}, false, invalid(CodeMonthTooEarly, "year", strconv.Itoa(minYear))
 	}
 	m = Month{Year: y, Month: mo}
 	if cur := monthOf(now); m.Index() > cur.Index() {
-		return Month{}, false, invalid(fmt.Sprintf(msgMonthFuture, cur.Year, cur.Month))
+		return Month{}, false, invalid(CodeMonthFuture, "year", strconv.Itoa(cur.Year), "month", strconv.Itoa(cur.Month))
 	}
 	return m, false, nil
 }

@@ -6,12 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-const (
-	msgNameEmpty  = "请填写您的姓名。"
-	msgNameChars  = "姓名请填写与身份证一致的汉字，少数民族姓名可用“·”分隔。"
-	msgNameLength = "姓名应为 2 到 20 个字，请核对后重新输入。"
-)
-
 // nameDot is the separator of transliterated (ethnic minority) names.
 const nameDot = '·'
 
@@ -35,23 +29,23 @@ func Name(s string) (string, error) {
 	}
 	n = strings.TrimRight(n, "。,!")
 	if n == "" {
-		return "", invalid(msgNameEmpty)
+		return "", invalid(CodeNameEmpty)
 	}
 	prev := nameDot
 	for _, r := range n {
 		switch {
 		case r == nameDot && prev == nameDot:
-			return "", invalid(msgNameChars) // leading or doubled dot
+			return "", invalid(CodeNameChars) // leading or doubled dot
 		case r != nameDot && !unicode.Is(unicode.Han, r):
-			return "", invalid(msgNameChars)
+			return "", invalid(CodeNameChars)
 		}
 		prev = r
 	}
 	if prev == nameDot {
-		return "", invalid(msgNameChars)
+		return "", invalid(CodeNameChars)
 	}
 	if c := utf8.RuneCountInString(n); c < 2 || c > 20 {
-		return "", invalid(msgNameLength)
+		return "", invalid(CodeNameLength, "min", "2", "max", "20")
 	}
 	return n, nil
 }

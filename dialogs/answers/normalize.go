@@ -7,15 +7,6 @@ import (
 	"golang.org/x/text/width"
 )
 
-// Invalid is a parse failure the candidate can fix. Message is one zh-CN
-// sentence saying what to change; the dialog shows it verbatim.
-type Invalid struct{ Message string }
-
-// Error returns Message.
-func (e *Invalid) Error() string { return e.Message }
-
-func invalid(msg string) error { return &Invalid{Message: msg} }
-
 // Normalize folds full-width ASCII (digits, letters, punctuation, the
 // ideographic space) to half-width, drops zero-width characters, trims,
 // collapses inner white space to one ASCII space and lower-cases ASCII

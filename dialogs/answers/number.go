@@ -1,14 +1,11 @@
 package answers
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
-
-const msgNumber = "请输入一个数字，例如“104”。"
 
 // numberPrefixes are words candidates put before an amount
 // ("共104学时", "大约96小时").
@@ -30,7 +27,7 @@ var numberUnits = map[string]bool{
 func Number(s string, min, max float64) (float64, error) {
 	n := Normalize(s)
 	if splitDigits(n) {
-		return 0, invalid(msgNumber) // "96 104": two numbers, not 96104
+		return 0, invalid(CodeNumberFormat) // "96 104": two numbers, not 96104
 	}
 	n = strings.ReplaceAll(n, " ", "")
 	n = strings.TrimRightFunc(n, func(r rune) bool { return r == '.' || r == '。' || r == '!' || r == '~' })
@@ -41,21 +38,21 @@ func Number(s string, min, max float64) (float64, error) {
 		}
 	}
 	if n == "" {
-		return 0, invalid(msgNumber)
+		return 0, invalid(CodeNumberFormat)
 	}
 	if n[0] == '-' || strings.HasPrefix(n, "负") {
 		return 0, rangeError(min, max)
 	}
 	num, unit := splitNumber(n)
 	if unit != "" && !numberUnits[unit] {
-		return 0, invalid(msgNumber)
+		return 0, invalid(CodeNumberFormat)
 	}
 	v, ok := parseDecimal(num)
 	if !ok {
 		v, ok = parseHanDecimal(num)
 	}
 	if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, invalid(msgNumber)
+		return 0, invalid(CodeNumberFormat)
 	}
 	if v < min || v > max {
 		return 0, rangeError(min, max)
@@ -74,7 +71,7 @@ func splitDigits(n string) bool {
 }
 
 func rangeError(min, max float64) error {
-	return invalid(fmt.Sprintf("请输入 %s 到 %s 之间的数字。", formatNumber(min), formatNumber(max)))
+	return invalid(CodeNumberRange, "min", formatNumber(min), "max", formatNumber(max))
 }
 
 func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -1,0 +1,424 @@
+package dialogs_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"regbot/dialogs"
+	"regbot/materials"
+)
+
+// Scripts that bring a candidate to a question (today is 2026-11-28).
+var (
+	atStart      = []string{}
+	atEmployer   = []string{"是"}
+	atOccupation = []string{"是", "杭州某某电子商务有限公司"}
+	atStartMonth = []string{"是", "杭州某某电子商务有限公司", "电子商务师"}
+	atEndMonth   = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03"}
+	atMore       = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "2020-12"}
+	// Three years of work: 第（一）条 still possible, its certificate asked.
+	atPriorCert = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-01", "2022-12", "否"}
+	atCertDate  = append(slices.Clone(atPriorCert), "是")
+	// Two and a half years: only 第（三）条 is left among the work conditions.
+	atTraining = []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-01", "2022-06", "否"}
+	atHours    = append(slices.Clone(atTraining), "是")
+	atSchool   = []string{"否"}
+	atMajor    = []string{"否", "1"}
+	atGrad     = []string{"否", "1", "电子商务"}
+	atName     = slices.Clone(workC2)
+	atIDNumber = append(slices.Clone(workC2), "张三")
+	atExpiry   = append(slices.Clone(workC2), "张三", "11010519491231002X")
+	atMobile   = append(slices.Clone(workC2), "张三", "11010519491231002X", "2035-01-01")
+	atUpload   = append(slices.Clone(workC2), "张三", "11010519491231002X", "2035-01-01", "13800138000")
+)
+
+// reaction is what a message is expected to cause.
+type reaction struct {
+	// ask is the question asked at the end ("" for none).
+	ask string
+	// says are parts of the reply; never parts that must not be in it.
+	says, never []string
+	// kept: the answers are exactly as before (nothing stored).
+	kept bool
+	// check looks at the session after the message.
+	check func(t *testing.T, s *dialogs.Session)
+	// escalates: the message opens a ticket.
+	escalates bool
+}
+
+// state returns the session's answers, work history and draft as JSON,
+// to compare before and after a message.
+func state(s *dialogs.Session) string {
+	data, _ := json.Marshal(struct {
+		A any
+		W any
+		D any
+		M any
+	}{s.Answers, s.Work, s.Draft, s.Materials})
+	return string(data)
+}
+
+func answerIs(key string, want any) func(t *testing.T, s *dialogs.Session) {
+	return func(t *testing.T, s *dialogs.Session) {
+		t.Helper()
+		if got, ok := s.Answers[key]; !ok || got != want {
+			t.Errorf("answer %s = %v (set %v), want %v", key, got, ok, want)
+		}
+	}
+}
+
+func draftOccupation(want string, related bool) func(t *testing.T, s *dialogs.Session) {
+	return func(t *testing.T, s *dialogs.Session) {
+		t.Helper()
+		if s.Draft == nil || s.Draft.Occupation != want || s.Draft.Related != related {
+			t.Errorf("draft %+v, want occupation %q related %v", s.Draft, want, related)
+		}
+	}
+}
+
+func draftField(field, want string) func(t *testing.T, s *dialogs.Session) {
+	return func(t *testing.T, s *dialogs.Session) {
+		t.Helper()
+		if s.Draft == nil {
+			t.Fatalf("no draft, want %s %q", field, want)
+		}
+		got := map[string]string{"employer": s.Draft.Employer, "start": s.Draft.Start, "end": s.Draft.End}[field]
+		if got != want {
+			t.Errorf("draft %s %q, want %q", field, got, want)
+		}
+	}
+}
+
+// TestCandidateMessages is the table of what candidates send at each step
+// (answers, questions, commands, everyday titles, typos) and the reaction
+// each must get. It holds every example of issue 12.
+func TestCandidateMessages(t *testing.T) {
+	t.Parallel()
+	noRaw := []string{"{", "}"}
+	tests := []struct {
+		name  string
+		setup []string
+		msg   string
+		want  reaction
+	}{
+		// Issue 12: a question is never stored as an answer.
+		{"question in the not-in-list choices is answered, not stored", append(slices.Clone(atOccupation), "厨师"), "要交多少钱？",
+			reaction{ask: "work_history.occupation", says: []string{"缴费", "厨师"}, kept: true}},
+		{"after the question, choice 2 keeps what was typed, not the question", append(slices.Clone(atOccupation), "厨师", "要交多少钱？"), "2",
+			reaction{ask: "work_history.start", never: []string{"多少钱"}, check: draftOccupation("厨师", false)}},
+		{"a question in did-you-mean choices", append(slices.Clone(atOccupation), "电商"), "审核要几天？",
+			reaction{ask: "work_history.occupation", says: []string{"2 个工作日", "您是指"}, kept: true}},
+		{"question typed as an employer goes to staff, not into the answer", atEmployer, "你们是官方的吗？",
+			reaction{ask: "work_history.employer", says: []string{"工单号"}, kept: true, escalates: true}},
+		// Issue 12: the FAQ never takes over answers.
+		{"没有，考试没通过 is a no", atPriorCert, "没有，考试没通过",
+			reaction{ask: "has_training_cert", never: []string{"查看原因"}, check: answerIs("has_prior_cert", false)}},
+		{"照片有什么要求 at a month question", atStartMonth, "照片有什么要求",
+			reaction{ask: "work_history.start", says: []string{"40–80KB"}, never: []string{"格式填写年月"}, kept: true}},
+		{"审核要几天 at an upload", atUpload, "审核要几天",
+			reaction{ask: "id_card_front", says: []string{"2 个工作日"}, never: []string{"请直接发送图片"}, kept: true}},
+		{"费用多少 at a yes/no question", atPriorCert, "费用多少",
+			reaction{ask: "has_prior_cert", says: []string{"待缴费"}, kept: true}},
+		{"照片要求 typed at a free-text question", atEmployer, "照片要求",
+			reaction{ask: "work_history.employer", says: []string{"40–80KB"}, kept: true}},
+		{"an employer with a FAQ word in it is an employer", atEmployer, "杭州照片科技有限公司",
+			reaction{ask: "work_history.occupation", check: draftField("employer", "杭州照片科技有限公司")}},
+		{"an unknown question is not stored and goes to staff", atStartMonth, "你们办公室在哪里？",
+			reaction{ask: "work_history.start", says: []string{"暂时答不了", "工单号"}, kept: true, escalates: true}},
+		{"related occupations listed at the occupation question", atOccupation, "相关职业有哪些？",
+			reaction{ask: "work_history.occupation", says: []string{"网络编辑", "会展设计师"}, kept: true}},
+		{"is it related? is a question", atOccupation, "电子商务师算不算相关职业？",
+			reaction{ask: "work_history.occupation", says: []string{"相关职业有"}, kept: true}},
+		{"what is 互联网营销师", atStart, "什么是互联网营销师？",
+			reaction{ask: "work_history.more", says: []string{"四级/中级工职业技能等级认定"}, kept: true}},
+		{"website", atSchool, "官网网址是多少",
+			reaction{ask: "school_kind", says: []string{"jinengpingjia.com"}, kept: true}},
+		{"identity to choose", atName, "选什么身份？",
+			reaction{ask: "name", says: []string{"职工身份"}, kept: true}},
+		{"training hours question at the hours question", atHours, "培训学时要求是多少？",
+			reaction{ask: "training_hours", says: []string{"104"}, kept: true}},
+		{"materials question names what is still missing", atName, "需要准备哪些材料？",
+			reaction{ask: "name", says: []string{"第（二）条", "身份证人像面照片", "工作经历承诺书"}, kept: true}},
+		{"template question before a condition", atStart, "申报表模板在哪下载？",
+			reaction{ask: "work_history.more", says: []string{"证件信息上传"}, kept: true}},
+		{"handwriting", atUpload, "申报表可以打印吗？",
+			reaction{ask: "id_card_front", says: []string{"手写"}, kept: true}},
+		{"final-year student", atGrad, "应届生可以报名吗？",
+			reaction{ask: "graduation", says: []string{"应届毕业生"}, kept: true}},
+		{"expired ID card", atExpiry, "身份证过期了怎么办？",
+			reaction{ask: "id_expiry", says: []string{"有效期内"}, kept: true}},
+		{"conditions", atSchool, "报名条件是什么？",
+			reaction{ask: "school_kind", says: []string{"第（一）条", "第（四）条"}, kept: true}},
+		{"order of uploads", atUpload, "材料要按顺序发吗？",
+			reaction{ask: "id_card_front", says: []string{"不用按顺序"}, kept: true}},
+		// Answers, including what people really type.
+		{"yes with its object", atTraining, "有结业证书",
+			reaction{ask: "training_hours", check: answerIs("has_training_cert", true)}},
+		{"参加过培训", atTraining, "参加过培训",
+			reaction{ask: "training_hours", check: answerIs("has_training_cert", true)}},
+		{"hours with a unit", atHours, "120学时",
+			reaction{ask: "name", check: answerIs("training_hours", 120.0)}},
+		{"hours in Chinese numerals", atHours, "一百零四",
+			reaction{ask: "name", check: answerIs("training_hours", 104.0)}},
+		{"hours below the standard", atHours, "96",
+			reaction{ask: "school_kind", check: answerIs("training_hours", 96.0)}},
+		{"year and month in Chinese", atStartMonth, "2021年3月",
+			reaction{ask: "work_history.end", check: draftField("start", "2021-03")}},
+		{"month without a leading zero", atStartMonth, "2021-3",
+			reaction{ask: "work_history.end", check: draftField("start", "2021-03")}},
+		{"full-width month", atStartMonth, "２０２１－０３",
+			reaction{ask: "work_history.end", check: draftField("start", "2021-03")}},
+		{"至今", atEndMonth, "至今",
+			reaction{ask: "work_history.more", check: func(t *testing.T, s *dialogs.Session) {
+				if len(s.Work) != 1 || s.Work[0].End != "至今" {
+					t.Errorf("work %+v", s.Work)
+				}
+			}}},
+		{"a future month is refused", atStartMonth, "2099-01",
+			reaction{ask: "work_history.start", says: []string{"不能晚于当前月份（2026年11月）"}, kept: true}},
+		{"words at a month question are refused", atStartMonth, "前年",
+			reaction{ask: "work_history.start", says: []string{"格式"}, kept: true}},
+		{"yes with a full stop", atStart, "是的。",
+			reaction{ask: "work_history.employer"}},
+		{"Y", atStart, "Y", reaction{ask: "work_history.employer"}},
+		{"a choice by a part of its label", atGrad, "应届",
+			reaction{ask: "name", check: answerIs("graduation", "final_year"), escalates: true}},
+		{"a choice by its short name", atSchool, "技工",
+			reaction{ask: "major", check: answerIs("school_kind", "technical")}},
+		{"a choice by number", atSchool, "2",
+			reaction{ask: "major", check: answerIs("school_kind", "vocational")}},
+		{"a school in front of the major", atMajor, "浙江某某技师学院 电子商务专业",
+			reaction{ask: "graduation", check: answerIs("major", "电子商务")}},
+		{"电商 as a major", atMajor, "电商",
+			reaction{ask: "graduation", check: answerIs("major", "电子商务")}},
+		{"a typo in the major", atMajor, "电子商物",
+			reaction{ask: "major", says: []string{"您是指"}, kept: true}},
+		{"a name with a space", atName, "张 三",
+			reaction{ask: "id_number", check: answerIs("name", "张三")}},
+		{"an ID number with spaces", atIDNumber, "110105 19491231 002x",
+			reaction{ask: "id_expiry", check: answerIs("id_number", "11010519491231002X")}},
+		{"a wrong check digit", atIDNumber, "110105194912310021",
+			reaction{ask: "id_number", says: []string{"校验位"}, kept: true}},
+		{"长期", atExpiry, "长期", reaction{ask: "mobile", check: answerIs("id_expiry", "长期")}},
+		{"a mobile with spaces", atMobile, "138 0013 8000",
+			reaction{ask: "id_card_front", check: answerIs("mobile", "13800138000")}},
+		// Everyday job titles (more in TestOccupationVocabulary).
+		{"直播销售员 is 互联网营销师 itself", atOccupation, "直播销售员",
+			reaction{ask: "work_history.start", says: []string{"工种"}, check: draftOccupation("互联网营销师", true)}},
+		{"电商 gets suggestions", atOccupation, "电商",
+			reaction{ask: "work_history.occupation", says: []string{"您是指"}, kept: true}},
+		{"主播 gets suggestions", atOccupation, "主播",
+			reaction{ask: "work_history.occupation", says: []string{"您是指"}, kept: true}},
+		{"客服 is an occupation here, not a command", atOccupation, "客服",
+			reaction{ask: "work_history.occupation", says: []string{"不在相关职业名单中"}, kept: true}},
+		// Commands.
+		{"progress", atOccupation, "进度",
+			reaction{ask: "work_history.occupation", says: []string{"【您的报名进度】"}, kept: true}},
+		{"help", atStartMonth, "帮助",
+			reaction{ask: "work_history.start", says: []string{"可用指令"}, kept: true}},
+		{"back", atOccupation, "上一步",
+			reaction{ask: "work_history.employer", kept: true}},
+		{"a person", atStartMonth, "转人工",
+			reaction{says: []string{"已为您转接人工", "工单号"}, kept: true, escalates: true}},
+		{"restart asks first", atName, "重新开始",
+			reaction{ask: "name", says: []string{"确定要重新开始吗"}, kept: true}},
+		{"restart cancelled", append(slices.Clone(atName), "重新开始"), "取消",
+			reaction{ask: "name", says: []string{"保留您的回答"}, kept: true}},
+		{"restart confirmed", append(slices.Clone(atName), "重新开始"), "1",
+			reaction{ask: "work_history.more", says: []string{"已清空"}, check: func(t *testing.T, s *dialogs.Session) {
+				if len(s.Work) != 0 || len(s.Answers) != 0 {
+					t.Errorf("not cleared: %+v %+v", s.Work, s.Answers)
+				}
+			}}},
+		{"the package before any upload", atName, "材料包",
+			reaction{ask: "name", says: []string{"还没有上传"}, kept: true}},
+		{"a greeting mid-conversation", atOccupation, "你好",
+			reaction{ask: "work_history.occupation", says: []string{"您好"}, never: []string{"欢迎回来"}, kept: true}},
+		// Numbers pick every offered choice.
+		{"1) 转人工 at a month question", append(slices.Clone(atStartMonth), "abc", "2099-01", "昨天"), "1",
+			reaction{says: []string{"已为您转接人工"}, kept: true, escalates: true}},
+		{"3) 转人工 at a yes/no question", append(slices.Clone(atPriorCert), "也许", "不知道", "可能吧"), "3",
+			reaction{says: []string{"已为您转接人工"}, escalates: true, kept: true}},
+		{"the person offer is said once", append(slices.Clone(atStartMonth), "abc", "2099-01", "昨天"), "前天",
+			reaction{ask: "work_history.start", never: []string{"好像一直没填对"}, kept: true}},
+		// Uploads.
+		{"later at an upload", atUpload, "我明天再发",
+			reaction{ask: "id_card_front", says: []string{"不着急"}, never: []string{"请直接发送图片"}, kept: true}},
+		{"a material named at an upload", atUpload, "我先发申报表",
+			reaction{ask: "application_form", kept: true}},
+		{"another material first", atUpload, "先发其他材料",
+			reaction{ask: "id_card_front", says: []string{"哪一份材料"}, kept: true}},
+		{"text where an image is asked", atUpload, "好的",
+			reaction{ask: "id_card_front", says: []string{"请直接发送图片"}, kept: true}},
+		// Issue 12: no raw placeholder, every gap named.
+		{"no work and no school: every gap of the nearest condition", atSchool, "3",
+			reaction{says: []string{"第（一）条", "需先取得", "取得证书后需累计"}, never: noRaw}},
+		{"years shown once the history is complete", atMore, "否",
+			reaction{ask: "school_kind", says: []string{"相关工作累计 10个月"}, never: noRaw}},
+		{"96 hours: the gap names the hours", append(slices.Clone(atHours), "96"), "3",
+			reaction{says: []string{"第（三）条", "104 学时", "您填写的是 96 学时"}, never: noRaw}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newConversation(t, dialogs.Options{})
+			c.say(tt.setup...)
+			before, escalations := state(c.s), len(c.events)
+			c.say(tt.msg)
+			text := c.lastText()
+			if c.asked() != tt.want.ask {
+				t.Errorf("asked %q, want %q\n%s", c.asked(), tt.want.ask, text)
+			}
+			for _, s := range tt.want.says {
+				if !strings.Contains(text, s) {
+					t.Errorf("reply lacks %q:\n%s", s, text)
+				}
+			}
+			for _, s := range tt.want.never {
+				if strings.Contains(text, s) {
+					t.Errorf("reply has %q:\n%s", s, text)
+				}
+			}
+			if after := state(c.s); tt.want.kept && after != before {
+				t.Errorf("answers changed:\n before %s\n after  %s", before, after)
+			}
+			escalated := false
+			for _, ev := range c.events[escalations:] {
+				escalated = escalated || ev.Kind == dialogs.EventEscalation
+			}
+			if escalated != tt.want.escalates {
+				t.Errorf("escalated %v, want %v", escalated, tt.want.escalates)
+			}
+			if tt.want.check != nil {
+				tt.want.check(t, c.s)
+			}
+		})
+	}
+	if len(tests) < 60 {
+		t.Fatalf("%d cases, want at least 60", len(tests))
+	}
+}
+
+// TestStateDependentFAQ checks that one question gets the answer for where
+// the candidate is.
+func TestStateDependentFAQ(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.say("模板在哪下载？")
+	if strings.Contains(c.lastText(), "还需要准备") || hasLink(c.last) {
+		t.Errorf("before a condition, the template answer names materials or links: %s", c.lastText())
+	}
+	c.say(atName...)
+	c.say("模板在哪下载？")
+	if !strings.Contains(c.lastText(), "第（二）条") || !strings.Contains(c.lastText(), "工作经历承诺书") || !hasLink(c.last) {
+		t.Errorf("after the condition, the template answer lacks the condition, the materials or the link: %s", c.lastText())
+	}
+	// 多少钱 is the fee FAQ, answered by status.
+	c.say("报名要多少钱？")
+	if !strings.Contains(c.lastText(), "现在还不需要缴费") {
+		t.Errorf("collecting: %s", c.lastText())
+	}
+	c.s.Status = "awaiting_payment"
+	c.say("报名要多少钱？")
+	if !strings.Contains(c.lastText(), "审核通过") {
+		t.Errorf("awaiting payment: %s", c.lastText())
+	}
+	c.s.Status = "paid"
+	c.say("报名要多少钱？")
+	if !strings.Contains(c.lastText(), "无需再缴费") {
+		t.Errorf("paid: %s", c.lastText())
+	}
+}
+
+func hasLink(res dialogs.Result) bool {
+	for _, m := range res.Messages {
+		if m.Link != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUploadsInAnyOrder sends materials out of order, one while personal
+// data is still asked, and comes back later.
+func TestUploadsInAnyOrder(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(planTexts(t))})
+	c.say(workC2...)
+	if !strings.Contains(c.lastText(), "工作经历承诺书") || !strings.Contains(c.lastText(), "请点选申报条件第（二）条") {
+		t.Fatalf("the checklist did not come with the verdict: %s", c.lastText())
+	}
+	// An image while the name is asked: which material is it?
+	form := photoJPEG(t, 1240, 1754, 80)
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: form}})
+	if !strings.Contains(c.lastText(), "哪一份材料") {
+		t.Fatalf("no which-material question: %s", c.lastText())
+	}
+	c.say("申报表")
+	if c.s.Materials["application_form"].Ref == "" || c.asked() != "name" {
+		t.Fatalf("the form was not taken or the name not asked again: asked %q, %s", c.asked(), c.lastText())
+	}
+	// The same file as another material is refused.
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: form}})
+	c.say("工作经历承诺书")
+	if c.s.Materials["work_commitment"].Ref != "" || !strings.Contains(c.lastText(), "同一张") {
+		t.Fatalf("the 申报表's file was taken as the 承诺书: %s", c.lastText())
+	}
+	c.say("张三", "11010519491231002X", "2035-01-01", "13800138000")
+	if c.asked() != "id_card_front" {
+		t.Fatalf("asked %q, want id_card_front", c.asked())
+	}
+	// Days later: the candidate comes back and is told what is missing.
+	c.send(dialogs.Inbound{Event: "subscribe"})
+	if !strings.Contains(c.lastText(), "还差 4 份材料") || !strings.Contains(c.lastText(), "工作经历承诺书") {
+		t.Fatalf("no reminder of what is missing: %s", c.lastText())
+	}
+	// The commitment letter first, by name.
+	c.say("工作经历承诺书")
+	if c.asked() != "work_commitment" {
+		t.Fatalf("asked %q, want work_commitment", c.asked())
+	}
+	c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 1240, 1754, 3)}})
+	if c.s.Materials["work_commitment"].Ref == "" || c.asked() != "id_card_front" {
+		t.Fatalf("after the commitment: asked %q (%s)", c.asked(), c.lastText())
+	}
+}
+
+// TestEditOneWorkPeriod changes the end of one of two periods without
+// entering the other again.
+func TestEditOneWorkPeriod(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.say("是", "甲公司", "电子商务师", "2019-01", "2020-12", "是", "乙公司", "营销员", "2021-01", "2021-12", "否")
+	if c.s.Condition != "" || !c.s.Decided && c.asked() == "" {
+		t.Fatalf("setup: condition %q, asked %q", c.s.Condition, c.asked())
+	}
+	c.say("修改")
+	pick := ""
+	for i, ch := range c.choices() {
+		if strings.Contains(ch.Label, "乙公司") && !strings.Contains(ch.Label, "甲公司") {
+			pick = strconv.Itoa(i + 1)
+		}
+	}
+	if pick == "" {
+		t.Fatalf("修改 does not list the second period on its own: %v", c.choices())
+	}
+	c.say(pick)
+	if !strings.Contains(c.lastText(), "乙公司") {
+		t.Fatalf("the period's parts are not offered: %s", c.lastText())
+	}
+	c.say("结束年月")
+	if c.asked() != "work_history.end" || !strings.Contains(c.lastText(), "2021-12") {
+		t.Fatalf("asked %q (%s), want the end with its current value", c.asked(), c.lastText())
+	}
+	c.say("至今")
+	if len(c.s.Work) != 2 || c.s.Work[0].Employer != "甲公司" || c.s.Work[0].End != "2020-12" || c.s.Work[1].End != "至今" {
+		t.Fatalf("work after the edit: %+v", c.s.Work)
+	}
+	if c.s.Condition != "C2" || !strings.Contains(c.lastText(), "7年11个月") {
+		t.Fatalf("condition %q after the edit (%s), want C2 with the new years", c.s.Condition, c.lastText())
+	}
+}
