@@ -182,6 +182,9 @@ func (n *Notifier) work(ctx context.Context, id int64, attempt, maxAttempts int)
 		return verdict{wait: n.cfg.RetryBackoff}
 	}
 	n.observe("queue", c.Delivery.Identity.Channel, out)
+	if out.settlement.State == store.DeliverySent {
+		n.chain(ctx, c.Delivery.Identity, id)
+	}
 	switch {
 	case out.wait > 0:
 		return verdict{wait: out.wait}
@@ -211,4 +214,36 @@ func (n *Notifier) settleNow(ctx context.Context, owner string, res store.Settle
 		}
 	}
 	return err
+}
+
+// chainMax bounds how many of an identity's next rows one queue run
+// delivers after its own.
+const chainMax = 20
+
+// chain delivers the identity's next pending rows after the row after, as
+// long as they go out: they would otherwise wait for their own jobs to look
+// again (order_wait) one after the other. It stops at the first row it
+// cannot claim or send; that row's own job takes it from there (the
+// attempt made here is recorded like any other).
+func (n *Notifier) chain(ctx context.Context, id store.Identity, after int64) {
+	for range chainMax {
+		next, err := n.rec.NextDelivery(ctx, id, after)
+		if err != nil {
+			return
+		}
+		c, err := n.rec.ClaimDelivery(ctx, next, n.queueOwner, 2*n.cfg.SendTimeout)
+		if err != nil || c.State != store.ClaimTaken {
+			return
+		}
+		out := n.send(ctx, c.Delivery, c.Unreachable, false)
+		if err := n.settleNow(ctx, n.queueOwner, out.settlement); err != nil {
+			n.log.Error("outbox outcome not recorded", "outbox_id", next, "state", out.settlement.State, "err", err)
+			return
+		}
+		n.observe("queue", id.Channel, out)
+		if out.settlement.State != store.DeliverySent {
+			return
+		}
+		after = next
+	}
 }

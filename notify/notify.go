@@ -170,6 +170,9 @@ type Record interface {
 	ClaimDelivery(ctx context.Context, id int64, owner string, lease time.Duration) (store.Claim, error)
 	// SettleDeliveries records the outcomes of owner's attempts.
 	SettleDeliveries(ctx context.Context, owner string, results []store.Settlement) error
+	// NextDelivery returns the identity's next pending, due row after the
+	// row after, or store.ErrNotFound.
+	NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error)
 }
 
 // Blobs loads the images of messages (the blob store).

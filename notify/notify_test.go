@@ -73,9 +73,23 @@ func testLog() *slog.Logger {
 }
 
 func setupPostgres(t *testing.T, cfg notify.Config) *bundle {
+	s := newFakeSender()
+	b := newPostgres(t, cfg, s)
+	b.sender = s
+	return b
+}
+
+func setupMemory(t *testing.T, cfg notify.Config) *bundle {
+	s := newFakeSender()
+	b := newMemory(t, cfg, s)
+	b.sender = s
+	return b
+}
+
+func newPostgres(t testing.TB, cfg notify.Config, s notify.Sender) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 8)
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 24)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,20 +101,20 @@ func setupPostgres(t *testing.T, cfg notify.Config) *bundle {
 		t.Fatal(err)
 	}
 	rec := postgres.New(pool)
-	b := &bundle{rec: rec, pool: pool, sender: newFakeSender()}
-	b.n = start(t, cfg, notify.Deps{Record: rec, Queue: notify.NewRiverQueue(pool, rec, testLog())}, b.sender)
+	b := &bundle{rec: rec, pool: pool}
+	b.n = start(t, cfg, notify.Deps{Record: rec, Queue: notify.NewRiverQueue(pool, rec, testLog())}, s)
 	return b
 }
 
-func setupMemory(t *testing.T, cfg notify.Config) *bundle {
+func newMemory(t testing.TB, cfg notify.Config, s notify.Sender) *bundle {
 	t.Helper()
 	m := memory.New()
-	b := &bundle{rec: m, sender: newFakeSender()}
-	b.n = start(t, cfg, notify.Deps{Record: m, Queue: notify.NewMemoryQueue(m)}, b.sender)
+	b := &bundle{rec: m}
+	b.n = start(t, cfg, notify.Deps{Record: m, Queue: notify.NewMemoryQueue(m)}, s)
 	return b
 }
 
-func start(t *testing.T, cfg notify.Config, deps notify.Deps, s *fakeSender) *notify.Notifier {
+func start(t testing.TB, cfg notify.Config, deps notify.Deps, s notify.Sender) *notify.Notifier {
 	t.Helper()
 	deps.Senders = map[string]notify.Sender{"telegram": s}
 	deps.Blobs = dialogs.NewMemoryBlobs()
@@ -173,7 +187,7 @@ func (s *fakeSender) attempts(text string) []time.Time {
 }
 
 // candidate records a first turn, so the identity has a candidate.
-func (b *bundle) candidate(t *testing.T) store.Identity {
+func (b *bundle) candidate(t testing.TB) store.Identity {
 	t.Helper()
 	id := store.Identity{Channel: "telegram", UserID: fmt.Sprint(rand.Int64N(1 << 40))}
 	err := b.rec.RecordTurn(context.Background(), store.Turn{Identity: id, PlanID: "p", MsgID: "m0", Inbound: "hi", Session: []byte(`{}`), At: time.Now()})

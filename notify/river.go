@@ -145,7 +145,10 @@ func (q *riverQueue) start(ctx context.Context, n *Notifier) error {
 		// Snoozed and retried jobs come due without a notification: idle
 		// producers find them by polling.
 		FetchPollInterval: n.cfg.PollInterval,
-		FetchCooldown:     min(100*time.Millisecond, n.cfg.PollInterval),
+		// A producer fetches at most one batch per cooldown, which bounds a
+		// queue at queue_workers / cooldown jobs a second (River's 100 ms
+		// default: 320/s with 32 workers).
+		FetchCooldown: min(10*time.Millisecond, n.cfg.PollInterval),
 		// River's own lines below warn (each errored job at info) would
 		// repeat what notify logs.
 		Logger: slog.New(minLevel{q.log.Handler(), slog.LevelWarn}),

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,26 +93,73 @@ func queueOutbox(b *pgx.Batch, msgs []store.Outgoing, at time.Time, claim store.
 	}
 }
 
+// insertQueuedSQL inserts rows owned by the queue from the start, all in
+// one statement: ids are drawn in the order of the input (ordinality), and
+// a row whose key exists is not inserted.
+const insertQueuedSQL = `
+	insert into outbox (candidate_id, channel, user_id, kind, dedup_key, payload, not_before, created_at, queued_at)
+	select (select i.candidate_id from identities i where i.channel = r.channel and i.user_id = r.user_id),
+	       r.channel, r.user_id, r.kind, nullif(r.key, ''), r.payload, coalesce(r.not_before, now()), now(), now()
+	from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[])
+	     with ordinality as r(channel, user_id, kind, key, payload, not_before, n)
+	order by r.n
+	on conflict (dedup_key) where dedup_key is not null do nothing
+	returning id, coalesce(candidate_id, 0), coalesce(dedup_key, ''), not_before, created_at`
+
 // InsertOutboxTx inserts msgs in tx, owned by the durable queue from the
 // start: the caller inserts their queue jobs in the same transaction
 // (notify does both). A message whose key exists already is left out of the
 // result. It is how messages queued outside a turn (staff replies, status
-// notifications, reminders, broadcasts) enter the outbox.
+// notifications, reminders, broadcasts) enter the outbox; one statement
+// however many.
 func (s *Store) InsertOutboxTx(ctx context.Context, tx pgx.Tx, msgs []store.Outgoing) ([]store.Delivery, error) {
-	b := &pgx.Batch{}
-	out := make([]store.Delivery, 0, len(msgs))
-	for _, m := range msgs {
-		b.Queue(insertOutboxSQL, insertOutboxArgs(m, time.Time{}, store.FastClaim{}, true)...).QueryRow(func(row pgx.Row) error {
-			var d store.Delivery
-			ok, err := scanInserted(row, m, &d)
-			if ok {
-				out = append(out, d)
-			}
-			return err
-		})
+	if len(msgs) == 0 {
+		return nil, nil
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	n := len(msgs)
+	channels, users, kinds, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	payloads, notBefore := make([][]byte, n), make([]*time.Time, n)
+	for i, m := range msgs {
+		channels[i], users[i], kinds[i], keys[i] = m.Identity.Channel, m.Identity.UserID, string(m.Kind), m.Key
+		payloads[i], notBefore[i] = m.Payload, nullTime(m.NotBefore)
+	}
+	rows, err := tx.Query(ctx, insertQueuedSQL, channels, users, kinds, keys, payloads, notBefore)
+	if err != nil {
 		return nil, fmt.Errorf("insert outbox: %w", translate(err))
+	}
+	inserted, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Delivery, error) {
+		var d store.Delivery
+		err := r.Scan(&d.ID, &d.CandidateID, &d.Key, &d.NotBefore, &d.CreatedAt)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("insert outbox: %w", translate(err))
+	}
+	slices.SortFunc(inserted, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	// Match the rows to the messages: in input order, skipping messages
+	// whose key was not inserted.
+	keyed := make(map[string]bool, len(inserted))
+	for _, d := range inserted {
+		if d.Key != "" {
+			keyed[d.Key] = true
+		}
+	}
+	out := make([]store.Delivery, 0, len(inserted))
+	next := 0
+	for _, m := range msgs {
+		if m.Key != "" && !keyed[m.Key] {
+			continue
+		}
+		if m.Key != "" {
+			delete(keyed, m.Key) // a key twice in msgs: the first one was inserted
+		}
+		if next >= len(inserted) {
+			break
+		}
+		d := inserted[next]
+		next++
+		d.Identity, d.Kind, d.Payload, d.State = m.Identity, m.Kind, m.Payload, store.DeliveryPending
+		out = append(out, d)
 	}
 	return out, nil
 }
@@ -198,6 +247,21 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, owner string, lease
 		}
 	}
 	return c, nil
+}
+
+// NextDelivery returns the id of the identity's first pending, due outbox
+// row after the row after, or store.ErrNotFound: the queue delivers it
+// right after the one before instead of leaving it to wait its turn.
+func (s *Store) NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error) {
+	var next int64
+	err := s.pool.QueryRow(ctx, `
+		select id from outbox
+		where channel = $1 and user_id = $2 and state = 'pending' and id > $3 and not_before <= now()
+		order by id limit 1`, id.Channel, id.UserID, after).Scan(&next)
+	if err != nil {
+		return 0, fmt.Errorf("next delivery: %w", translate(err))
+	}
+	return next, nil
 }
 
 // settleSQL writes the outcomes of delivery attempts by $1 (owner): each

@@ -26,6 +26,7 @@ type Outbox interface {
 	Deliveries(ctx context.Context, candidateID int64, limit int) ([]store.Delivery, error)
 	Delivery(ctx context.Context, id int64) (store.Delivery, error)
 	DeliveryAttempts(ctx context.Context, id int64) ([]store.DeliveryAttempt, error)
+	NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error)
 }
 
 // OutboxStores is one implementation of the outbox under test, with the
@@ -164,6 +165,12 @@ func testOutboxClaimOrder(t *testing.T, s OutboxStores) {
 	if c := claimOf(t, s, rows[1].ID, "q"); c.State != store.ClaimTaken {
 		t.Fatalf("claim of the second row once the first was sent: %v, want ClaimTaken", c.State)
 	}
+	if next, err := s.Outbox.NextDelivery(ctxFor(t), id, rows[0].ID); err != nil || next != rows[1].ID {
+		t.Fatalf("next delivery after the first row: %d, %v; want %d", next, err, rows[1].ID)
+	}
+	if _, err := s.Outbox.NextDelivery(ctxFor(t), id, rows[1].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("next delivery after the last row: %v, want store.ErrNotFound", err)
+	}
 	if c := claimOf(t, s, 1<<40, "q"); c.State != store.ClaimDone {
 		t.Fatalf("claim of a row that does not exist: %v, want ClaimDone", c.State)
 	}
@@ -261,6 +268,29 @@ func testOutboxKey(t *testing.T, s OutboxStores) {
 	}
 	if rows, err := s.Outbox.QueueOutbox(ctx, []store.Outgoing{m}); err != nil || len(rows) != 0 {
 		t.Fatalf("queued insert with an existing key: %+v, %v", rows, err)
+	}
+	// One batch: rows come back in the order of the messages, a repeated
+	// key once.
+	k := outgoing(id, "k1")
+	k.Key = "k:" + id.UserID
+	again := k
+	again.Payload = []byte("k2")
+	rows, err := s.Outbox.QueueOutbox(ctx, []store.Outgoing{outgoing(id, "a"), k, outgoing(id, "b"), again, outgoing(id, "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, r := range rows {
+		got = append(got, string(r.Payload))
+		if i > 0 && r.ID <= rows[i-1].ID {
+			t.Fatalf("ids out of order: %+v", rows)
+		}
+		if d, err := s.Outbox.Delivery(ctx, r.ID); err != nil || string(d.Payload) != string(r.Payload) {
+			t.Fatalf("row %d holds %q, returned with %q (%v)", r.ID, d.Payload, r.Payload, err)
+		}
+	}
+	if fmt.Sprint(got) != "[a k1 b c]" {
+		t.Fatalf("queued batch with a repeated key: %v", got)
 	}
 }
 
