@@ -65,3 +65,86 @@ func rgbOnWhite(img image.Image, x, y int) (r, g, b uint8) {
 	bg := 0xFFFF - a32
 	return uint8((r32 + bg) >> 8), uint8((g32 + bg) >> 8), uint8((b32 + bg) >> 8)
 }
+
+// whiten replaces the wall by white in the region d of out, a crop of the
+// photo enlarged by s (output pixels per displayed pixel): the analysis's
+// background mask, read between its pixels, says where the wall is; along
+// its edge each pixel's distance from the wall's colour sets how much white
+// it takes, which feathers the outline of hair and shoulders instead of
+// cutting it. A white wall is made pure white the same way.
+func whiten(out *image.RGBA, d image.Rectangle, info *portraitInfo, s float64) {
+	if info.mask == nil || info.bg == [3]uint8{255, 255, 255} {
+		return
+	}
+	tol := float64(info.tol)
+	at := func(x, y int) float32 {
+		x, y = min(max(x, 0), info.tw-1), min(max(y, 0), info.th-1)
+		return info.mask[y*info.tw+x]
+	}
+	for y := d.Min.Y; y < d.Max.Y; y++ {
+		// The output pixel's centre in displayed pixels, then in the
+		// thumbnail's (whose pixel centres are at +0.5).
+		ty := ((float64(y)+0.5)/s+float64(info.crop.Min.Y))*info.scale - 0.5
+		y0 := int(math.Floor(ty))
+		fy := float32(ty - float64(y0))
+		row := out.Pix[out.PixOffset(0, y):]
+		for x := d.Min.X; x < d.Max.X; x++ {
+			tx := ((float64(x)+0.5)/s+float64(info.crop.Min.X))*info.scale - 0.5
+			x0 := int(math.Floor(tx))
+			fx := float32(tx - float64(x0))
+			m := (at(x0, y0)*(1-fx)+at(x0+1, y0)*fx)*(1-fy) + (at(x0, y0+1)*(1-fx)+at(x0+1, y0+1)*fx)*fy
+			if m <= 0.02 {
+				continue
+			}
+			p := row[4*x:][:4]
+			a := float64(1)
+			if m < 0.98 { // the edge: as white as the pixel is like the wall
+				dd := float64(dist(p[:3], info.bg[:]))
+				a = min(1, max(0, (2*tol-dd)/(1.5*tol)))
+			}
+			for c := range 3 {
+				p[c] = uint8(math.Round(a*255 + (1-a)*float64(p[c])))
+			}
+		}
+	}
+}
+
+// Blank pictures: blankSamples points are read on a grid; a picture where
+// fewer than blankShare of them differ from the median luma by more than
+// blankLevel has nothing on it (a white sheet, a lens cap, an all-zero
+// PNG). The ink of a sparsely written form covers several percent.
+const (
+	blankSamples = 256 * 256
+	blankLevel   = 24
+	blankShare   = 0.002
+)
+
+// isBlank reports whether img is blank or near-uniform.
+func isBlank(img image.Image) bool {
+	b := img.Bounds()
+	step := max(1, int(math.Sqrt(float64(b.Dx())*float64(b.Dy())/blankSamples)))
+	var hist [256]int
+	var lumas []uint8
+	for y := b.Min.Y; y < b.Max.Y; y += step {
+		for x := b.Min.X; x < b.Max.X; x += step {
+			r, g, bl := rgbOnWhite(img, x, y)
+			l := uint8((77*int(r) + 150*int(g) + 29*int(bl)) >> 8)
+			hist[l]++
+			lumas = append(lumas, l)
+		}
+	}
+	median, seen := 0, 0
+	for v, n := range hist {
+		if seen += n; 2*seen >= len(lumas) {
+			median = v
+			break
+		}
+	}
+	off := 0
+	for _, l := range lumas {
+		if absInt(int(l)-median) > blankLevel {
+			off++
+		}
+	}
+	return float64(off) < blankShare*float64(len(lumas))
+}

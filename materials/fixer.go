@@ -49,19 +49,32 @@ var _ dialogs.PhotoFixer = (*Fixer)(nil)
 // given to the Inspector that checks its results.
 func NewFixer(texts Texts, opts ...Option) *Fixer {
 	s := newSettings(texts, opts)
-	return &Fixer{s: s, in: &Inspector{s: s}}
+	// The self-check of a result runs inside the fix's share of the
+	// budget: waiting for another share could wait forever.
+	check := s
+	check.budget = nil
+	return &Fixer{s: s, in: &Inspector{s: check}}
 }
 
 // Fix returns a compliant JPEG made from data for material m (whose checks
 // give the ratio, the reference size as MinWidth×MinHeight and the byte
-// window), or an error wrapping ErrNotFixable. The result passes the
+// window), or an error wrapping ErrNotFixable whose Advice (see Refusal)
+// tells the candidate what to do instead. The result passes the
 // Inspector's checks for m.
 //
-// When the photo is so plain (smooth skin, flat background) that even the
+// The photo is analysed first (analysePortrait): the wall's colour from the
+// border, the background flooded from the edges, the head found on the
+// foreground's outline. The crop puts the head where a 1-inch photo has it
+// (headShare of the height, crownMargin above the crown, centred); where
+// the crop reaches past the top or the sides the white background is
+// continued. A plain wall of any colour is replaced by white with a
+// feathered edge; a busy background is refused.
+//
+// When the photo is so plain (smooth skin, white background) that even the
 // highest quality stays below the minimum size at the reference size, a
-// larger image of the same ratio (at most twice the reference width) is
-// encoded instead, as photo tools advise: the official checks ask for the
-// ratio and the file size, and a larger photo is never refused for
+// larger image of the same ratio (up to maxGrow times the reference width)
+// is encoded instead, as photo tools advise: the official checks ask for
+// the ratio and the file size, and a larger photo is never refused for
 // resolution.
 func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]byte, error) {
 	c := m.Checks
@@ -69,36 +82,40 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 	if !ok {
 		ra, rb = 5, 7
 	}
-	if err := f.s.slots.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer f.s.slots.release()
 	hd, err := readHeader(data, f.s.maxPixels)
 	if err != nil {
-		return nil, fmt.Errorf("fix photo: %w: %w", ErrNotFixable, err)
+		return nil, f.refuse("fix_unreadable", err.Error())
 	}
+	release, err := f.s.budget.acquire(ctx, hd)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	img, err := decode(data, hd.format)
 	if err != nil {
-		return nil, fmt.Errorf("fix photo: %w: %w", ErrNotFixable, err)
+		return nil, f.refuse("fix_unreadable", err.Error())
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	w, h := hd.size()
-	crop := centreCrop(w, h, ra, rb)
+	info := analysePortrait(img, hd.orientation, ra, rb)
 	k0 := baseStep(c, ra, rb)
-	if crop.Dx() < k0*ra || crop.Dy() < k0*rb {
-		return nil, fmt.Errorf("fix photo: %dx%d is smaller than %dx%d after cropping to %d:%d: %w",
-			w, h, k0*ra, k0*rb, ra, rb, ErrNotFixable)
+	switch info.verdict(k0) {
+	case whyBusy:
+		return nil, f.refuse("fix_busy_background", "busy background")
+	case whyNoPerson:
+		return nil, f.refuse("fix_no_person", "no head and shoulders found")
+	case whyHeadCut:
+		return nil, f.refuse("fix_head_cut", "no room above or below the head")
+	case whyTooFewPixels:
+		return nil, f.refuse("fix_too_small", fmt.Sprintf("the head's crop is %v, the photo needs %dx%d",
+			info.crop.Size(), k0*ra, k0*rb), "min_width", itoa(k0*ra), "min_height", itoa(k0*rb))
 	}
-	if c.WhiteBackground {
-		if share := whiteShare(img, hd.orientation, crop, f.s.whiteLevel); share < f.s.whiteShare {
-			return nil, fmt.Errorf("fix photo: background only %.0f%% white: %w", share*100, ErrNotFixable)
-		}
-	}
+	crop := info.crop
+	inter := crop.Intersect(image.Rect(0, 0, info.w, info.h))
 	b := img.Bounds()
-	src := storedRect(hd.orientation, b.Dx(), b.Dy(), crop).Add(b.Min)
+	src := storedRect(hd.orientation, b.Dx(), b.Dy(), inter).Add(b.Min)
 	lo, hi := byteWindow(c)
 	// Keep clear of the edges: another site may count a kilobyte or round
 	// differently.
@@ -108,20 +125,22 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 
 	// Scale down early, by exact halves, so the full-size image can be
 	// collected and every size tried is resampled from a few megapixels.
-	kmax := 2 * k0
-	hw, hh := kmax*ra, kmax*rb
-	if hd.swapped() {
-		hw, hh = hh, hw
-	}
-	pyr := newPyramid(img, src, hw, hh)
-	img = nil
-	for k := k0; ; {
-		w, h := k*ra, k*rb
+	kmax := maxGrow * k0
+	need := func(k int) (w, h int) { // the source part's size at step k, stored
+		s := float64(k*rb) / float64(crop.Dy())
+		w, h = int(math.Ceil(float64(inter.Dx())*s)), int(math.Ceil(float64(inter.Dy())*s))
 		if hd.swapped() {
 			w, h = h, w
 		}
-		lv := pyr.at(w, h)
-		small := resample(lv.img, lv.r, hd.orientation, k*ra, k*rb)
+		return w, h
+	}
+	mw, mh := need(kmax)
+	pyr := newPyramid(img, src, mw, mh)
+	img = nil
+	for k := k0; ; {
+		nw, nh := need(k)
+		lv := pyr.at(nw, nh)
+		small := f.compose(lv, hd.orientation, info, k*ra, k*rb)
 		out, top, err := encodeWithin(ctx, small, lo, hi)
 		if errors.Is(err, errFewBytes) && k < kmax {
 			// Too plain for the byte window at this size: grow, guessing
@@ -133,10 +152,16 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
+		if errors.Is(err, errFewBytes) {
+			return nil, f.refuse("fix_too_plain", err.Error(), "min", f.s.texts.byteSize(int64(c.MinBytes)))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("fix photo: %w: %w", err, ErrNotFixable)
 		}
-		if r := f.in.inspect(c, out, dialogs.Facts{}); len(r.problems) > 0 {
+		if r, err := f.in.inspect(ctx, m, out, dialogs.Facts{}); err != nil || len(r.problems) > 0 {
+			if err != nil {
+				return nil, err
+			}
 			texts := make([]string, len(r.problems))
 			for i, p := range r.problems {
 				texts[i] = p.text
@@ -145,6 +170,53 @@ func (f *Fixer) Fix(ctx context.Context, m *dialogs.Material, data []byte) ([]by
 		}
 		return out, nil
 	}
+}
+
+// maxGrow is how many times the reference width a plain photo may be
+// encoded at to reach the minimum file size.
+const maxGrow = 4
+
+// Refusal is the error of a photo the Fixer cannot help with: it wraps
+// ErrNotFixable, and Advice is the plan's sentence telling the candidate
+// what to do instead (retake in front of a plain wall, send the original…).
+type Refusal struct {
+	advice string
+	reason string
+}
+
+func (r *Refusal) Error() string { return "photo cannot be fixed: " + r.reason }
+
+// Unwrap makes errors.Is(err, ErrNotFixable) hold.
+func (r *Refusal) Unwrap() error { return ErrNotFixable }
+
+// Advice is the zh-CN sentence for the candidate.
+func (r *Refusal) Advice() string { return r.advice }
+
+func (f *Fixer) refuse(key, reason string, kv ...string) error {
+	return fmt.Errorf("fix photo: %w", &Refusal{advice: f.s.texts.say(key, kv...), reason: reason})
+}
+
+// compose resamples the part of the crop inside the photo (level lv) into
+// a w×h displayed image, continues the white background where the crop
+// reaches past the photo, and replaces a coloured wall by white.
+func (f *Fixer) compose(lv level, o int, info *portraitInfo, w, h int) *image.RGBA {
+	crop := info.crop
+	inter := crop.Intersect(image.Rect(0, 0, info.w, info.h))
+	s := float64(h) / float64(crop.Dy())
+	d := image.Rect(int(math.Round(float64(inter.Min.X-crop.Min.X)*s)), int(math.Round(float64(inter.Min.Y-crop.Min.Y)*s)),
+		int(math.Round(float64(inter.Max.X-crop.Min.X)*s)), int(math.Round(float64(inter.Max.Y-crop.Min.Y)*s))).
+		Intersect(image.Rect(0, 0, w, h))
+	out := resample(lv.img, lv.r, o, d.Dx(), d.Dy())
+	if d.Size() != image.Pt(w, h) {
+		full := image.NewRGBA(image.Rect(0, 0, w, h))
+		for i := range full.Pix {
+			full.Pix[i] = 0xFF
+		}
+		draw.Draw(full, d, out, image.Point{}, draw.Src)
+		out = full
+	}
+	whiten(out, d, info, s)
+	return out
 }
 
 // baseStep is the multiple k of the ratio a:b that gives the reference size

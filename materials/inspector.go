@@ -32,10 +32,15 @@ const (
 	kindResolution              // too few pixels
 	kindBackground              // not white
 	kindExpired                 // the ID card has expired
+	kindBackgroundBusy          // not white, and not one plain colour either
+	kindBlank                   // a blank or near-uniform picture
 )
 
+// fixable reports whether the Fixer can mend a problem of this kind; a
+// coloured wall only when the portrait analysis found the person on a
+// plain one (Inspect asks it).
 func (k kind) fixable() bool {
-	return k == kindFormat || k == kindBytes || k == kindRatio || k == kindOrientation
+	return k == kindFormat || k == kindBytes || k == kindRatio || k == kindOrientation || k == kindBackground
 }
 
 type problem struct {
@@ -60,14 +65,17 @@ func NewInspector(texts Texts, opts ...Option) *Inspector {
 // Inspect checks data, an upload of material m, and reports every problem
 // found as a zh-CN sentence. facts.Now defaults to the current time.
 func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []byte, facts dialogs.Facts) dialogs.Inspection {
-	if err := in.s.slots.acquire(ctx); err != nil {
+	r, err := in.inspect(ctx, m, data, facts)
+	if err != nil { // waited for the decode budget until ctx ended
 		return dialogs.Inspection{Size: int64(len(data)), Problems: []string{in.s.texts.say("check_busy")}}
 	}
-	r := in.inspect(m.Checks, data, facts)
-	in.s.slots.release()
 	insp := dialogs.Inspection{Size: int64(len(data)), Format: r.hd.format}
 	insp.Width, insp.Height = r.hd.size()
-	fixable := m.Checks.Fixable && len(r.problems) > 0
+	// The fix is offered only when the Fixer will succeed: every problem
+	// is of a kind it mends, and the portrait analysis (the Fixer's own)
+	// found a person it can place on a plain wall.
+	fixable := m.Checks.Fixable && len(r.problems) > 0 && r.portrait != nil &&
+		r.portrait.verdict(baseStep(m.Checks, r.portrait.a, r.portrait.b)) == whyNone
 	for _, p := range r.problems {
 		insp.Problems = append(insp.Problems, p.text)
 		fixable = fixable && p.kind.fixable()
@@ -83,21 +91,27 @@ func (in *Inspector) Inspect(ctx context.Context, m *dialogs.Material, data []by
 // report is the outcome of inspect; the Fixer reuses the decoded image.
 type report struct {
 	hd       header
-	img      image.Image // nil when the pixels were not decoded
+	decoded  bool // whether the pixels were decoded
 	hash     store.ImageHash
 	problems []problem
+	// portrait is the fixer's analysis of a photo it could mend: nil when
+	// none was needed.
+	portrait *portraitInfo
 }
 
 func (r *report) add(k kind, text string) {
 	r.problems = append(r.problems, problem{kind: k, text: text})
 }
 
-func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialogs.Facts) *report {
+// inspect checks data against m's checks. It fails only when ctx ends
+// while the upload waits for its share of the decode budget.
+func (in *Inspector) inspect(ctx context.Context, m *dialogs.Material, data []byte, facts dialogs.Facts) (*report, error) {
+	c := m.Checks
 	t := in.s.texts
 	r := &report{}
 	if len(data) == 0 {
 		r.add(kindUnreadable, t.say("check_empty", "formats", t.acceptedFormats(c)))
-		return r
+		return r, nil
 	}
 	hd, err := readHeader(data, in.s.maxPixels)
 	r.hd = hd
@@ -105,13 +119,13 @@ func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialog
 	case errors.Is(err, errTooManyPixels):
 		r.add(kindPixels, t.say("check_too_many_pixels", "width", itoa(hd.w), "height", itoa(hd.h),
 			"max_wan", strconv.FormatInt(in.s.maxPixels/10_000, 10)))
-		return r
+		return r, nil
 	case errors.Is(err, errTruncated):
 		r.add(kindUnreadable, t.say("check_truncated"))
-		return r
+		return r, nil
 	case err != nil:
 		r.add(kindUnreadable, t.unreadableText(hd.format, c))
-		return r
+		return r, nil
 	}
 	w, h := hd.size()
 	if len(c.Formats) > 0 && !slices.Contains(c.Formats, hd.format) {
@@ -137,28 +151,56 @@ func (in *Inspector) inspect(c dialogs.MaterialChecks, data []byte, facts dialog
 		r.add(kindOrientation, t.say("check_exif_rotation"))
 	}
 
-	img, err := decode(data, hd.format)
+	release, err := in.s.budget.acquire(ctx, hd)
 	if err != nil {
-		r.add(kindUnreadable, t.say("check_damaged"))
-	} else {
-		r.img = img
-		r.hash = PerceptualHash(img, hd.orientation)
-		if c.WhiteBackground {
-			region := image.Rect(0, 0, w, h)
-			if hasRatio {
-				region = centreCrop(w, h, ra, rb)
-			}
-			if share := whiteShare(img, hd.orientation, region, in.s.whiteLevel); share < in.s.whiteShare {
-				r.add(kindBackground, t.say("check_background", "share", itoa(int(share*100))))
-			}
-		}
+		return nil, err
 	}
+	in.pixels(r, m, data, ra, rb, hasRatio)
+	release()
 	if c.CheckIDExpiry {
 		if p, ok := t.expiryProblem(facts); ok {
 			r.problems = append(r.problems, p)
 		}
 	}
-	return r
+	return r, nil
+}
+
+// pixels decodes data and runs the checks that need its pixels: the
+// perceptual hash, a blank page, the white background, and for a photo
+// the fixer could mend, the portrait analysis that says whether it can.
+func (in *Inspector) pixels(r *report, m *dialogs.Material, data []byte, ra, rb int, hasRatio bool) {
+	c, t, hd := m.Checks, in.s.texts, r.hd
+	img, err := decode(data, hd.format)
+	if err != nil {
+		r.add(kindUnreadable, t.say("check_damaged"))
+		return
+	}
+	r.decoded = true
+	r.hash = PerceptualHash(img, hd.orientation)
+	if !c.Fixable && isBlank(img) {
+		r.add(kindBlank, t.say("check_blank", "material", m.Name))
+	}
+	w, h := hd.size()
+	background := -1 // the white share of a background that is not white
+	if c.WhiteBackground {
+		region := image.Rect(0, 0, w, h)
+		if hasRatio {
+			region = centreCrop(w, h, ra, rb)
+		}
+		if share := whiteShare(img, hd.orientation, region, in.s.whiteLevel); share < in.s.whiteShare {
+			background = int(share * 100)
+		}
+	}
+	if c.Fixable && hasRatio && (background >= 0 || len(r.problems) > 0) {
+		r.portrait = analysePortrait(img, hd.orientation, ra, rb)
+	}
+	switch {
+	case background < 0:
+	case r.portrait != nil && r.portrait.problem == whyBusy:
+		r.add(kindBackgroundBusy, t.say("check_background_busy", "share", itoa(background)))
+	default:
+		r.add(kindBackground, t.say("check_background", "share", itoa(background)))
+	}
 }
 
 func (t Texts) unreadableText(sniffed string, c dialogs.MaterialChecks) string {

@@ -17,6 +17,16 @@ import (
 	"regbot/dialogs"
 )
 
+// reportOf runs the checks of m on data and fails t if they could not run.
+func reportOf(t *testing.T, in *Inspector, m *dialogs.Material, data []byte, facts dialogs.Facts) *report {
+	t.Helper()
+	r, err := in.inspect(t.Context(), m, data, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func kinds(r *report) []kind {
 	var ks []kind
 	for _, p := range r.problems {
@@ -75,7 +85,7 @@ func TestPhotoChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := tc.data(t)
-			r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
+			r := reportOf(t, NewInspector(planTexts()), photoMaterial, data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v (%v), want kinds %v", got, r.problems, tc.want)
 			}
@@ -149,7 +159,7 @@ func TestDeepPNGRefused(t *testing.T) {
 	crc := crc32.NewIEEE()
 	crc.Write(data[12:29])
 	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
-	r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	r := reportOf(t, NewInspector(planTexts()), photoMaterial, data, dialogs.Facts{})
 	if got := kinds(r); !slices.Equal(got, []kind{kindPixels}) {
 		t.Fatalf("a 25 MP 16-bit PNG: %v", r.problems)
 	}
@@ -157,7 +167,7 @@ func TestDeepPNGRefused(t *testing.T) {
 	crc.Reset()
 	crc.Write(data[12:29])
 	binary.BigEndian.PutUint32(data[29:], crc.Sum32())
-	r = NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
+	r = reportOf(t, NewInspector(planTexts()), photoMaterial, data, dialogs.Facts{})
 	if slices.Contains(kinds(r), kindPixels) {
 		t.Fatalf("a 25 MP 8-bit PNG was refused as too large: %v", r.problems)
 	}
@@ -208,14 +218,14 @@ func TestRefusedWithoutDecoding(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := NewInspector(planTexts())
-			r := in.inspect(photoMaterial.Checks, tc.data, dialogs.Facts{})
+			r := reportOf(t, in, photoMaterial, tc.data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, []kind{tc.kind}) {
 				t.Fatalf("problems %v, want one of kind %v", r.problems, tc.kind)
 			}
 			if !strings.Contains(r.problems[0].text, tc.says) {
 				t.Errorf("message %q does not say %q", r.problems[0].text, tc.says)
 			}
-			if r.img != nil {
+			if r.decoded {
 				t.Fatal("the image was decoded")
 			}
 			insp := in.Inspect(context.Background(), photoMaterial, tc.data, dialogs.Facts{})
@@ -284,7 +294,7 @@ func TestIDCardChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := NewInspector(planTexts()).inspect(idCardMaterial.Checks, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
+			r := reportOf(t, NewInspector(planTexts()), idCardMaterial, tc.data, dialogs.Facts{Now: now, IDExpiry: tc.expiry})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v, want kinds %v", r.problems, tc.want)
 			}
@@ -334,7 +344,7 @@ func TestHandwrittenForm(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := encodeJPEG(t, portrait(portraitSpec{w: tc.w, h: tc.h, bg: white, noise: 4}), 80)
-			r := NewInspector(planTexts()).inspect(formMaterial.Checks, data, dialogs.Facts{})
+			r := reportOf(t, NewInspector(planTexts()), formMaterial, data, dialogs.Facts{})
 			if got := kinds(r); !slices.Equal(got, tc.want) {
 				t.Fatalf("problems %v, want kinds %v", r.problems, tc.want)
 			}
@@ -402,7 +412,7 @@ func TestEXIFOrientation(t *testing.T) {
 		if o, ok := jpegScan(data); o != 6 || !ok {
 			t.Fatalf("jpegScan = %d, %v; want 6, true", o, ok)
 		}
-		r := NewInspector(planTexts()).inspect(photoMaterial.Checks, data, dialogs.Facts{})
+		r := reportOf(t, NewInspector(planTexts()), photoMaterial, data, dialogs.Facts{})
 		w, h := r.hd.size()
 		if w != 295 || h != 413 {
 			t.Fatalf("displayed size %dx%d, want 295x413", w, h)
@@ -414,7 +424,7 @@ func TestEXIFOrientation(t *testing.T) {
 		}
 	}
 	// Without the tag the stored landscape image is the wrong ratio.
-	if got := kinds(NewInspector(planTexts()).inspect(photoMaterial.Checks, stored, dialogs.Facts{})); !slices.Contains(got, kindRatio) {
+	if got := kinds(reportOf(t, NewInspector(planTexts()), photoMaterial, stored, dialogs.Facts{})); !slices.Contains(got, kindRatio) {
 		t.Fatalf("a landscape photo without EXIF: %v", got)
 	}
 }

@@ -1,6 +1,11 @@
 package materials
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/semaphore"
+)
 
 // Defaults of the settings the options change.
 const (
@@ -20,7 +25,7 @@ type settings struct {
 	maxPixels  int64
 	whiteLevel uint8
 	whiteShare float64
-	slots      *DecodeSlots
+	budget     *DecodeBudget
 	texts      Texts
 }
 
@@ -60,34 +65,51 @@ func WithWhiteBackground(level uint8, share float64) Option {
 	}
 }
 
-// DecodeSlots bounds how many uploads are checked or fixed at once by the
-// Inspectors and Fixers that share it: each full decode of a phone photo
-// holds 18–160 MB, so a burst of uploads must queue rather than exhaust
-// memory.
-type DecodeSlots struct{ c chan struct{} }
+// DefaultDecodeBudget is the memory the decoded images of one process may
+// take at once: 256 MB, a 40-megapixel photo and change, or a dozen phone
+// photos.
+const DefaultDecodeBudget = 256 << 20
 
-// NewDecodeSlots returns room for n decodes at once (n < 1 means 1).
-func NewDecodeSlots(n int) *DecodeSlots { return &DecodeSlots{c: make(chan struct{}, max(n, 1))} }
+// DecodeBudget bounds the memory that the uploads being checked or fixed
+// at once take, by the Inspectors and Fixers that share it. Each upload
+// weighs width × height × 4 bytes (a decoded RGBA image; a decoded JPEG
+// takes less, and the Fixer's working copies fit in the difference), read
+// from its header before any pixel is decoded: a burst of large photos
+// queues, small ones go through side by side.
+type DecodeBudget struct {
+	sem   *semaphore.Weighted
+	total int64
+}
 
-// acquire waits for a slot until ctx ends; a nil DecodeSlots never waits.
-func (d *DecodeSlots) acquire(ctx context.Context) error {
+// NewDecodeBudget returns a budget of n bytes (n < 1 means
+// DefaultDecodeBudget).
+func NewDecodeBudget(n int64) *DecodeBudget {
+	if n < 1 {
+		n = DefaultDecodeBudget
+	}
+	return &DecodeBudget{sem: semaphore.NewWeighted(n), total: n}
+}
+
+// weight is what decoding an image of header hd takes from the budget: at
+// most the whole budget, so that the largest image allowed waits for all
+// others instead of forever.
+func (d *DecodeBudget) weight(hd header) int64 {
+	return min(d.total, max(1, int64(hd.w)*int64(hd.h)*4))
+}
+
+// acquire waits until the image of header hd fits in the budget or ctx
+// ends; release gives its share back. A nil budget never waits.
+func (d *DecodeBudget) acquire(ctx context.Context, hd header) (release func(), err error) {
 	if d == nil {
-		return nil
+		return func() {}, nil
 	}
-	select {
-	case d.c <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	n := d.weight(hd)
+	if err := d.sem.Acquire(ctx, n); err != nil {
+		return nil, fmt.Errorf("decode budget: %w", err)
 	}
+	return func() { d.sem.Release(n) }, nil
 }
 
-func (d *DecodeSlots) release() {
-	if d != nil {
-		<-d.c
-	}
-}
-
-// WithDecodeSlots makes an Inspector or a Fixer take a slot of d for each
-// upload it checks or fixes.
-func WithDecodeSlots(d *DecodeSlots) Option { return func(s *settings) { s.slots = d } }
+// WithDecodeBudget makes an Inspector or a Fixer take its share of d for
+// each upload it decodes.
+func WithDecodeBudget(d *DecodeBudget) Option { return func(s *settings) { s.budget = d } }

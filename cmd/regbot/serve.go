@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -231,9 +230,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	var packages *admin.Packages
-	// Uploads are decoded at most two per core at once, whatever the
-	// channel: a phone photo takes up to 160 MB while it is decoded.
-	slots := materials.WithDecodeSlots(materials.NewDecodeSlots(2 * runtime.NumCPU()))
+	// Decoded uploads take at most 256 MB at once, whatever the channel:
+	// a burst of large photos queues, small ones go side by side.
+	slots := materials.WithDecodeBudget(materials.NewDecodeBudget(materials.DefaultDecodeBudget))
 	opts := dialogs.Options{
 		Inspector: materials.NewInspector(plan.Texts, slots),
 		Fixer:     materials.NewFixer(plan.Texts, slots),
