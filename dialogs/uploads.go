@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -364,7 +365,14 @@ func (e *Engine) fix(t *turn, m *Material, p *Pending) error {
 	if err != nil {
 		e.opts.Log.Warn("photo fix failed", "material", m.Key, "err", err)
 		s.Pending = nil
-		return e.refuse(t, onStep, e.text("fix_failed"))
+		// The fixer says what to do instead when it knows (retake in front
+		// of a plain wall, send the original…).
+		msg := e.text("fix_failed")
+		var advice interface{ Advice() string }
+		if errors.As(err, &advice) && advice.Advice() != "" {
+			msg = advice.Advice()
+		}
+		return e.refuse(t, onStep, msg)
 	}
 	ref, err := e.opts.Blobs.Put(t.ctx, fixed, m.Sensitive)
 	if err != nil {

@@ -23,24 +23,26 @@ const defaultRatioTolerance = 0.01
 type kind int
 
 const (
-	kindFormat      kind = iota // decodable, but not an accepted format
-	kindBytes                   // file size outside the limits
-	kindRatio                   // width:height off
-	kindOrientation             // pixels stored rotated, shown upright by EXIF
-	kindUnreadable              // not an image, or a damaged one
-	kindPixels                  // decompression bomb
-	kindResolution              // too few pixels
-	kindBackground              // not white
-	kindExpired                 // the ID card has expired
-	kindBackgroundBusy          // not white, and not one plain colour either
-	kindBlank                   // a blank or near-uniform picture
+	kindFormat         kind = iota // decodable, but not an accepted format
+	kindBytes                      // file size outside the limits
+	kindRatio                      // width:height off
+	kindOrientation                // pixels stored rotated, shown upright by EXIF
+	kindUnreadable                 // not an image, or a damaged one
+	kindPixels                     // decompression bomb
+	kindResolution                 // too few pixels
+	kindBackground                 // not white
+	kindExpired                    // the ID card has expired
+	kindBackgroundBusy             // not white, and not one plain colour either
+	kindBlank                      // a blank or near-uniform picture
 )
 
-// fixable reports whether the Fixer can mend a problem of this kind; a
-// coloured wall only when the portrait analysis found the person on a
-// plain one (Inspect asks it).
+// fixable reports whether the Fixer can mend a problem of this kind when
+// the portrait analysis agrees (Inspect asks it): a coloured wall only when
+// it is plain, too few pixels only when the head's crop needs no more than
+// maxUpscale.
 func (k kind) fixable() bool {
-	return k == kindFormat || k == kindBytes || k == kindRatio || k == kindOrientation || k == kindBackground
+	return k == kindFormat || k == kindBytes || k == kindRatio || k == kindOrientation || k == kindBackground ||
+		k == kindResolution // the head's crop enlarged at most maxUpscale times
 }
 
 type problem struct {

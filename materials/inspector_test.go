@@ -71,13 +71,16 @@ func TestPhotoChecks(t *testing.T) {
 		}, []kind{kindRatio}, true, "当前宽 450 × 高 600 像素"},
 		{"grey background", func(t *testing.T) []byte {
 			return jpegNear(t, noisy(295, 413, color.RGBA{180, 180, 180, 255}, 24), 60<<10)
-		}, []kind{kindBackground}, false, "照片背景不是白色"},
+		}, []kind{kindBackground}, true, "照片背景不是白色"}, // a plain wall: the fixer replaces it
 		{"blue background", func(t *testing.T) []byte {
 			return jpegNear(t, noisy(295, 413, color.RGBA{67, 142, 219, 255}, 24), 60<<10)
-		}, []kind{kindBackground}, false, "换成白底"},
-		{"too few pixels cannot be fixed", func(t *testing.T) []byte {
+		}, []kind{kindBackground}, true, "换成白底"},
+		{"too few pixels: the fixer enlarges the head's crop", func(t *testing.T) []byte {
 			return jpegNear(t, noisy(250, 350, white, 40), 50<<10)
-		}, []kind{kindResolution}, false, "至少需要宽 295 × 高 413 像素"},
+		}, []kind{kindResolution}, true, "至少需要宽 295 × 高 413 像素"},
+		{"far too few pixels cannot be fixed", func(t *testing.T) []byte {
+			return jpegNear(t, noisy(150, 210, white, 60), 35<<10)
+		}, []kind{kindBytes, kindResolution}, false, "至少需要宽 295 × 高 413 像素"},
 		{"4:3 PNG of 100 KB: three fixable problems", func(t *testing.T) []byte {
 			return encodePNG(t, noisy(600, 450, white, 12))
 		}, []kind{kindFormat, kindBytes, kindRatio}, true, ""},

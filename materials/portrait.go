@@ -27,6 +27,10 @@ const (
 // included: about 23 cm over 17 cm for adults.
 const headRatio = 1.35
 
+// neckToChin is how far below the neck's top (where the outline stops
+// narrowing) the chin is, as a share of the head's height.
+const neckToChin = 0.06
+
 // The analysis works on a thumbnail of at most analysisSide pixels a side,
 // each pixel the mean of a 2×2 block of samples (less sensor noise).
 const analysisSide = 512
@@ -51,21 +55,21 @@ type why int
 
 const (
 	whyNone         why = iota // it can be fixed
-	whyBusy             // the background is not one plain colour
-	whyNoPerson         // no head and shoulders found
-	whyHeadCut          // the head touches the top edge, or no room around it
-	whyTooFewPixels     // the crop would need more enlargement than maxUpscale
+	whyBusy                    // the background is not one plain colour
+	whyNoPerson                // no head and shoulders found
+	whyHeadCut                 // the head touches the top edge, or no room around it
+	whyTooFewPixels            // the crop would need more enlargement than maxUpscale
 )
 
 // portraitInfo is what the analysis found, in displayed full-size pixels.
 type portraitInfo struct {
-	w, h    int       // displayed size
-	bg      [3]uint8  // the wall's colour
-	tol     int       // colour tolerance of the wall
-	white   bool      // the wall is already white
-	crown   int       // first row of the head
-	chin    int       // estimated chin row
-	cx      float64   // the head's horizontal centre
+	w, h    int      // displayed size
+	bg      [3]uint8 // the wall's colour
+	tol     int      // colour tolerance of the wall
+	white   bool     // the wall is already white
+	crown   int      // first row of the head
+	chin    int      // estimated chin row
+	cx      float64  // the head's horizontal centre
 	crop    image.Rectangle
 	scale   float64   // thumbnail pixels per displayed pixel
 	mask    []float32 // thumbnail: 1 = background
@@ -185,6 +189,9 @@ func analysePortrait(img image.Image, o, a, b int) *portraitInfo {
 		max(info.bg[0], info.bg[1], info.bg[2])-min(info.bg[0], info.bg[1], info.bg[2]) <= 12
 	if float64(matching) < plainShare*float64(len(dists)) {
 		info.problem = whyBusy
+		if headAtTop(t, info, band) {
+			info.problem = whyHeadCut
+		}
 		return info
 	}
 
@@ -313,7 +320,7 @@ func analysePortrait(img image.Image, o, a, b int) *portraitInfo {
 	// estimate is the mean of both, or the width's alone when no neck
 	// shows (a high collar, long hair).
 	head := headRatio * float64(headW)
-	if neckH := float64(chin - crown); chin >= 0 && neckH >= 0.7*head && neckH <= 1.3*head {
+	if neckH := float64(chin-crown) + neckToChin*head; chin >= 0 && neckH >= 0.7*head && neckH <= 1.3*head {
 		head = (head + neckH) / 2
 	}
 	var cx float64
@@ -381,4 +388,31 @@ func dropSpeckles(bg []bool, w, h int) {
 			}
 		}
 	}
+}
+
+// headAtTop reports whether a border that is not all wall is a plain wall
+// with the person reaching past the top edge: the upper side bands are
+// wall, and the top row is wall but for one run in its middle.
+func headAtTop(t *thumb, info *portraitInfo, band int) bool {
+	sides, wall := 0, 0
+	for y := band; y < t.h*6/10; y++ {
+		for _, x := range [2]int{band / 2, t.w - 1 - band/2} {
+			sides++
+			if dist(t.at(x, y), info.bg[:]) <= info.tol {
+				wall++
+			}
+		}
+	}
+	if float64(wall) < plainShare*float64(sides) {
+		return false
+	}
+	runs, in := 0, false
+	for x := range t.w {
+		other := dist(t.at(x, 0), info.bg[:]) > info.tol
+		if other && !in {
+			runs++
+		}
+		in = other
+	}
+	return runs == 1
 }
