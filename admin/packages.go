@@ -1,6 +1,3 @@
-// Package admin is the staff and admin HTTP side of regbot. For now it serves
-// the material package: to staff behind a bearer token, and to the candidate
-// through a signed, expiring link the bot sends on 材料包.
 package admin
 
 import (
@@ -25,46 +22,6 @@ import (
 	"regbot/materials"
 	"regbot/store"
 )
-
-// Config configures the admin side.
-type Config struct {
-	// Token is the bearer token of the admin API (REGBOT_ADMIN_TOKEN); empty
-	// disables the API.
-	Token string `yaml:"token"`
-	// PublicURL is the base URL candidates reach regbot at, for package
-	// links (e.g. https://regbot.example.com); empty disables the links.
-	PublicURL string `yaml:"public_url"`
-	// LinkSecret signs package links (REGBOT_LINK_SECRET); when empty a
-	// random one is made at start, so links die with the process.
-	LinkSecret string `yaml:"link_secret"`
-	// LinkTTL is how long a package link works (default 24h).
-	LinkTTL time.Duration `yaml:"link_ttl"`
-}
-
-// WithDefaults fills the zero values.
-func (c Config) WithDefaults() Config {
-	if c.LinkTTL == 0 {
-		c.LinkTTL = 24 * time.Hour
-	}
-	return c
-}
-
-// Validate reports every problem of the section.
-func (c Config) Validate() error {
-	var errs []error
-	if c.Token != "" && len(c.Token) < 16 {
-		errs = append(errs, errors.New("admin.token: must be at least 16 characters"))
-	}
-	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("admin.public_url: %q is not an http(s) URL", c.PublicURL))
-		}
-	}
-	if c.LinkTTL < 0 {
-		errs = append(errs, errors.New("admin.link_ttl: must not be negative"))
-	}
-	return errors.Join(errs...)
-}
 
 // Sessions finds a candidate's latest session snapshot.
 type Sessions interface {

@@ -1,0 +1,331 @@
+package admin
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"regbot/dialogs"
+	"regbot/store"
+)
+
+// Candidates: the list with its filters, paging and CSV export, and a
+// candidate's page with everything the record holds about them. ID numbers
+// and mobiles are masked everywhere but the candidate page, whose every
+// view is in the audit log.
+
+// contactPattern is a search text that is a mobile or an ID number: it is
+// looked up exactly (CandidatesByContact), never matched as a substring.
+var contactPattern = regexp.MustCompile(`^(1\d{10}|\d{15}|\d{17}[\dX])$`)
+
+// listQuery is the candidate list's filter as the page's form sends it.
+type listQuery struct {
+	Status    string
+	Condition string
+	Channel   string
+	Waiting   bool
+	Since     string
+	Q         string
+	Page      int
+}
+
+func parseListQuery(q url.Values) listQuery {
+	lq := listQuery{Status: q.Get("status"), Condition: q.Get("condition"), Channel: q.Get("channel"),
+		Waiting: q.Get("waiting") == "1", Since: q.Get("since"), Q: strings.TrimSpace(q.Get("q"))}
+	lq.Page, _ = strconv.Atoi(q.Get("page"))
+	lq.Page = max(lq.Page, 1)
+	return lq
+}
+
+// values is the query back as URL values (for paging links and the export).
+func (lq listQuery) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": lq.Status, "condition": lq.Condition, "channel": lq.Channel, "since": lq.Since, "q": lq.Q} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if lq.Waiting {
+		v.Set("waiting", "1")
+	}
+	return v
+}
+
+// filter turns the query into the store's filter; a mobile or an ID
+// number is looked up first.
+func (c *Console) filter(r *http.Request, lq listQuery) (store.CandidateFilter, error) {
+	f := store.CandidateFilter{PlanID: c.plan.ID, Status: store.Status(lq.Status), Condition: lq.Condition,
+		Channel: lq.Channel, Waiting: lq.Waiting}
+	if t, err := time.ParseInLocation(time.DateOnly, lq.Since, dialogs.ChinaTime); err == nil {
+		f.UpdatedSince = t
+	}
+	switch q := strings.ToUpper(lq.Q); {
+	case q == "":
+	case contactPattern.MatchString(q):
+		ids, err := c.deps.Store.CandidatesByContact(r.Context(), c.keys.contacts, q)
+		if err != nil {
+			return f, err
+		}
+		f.Candidates = ids
+	default:
+		f.Text, f.TextKeys = lq.Q, []string{c.keys.name}
+	}
+	return f, nil
+}
+
+// listData fills the candidate list.
+type listData struct {
+	Rows       []store.CandidateRow
+	Total      int
+	Query      listQuery
+	Statuses   []store.Status
+	Conditions []dialogs.Condition
+	Channels   []string
+	Prev, Next string
+	Export     string
+	First      int
+	Last       int
+}
+
+func (c *Console) candidateList(w http.ResponseWriter, r *http.Request) {
+	lq := parseListQuery(r.URL.Query())
+	f, err := c.filter(r, lq)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	f.Limit, f.Offset = c.cfg.PageSize, (lq.Page-1)*c.cfg.PageSize
+	rows, total, err := c.deps.Store.CandidateList(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d := listData{Rows: rows, Total: total, Query: lq, Statuses: store.Statuses(), Conditions: c.plan.Conditions,
+		Channels: []string{"wechat", "telegram", "web"}, First: f.Offset + 1, Last: f.Offset + len(rows)}
+	page := func(n int) string {
+		v := lq.values()
+		v.Set("page", strconv.Itoa(n))
+		return "/admin/candidates?" + v.Encode()
+	}
+	if lq.Page > 1 {
+		d.Prev = page(lq.Page - 1)
+	}
+	if f.Offset+len(rows) < total {
+		d.Next = page(lq.Page + 1)
+	}
+	d.Export = "/admin/candidates.csv?" + lq.values().Encode()
+	c.render(w, r, "candidates", "考生", d)
+}
+
+// candidateCSV exports the filtered list (all pages), masked as in the
+// list, UTF-8 with a BOM so that Excel reads the Chinese.
+func (c *Console) candidateCSV(w http.ResponseWriter, r *http.Request) {
+	lq := parseListQuery(r.URL.Query())
+	f, err := c.filter(r, lq)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	rows, _, err := c.deps.Store.CandidateList(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.audit(r, "candidate.export", "candidates", strconv.Itoa(len(rows))+" rows; "+lq.values().Encode())
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="candidates.csv"; filename*=UTF-8''`+url.PathEscape("考生名单.csv"))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("\uFEFF"))
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"编号", "姓名", "身份证号", "手机号", "渠道", "报考条件", "状态", "待回复工单", "开始时间", "最近更新"})
+	for _, row := range rows {
+		var channels []string
+		for _, id := range row.Identities {
+			channels = append(channels, orDash(channelNames[id.Channel]))
+		}
+		cw.Write([]string{
+			strconv.FormatInt(row.CandidateID, 10), csvSafe(answerString(row.Answers, c.keys.name)),
+			maskID(answerString(row.Answers, c.keys.idNumber)), maskMobile(answerString(row.Answers, c.keys.mobile)),
+			strings.Join(channels, " "), c.conditionName(row.Condition), statusNames[row.Status],
+			strconv.Itoa(row.Waiting), fmtTime(row.CreatedAt), fmtTime(row.UpdatedAt),
+		})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		c.log.Warn("candidate export", "err", err)
+	}
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// candidateData fills a candidate's page.
+type candidateData struct {
+	Record      store.CandidateRecord
+	Slots       []dialogs.Slot
+	Eligibility *dialogs.Eligibility
+	Condition   *dialogs.Condition
+	// Materials are the chosen condition's materials with their current
+	// document; History are the superseded uploads.
+	Materials []materialView
+	History   []documentView
+	// PackageReady says every current document is accepted by staff.
+	PackageReady bool
+	Deliveries   []deliveryView
+	Conversation []conversationItem
+	Nonce        string
+	Escalated    map[string]bool
+}
+
+// materialView is one material of the candidate's condition.
+type materialView struct {
+	Key, Name string
+	Current   *documentView
+	ByStaff   bool
+}
+
+// documentView is one document with its preview URL for this session.
+type documentView struct {
+	store.DocumentRecord
+	Preview string
+}
+
+// deliveryView is one outbox message with its text.
+type deliveryView struct {
+	store.Delivery
+	Text string
+}
+
+// conversationItem is one message of the conversation: the candidate's
+// (From) or what the outbox sent them.
+type conversationItem struct {
+	At   time.Time
+	From bool
+	Kind string
+	Text string
+}
+
+func (c *Console) candidatePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PathValue("candidate"), 10, 64)
+	if err != nil {
+		c.notFound(w, r)
+		return
+	}
+	rec, err := c.deps.Store.CandidateRecord(ctx, id, c.plan.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r)
+		return
+	} else if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d := candidateData{Record: rec, Slots: c.plan.Slots}
+	if rec.Session != nil {
+		if s, err := c.deps.Engine.Unmarshal(rec.Session); err == nil {
+			el := c.deps.Engine.Evaluate(s, c.now())
+			d.Eligibility = &el
+			d.Escalated = map[string]bool{}
+			for k, m := range s.Materials {
+				d.Escalated[k] = m.Escalated
+			}
+		}
+	}
+	who := staffOf(r)
+	current := map[string]*documentView{}
+	for _, doc := range rec.Documents {
+		v := documentView{DocumentRecord: doc, Preview: c.previewURL(who, id, doc.ID)}
+		if doc.SupersededAt.IsZero() {
+			current[doc.Material] = &v
+		} else {
+			d.History = append(d.History, v)
+		}
+	}
+	slices.Reverse(d.History)
+	d.PackageReady = rec.Session != nil && c.allAccepted(rec)
+	if cond, ok := c.plan.Condition(rec.Application.Condition); ok {
+		d.Condition = cond
+		for _, key := range cond.Materials {
+			d.Materials = append(d.Materials, materialView{Key: key, Name: c.materialName(key), Current: current[key], ByStaff: d.Escalated[key]})
+		}
+	}
+	deliveries, err := c.deps.Store.Deliveries(ctx, id, 100)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	for _, del := range deliveries {
+		d.Deliveries = append(d.Deliveries, deliveryView{Delivery: del, Text: payloadText(del.Payload)})
+	}
+	d.Conversation = conversation(rec.Inbound, d.Deliveries)
+	if d.Nonce, err = randomToken(); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.audit(r, "candidate.view", "candidate:"+strconv.FormatInt(id, 10), "")
+	c.render(w, r, "candidate", "考生 "+orDash(answerString(rec.Application.Answers, c.keys.name)), d)
+}
+
+// payloadText is the text of an outbox message's parts.
+func payloadText(payload []byte) string {
+	msgs, err := dialogs.DecodeMessages(payload)
+	if err != nil {
+		return "（无法读取）"
+	}
+	var parts []string
+	for _, m := range msgs {
+		t := m.Text
+		if m.Image != nil {
+			t = strings.TrimSpace(t + " [图片]")
+		}
+		if m.Link != nil {
+			t = strings.TrimSpace(t + " " + m.Link.URL)
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// conversation merges the candidate's messages and what the outbox sent
+// them, oldest first (the bot's immediate replies are not kept).
+func conversation(in []store.InboundMessage, out []deliveryView) []conversationItem {
+	var items []conversationItem
+	for _, m := range in {
+		items = append(items, conversationItem{At: m.At, From: true, Text: m.Text})
+	}
+	for _, d := range out {
+		items = append(items, conversationItem{At: d.CreatedAt, Kind: orDash(outKindNames[d.Kind]), Text: d.Text})
+	}
+	slices.SortStableFunc(items, func(a, b conversationItem) int { return a.At.Compare(b.At) })
+	return items[max(0, len(items)-200):]
+}
+
+// previewURL is a document's preview link, good for this session only: a
+// copied link does nothing in another browser or after signing out.
+func (c *Console) previewURL(who *staff, candidate, document int64) string {
+	return "/admin/candidates/" + strconv.FormatInt(candidate, 10) + "/documents/" + strconv.FormatInt(document, 10) +
+		"?k=" + previewKeyFor(who.session, "document", document)
+}
+
+// previewKeyFor signs an image's id with the session's own secret (its
+// CSRF token), so the record, not the process, holds the key: any instance
+// checks it, and it dies with the session.
+func previewKeyFor(s store.StaffSession, kind string, id int64) string {
+	mac := hmac.New(sha256.New, []byte(s.CSRF))
+	mac.Write([]byte(kind + "\x00" + strconv.FormatInt(id, 10)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+}

@@ -1,0 +1,186 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"regbot/dialogs"
+	"regbot/store"
+)
+
+// The dashboard: applications by status and by condition, the tickets
+// waiting and the longest wait, the funnel from collecting to the
+// admission ticket, and new applications per day — as small SVG charts
+// rendered on the server (people read these as pictures, not tables).
+
+// dashboardDays is how many days the registrations chart shows.
+const dashboardDays = 30
+
+// funnelSteps are the statuses an application passes on its way.
+var funnelSteps = []store.Status{
+	store.StatusCollecting, store.StatusMaterialsReady, store.StatusUnderReview,
+	store.StatusAwaitingPayment, store.StatusPaid, store.StatusTicketReady,
+}
+
+// dashboardData fills the dashboard.
+type dashboardData struct {
+	Applications   int
+	TicketsWaiting int
+	OldestWait     string
+	// Overdue says the longest wait is past the flag time.
+	Overdue     bool
+	ByStatus    barChart
+	ByCondition barChart
+	Funnel      barChart
+	PerDay      columnChart
+}
+
+// bar is one bar of a horizontal bar chart, laid out in SVG units.
+type bar struct {
+	Label string
+	N     int
+	// Note is shown after the count (a funnel's share of the first step).
+	Note          string
+	Y, W, X, TextX float64
+	// Link filters the candidate list by the bar (empty: no link).
+	Link string
+}
+
+// barChart is a horizontal bar chart.
+type barChart struct {
+	Title  string
+	Bars   []bar
+	Height float64
+	// Centered bars make a funnel.
+	Centered bool
+	Empty    bool
+}
+
+// column is one day of the column chart.
+type column struct {
+	Label      string
+	N          int
+	X, Y, H, W float64
+	// Tick says the day's label is drawn under the axis; Top that the
+	// count is drawn over the (first) highest column.
+	Tick bool
+	Top  bool
+}
+
+// columnChart is a column chart of counts per day.
+type columnChart struct {
+	Title   string
+	Columns []column
+	Max     int
+	Total   int
+	// Base is the axis's y.
+	Base float64
+}
+
+// SVG geometry (viewBox units) of the charts.
+const (
+	chartWidth   = 340.0
+	labelWidth   = 104.0
+	barArea      = 176.0
+	barHeight    = 18.0
+	barGap       = 8.0
+	columnHeight = 120.0
+)
+
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
+	now := c.now()
+	d, err := c.deps.Store.Dashboard(r.Context(), c.plan.ID, dashboardDays, dialogs.ChinaTime, now)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	data := dashboardData{Applications: d.Applications, TicketsWaiting: d.TicketsWaiting}
+	if !d.OldestWaiting.IsZero() {
+		data.OldestWait = waited(now.Sub(d.OldestWaiting))
+		data.Overdue = now.Sub(d.OldestWaiting) > c.cfg.TicketFlagAfter
+	}
+	var statusBars []bar
+	for _, st := range store.Statuses() {
+		statusBars = append(statusBars, bar{Label: statusNames[st], N: d.ByStatus[st], Link: "/admin/candidates?status=" + string(st)})
+	}
+	data.ByStatus = hbars("各状态人数", statusBars, false)
+	var condBars []bar
+	for _, cond := range c.plan.Conditions {
+		condBars = append(condBars, bar{Label: "条件 " + cond.Key, N: d.ByCondition[cond.Key], Link: "/admin/candidates?condition=" + cond.Key})
+	}
+	condBars = append(condBars, bar{Label: "未确定", N: d.ByCondition[""], Link: "/admin/candidates?condition=-"})
+	data.ByCondition = hbars("各报考条件人数", condBars, false)
+	var funnel []bar
+	first := d.Reached[funnelSteps[0]]
+	for _, st := range funnelSteps {
+		b := bar{Label: statusNames[st], N: d.Reached[st]}
+		if first > 0 {
+			b.Note = strconv.Itoa(d.Reached[st]*100/first) + "%"
+		}
+		funnel = append(funnel, b)
+	}
+	data.Funnel = hbars("报名进度漏斗（曾到达该状态的人数）", funnel, true)
+	data.PerDay = columns(fmt.Sprintf("近 %d 天每日新增报名", dashboardDays), d.PerDay)
+	c.render(w, r, "dashboard", "概览", data)
+}
+
+// hbars lays out a horizontal bar chart scaled to its largest bar.
+func hbars(title string, bars []bar, centered bool) barChart {
+	most := 0
+	for _, b := range bars {
+		most = max(most, b.N)
+	}
+	ch := barChart{Title: title, Centered: centered, Empty: most == 0}
+	for i, b := range bars {
+		b.Y = float64(i) * (barHeight + barGap)
+		if most > 0 {
+			b.W = barArea * float64(b.N) / float64(most)
+		}
+		if b.N > 0 {
+			b.W = max(b.W, 2) // a count above zero stays visible
+		}
+		b.X = labelWidth
+		if centered {
+			b.X = labelWidth + (barArea-b.W)/2
+		}
+		b.TextX = labelWidth + barArea + 6
+		if !centered {
+			b.TextX = labelWidth + b.W + 6
+		}
+		ch.Bars = append(ch.Bars, b)
+	}
+	ch.Height = float64(len(bars))*(barHeight+barGap) - barGap
+	return ch
+}
+
+// columns lays out one column per day, labelled every fifth day and on
+// the last.
+func columns(title string, days []store.DayCount) columnChart {
+	ch := columnChart{Title: title, Base: columnHeight}
+	for _, d := range days {
+		ch.Max = max(ch.Max, d.N)
+		ch.Total += d.N
+	}
+	if len(days) == 0 {
+		return ch
+	}
+	slot := chartWidth / float64(len(days))
+	topped := false
+	for i, d := range days {
+		col := column{Label: d.Day.Format("1/2"), N: d.N, W: slot * 0.7, X: float64(i)*slot + slot*0.15}
+		if ch.Max > 0 {
+			col.H = (columnHeight - 4) * float64(d.N) / float64(ch.Max)
+		}
+		if d.N > 0 {
+			col.H = max(col.H, 2)
+		}
+		col.Y = columnHeight - col.H
+		col.Tick = (len(days)-1-i)%7 == 0
+		if d.N == ch.Max && d.N > 0 && !topped {
+			col.Top, topped = true, true
+		}
+		ch.Columns = append(ch.Columns, col)
+	}
+	return ch
+}

@@ -1,0 +1,354 @@
+package admin
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"regbot/dialogs"
+	"regbot/store"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// staticVersion is the hash of the static files, appended to their URLs so
+// browsers may cache them for long and still get a new version at once.
+var staticVersion = func() string {
+	h := sha256.New()
+	fs.WalkDir(staticFiles, "static", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := staticFiles.ReadFile(path)
+			h.Write(data)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+// pageBody is what every console page's template gets.
+type pageBody struct {
+	Title string
+	// Name and Admin describe the signed-in staff member (none on the
+	// sign-in page).
+	Name     string
+	Login    string
+	Admin    bool
+	SignedIn bool
+	CSRF     string
+	Nav      string
+	// Flash is a short confirmation of the last action.
+	Flash   string
+	Version string
+	Data    any
+}
+
+// parsePages parses each page with the layout.
+func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// flashes are the confirmations a redirect after an action may ask for
+// (?done=…): known keys only, so no text is reflected from the URL.
+var flashes = map[string]string{
+	"claimed":   "已认领该工单。",
+	"replied":   "回复已发送给考生。",
+	"closed":    "工单已关闭，考生已回到自助报名。",
+	"accepted":  "材料已标记为通过。",
+	"rejected":  "已退回该材料，考生会收到原因并被要求重新提交。",
+	"user":      "账号已保存。",
+	"password":  "密码已更新。",
+	"duplicate": "该操作已处理过，没有重复执行。",
+}
+
+// render writes a page for the signed-in staff member.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	c.renderPage(w, r, http.StatusOK, name, title, pageBody{Data: data})
+}
+
+func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title string, body pageBody) {
+	body.Title, body.Version = title, staticVersion
+	body.Nav = name
+	if who := staffOf(r); who != nil {
+		body.SignedIn, body.Name, body.Login, body.Admin = true, who.user.DisplayName, who.user.Login, who.user.Role == store.RoleAdmin
+		body.CSRF = who.session.CSRF
+	}
+	body.Flash = flashes[r.URL.Query().Get("done")]
+	var buf bytes.Buffer
+	if err := c.pages[name].ExecuteTemplate(&buf, "layout", body); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	setSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderFragment writes one template of a page (the inbox's live list).
+func (c *Console) renderFragment(w http.ResponseWriter, r *http.Request, page, fragment string, data any) {
+	var buf bytes.Buffer
+	if err := c.pages[page].ExecuteTemplate(&buf, fragment, data); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	setSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(buf.Bytes())
+}
+
+// renderError writes an error page with a message for staff.
+func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.renderPage(w, r, status, "error", cmp.Or(errorTitles[status], "出错了"), pageBody{Data: msg})
+}
+
+// errorTitles head the error page.
+var errorTitles = map[int]string{
+	http.StatusBadRequest: "请求有误", http.StatusForbidden: "无权访问", http.StatusNotFound: "未找到",
+	http.StatusConflict: "无法执行", http.StatusUnprocessableEntity: "内容有误",
+	http.StatusTooManyRequests: "操作过于频繁", http.StatusInternalServerError: "系统繁忙",
+}
+
+// fail logs an unexpected error and says so without details.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	c.log.Error("console", "route", r.Pattern, "err", err)
+	c.renderError(w, r, http.StatusInternalServerError, "系统繁忙，请稍后再试。")
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
+	c.renderError(w, r, http.StatusNotFound, "没有这个页面。")
+}
+
+// static serves the stylesheet and script.
+func (c *Console) static() http.Handler {
+	sub, _ := fs.Sub(staticFiles, "static")
+	files := http.StripPrefix("/admin/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Query().Get("v") == staticVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// The names staff read for statuses, channels and deliveries.
+var (
+	statusNames = map[store.Status]string{
+		store.StatusCollecting:      "收集资料中",
+		store.StatusMaterialsReady:  "材料已齐",
+		store.StatusUnderReview:     "审核中",
+		store.StatusRejected:        "审核不通过",
+		store.StatusAwaitingPayment: "待缴费",
+		store.StatusPaid:            "已缴费",
+		store.StatusTicketReady:     "准考证可打印",
+		store.StatusWithdrawn:       "已撤销",
+	}
+	channelNames = map[string]string{"wechat": "微信", "telegram": "Telegram", "web": "网页", "console": "终端"}
+	deliveryNames = map[store.DeliveryState]string{
+		store.DeliveryPending: "待发送", store.DeliverySent: "已送达", store.DeliveryFailed: "失败",
+		store.DeliverySkipped: "未发送", store.DeliveryCancelled: "已取消",
+	}
+	outKindNames = map[store.OutKind]string{
+		store.OutReply: "回复", store.OutNotification: "状态通知", store.OutStaff: "工作人员",
+		store.OutReminder: "提醒", store.OutBroadcast: "群发",
+	}
+	ticketStateNames = map[string]string{store.TicketOpen: "待回复", store.TicketAnswered: "已回复", store.TicketClosed: "已关闭"}
+)
+
+// funcs are the templates' helpers.
+func (c *Console) funcs() template.FuncMap {
+	return template.FuncMap{
+		"time":          fmtTime,
+		"date":          func(t time.Time) string { return t.In(dialogs.ChinaTime).Format("01-02") },
+		"ago":           func(t time.Time) string { return waited(c.now().Sub(t)) },
+		"status":        func(s store.Status) string { return orDash(statusNames[s]) },
+		"statuses":      func() []store.Status { return store.Statuses() },
+		"channel":       func(ch string) string { return orDash(channelNames[ch]) },
+		"delivery":      func(s store.DeliveryState) string { return orDash(deliveryNames[s]) },
+		"outKind":       func(k store.OutKind) string { return orDash(outKindNames[k]) },
+		"ticketState":   func(s string) string { return orDash(ticketStateNames[s]) },
+		"ticketReason":  c.ticketReason,
+		"condition":     c.conditionName,
+		"material":      c.materialName,
+		"maskMobile":    maskMobile,
+		"maskID":        maskID,
+		"answerOf":      c.answerOf,
+		"nameOf":        func(a map[string]any) string { return answerString(a, c.keys.name) },
+		"mobileOf":      func(a map[string]any) string { return maskMobile(answerString(a, c.keys.mobile)) },
+		"idOf":          func(a map[string]any) string { return maskID(answerString(a, c.keys.idNumber)) },
+		"audit":         func(a string) string { return orDash(auditActions[a]) },
+		"kb":            func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
+		"add":           func(a, b int) int { return a + b },
+		"flagged":       func(t store.Ticket) bool { return c.flagged(t) },
+		"pollMillis":    func() int64 { return c.cfg.PollEvery.Milliseconds() },
+		"conditions":    func() []dialogs.Condition { return c.plan.Conditions },
+		"reviewReasons": func() []string { return c.plan.ReviewReasons },
+		"userAction": func(csrf string, id int64, action, label string) map[string]any {
+			return map[string]any{"CSRF": csrf, "ID": id, "Action": action, "Label": label}
+		},
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(dialogs.ChinaTime).Format("2006-01-02 15:04")
+}
+
+// waited says a duration the way staff read a waiting time.
+func waited(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "不到 1 分钟"
+	case d < time.Hour:
+		return fmt.Sprintf("%d 分钟", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d 小时 %d 分钟", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%d 天 %d 小时", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+// maskMobile keeps a mobile's first 3 and last 4 digits.
+func maskMobile(s string) string {
+	if s == "" || s == "—" {
+		return "—"
+	}
+	r := []rune(s)
+	if len(r) < 8 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
+
+// maskID keeps an ID number's first 6 (the region) and last 4 characters.
+func maskID(s string) string {
+	if s == "" || s == "—" {
+		return "—"
+	}
+	r := []rune(s)
+	if len(r) < 11 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:6]) + strings.Repeat("*", len(r)-10) + string(r[len(r)-4:])
+}
+
+func answerString(a map[string]any, key string) string {
+	if key == "" {
+		return ""
+	}
+	switch v := a[key].(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// answerOf is an answer as staff read it: yes/no, the label of a choice,
+// the value as given otherwise.
+func (c *Console) answerOf(a map[string]any, sl dialogs.Slot) string {
+	v, ok := a[sl.Key]
+	if !ok {
+		return "—"
+	}
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return "是"
+		}
+		return "否"
+	case string:
+		for _, ch := range sl.Choices {
+			if ch.ID == x {
+				return ch.Label
+			}
+		}
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+func (c *Console) conditionName(key string) string {
+	if cond, ok := c.plan.Condition(key); ok {
+		return cond.Key + " " + cond.Short
+	}
+	if key == "" {
+		return "未确定"
+	}
+	return key
+}
+
+func (c *Console) materialName(key string) string {
+	if m, ok := c.plan.Material(key); ok {
+		return m.Name
+	}
+	return key
+}
+
+// ticketReason says why a ticket was opened.
+func (c *Console) ticketReason(reason string) string {
+	kind, detail, _ := strings.Cut(reason, ":")
+	switch kind {
+	case dialogs.TicketRequested:
+		return "转人工"
+	case dialogs.TicketQuestion:
+		return "机器人无法回答的问题"
+	case dialogs.TicketFailures:
+		label := detail
+		if sl, ok := c.plan.Slot(strings.Split(detail, ".")[0]); ok {
+			label = sl.Label
+		}
+		if m, ok := strings.CutPrefix(detail, "upload:"); ok {
+			label = c.materialName(m)
+		}
+		return "连续 3 次未答对（" + label + "）"
+	case dialogs.TicketSpecialCase:
+		return "需人工确认的情况（" + detail + "）"
+	}
+	return reason
+}
+
+// flagged reports a ticket nobody claimed for longer than TicketFlagAfter.
+func (c *Console) flagged(t store.Ticket) bool {
+	return t.State == store.TicketOpen && t.AssigneeID == 0 && c.cfg.TicketFlagAfter > 0 &&
+		c.now().Sub(t.StateSince) > c.cfg.TicketFlagAfter
+}
