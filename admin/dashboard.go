@@ -41,7 +41,7 @@ type bar struct {
 	Label string
 	N     int
 	// Note is shown after the count (a funnel's share of the first step).
-	Note          string
+	Note           string
 	Y, W, X, TextX float64
 	// Link filters the candidate list by the bar (empty: no link).
 	Link string

@@ -172,7 +172,7 @@ var (
 		store.StatusTicketReady:     "准考证可打印",
 		store.StatusWithdrawn:       "已撤销",
 	}
-	channelNames = map[string]string{"wechat": "微信", "telegram": "Telegram", "web": "网页", "console": "终端"}
+	channelNames  = map[string]string{"wechat": "微信", "telegram": "Telegram", "web": "网页", "console": "终端"}
 	deliveryNames = map[store.DeliveryState]string{
 		store.DeliveryPending: "待发送", store.DeliverySent: "已送达", store.DeliveryFailed: "失败",
 		store.DeliverySkipped: "未发送", store.DeliveryCancelled: "已取消",
