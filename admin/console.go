@@ -112,6 +112,14 @@ type ConsoleDeps struct {
 	Blobs       materials.BlobReader
 	Packages    *Packages
 	Limiter     RateLimiter
+	// Now is the clock (default time.Now); tests move it.
+	Now func() time.Time
+}
+
+// Mux is where Routes mounts the console (*http.ServeMux).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
 }
 
 // Console is the staff console. It is safe for concurrent use.
@@ -146,7 +154,10 @@ func NewConsole(cfg Config, deps ConsoleDeps, log *slog.Logger) (*Console, error
 	if deps.IsDuplicate == nil {
 		deps.IsDuplicate = func(error) bool { return false }
 	}
-	c := &Console{cfg: cfg.Console, deps: deps, plan: deps.Engine.Plan(), log: log, now: time.Now}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	c := &Console{cfg: cfg.Console, deps: deps, plan: deps.Engine.Plan(), log: log, now: deps.Now}
 	for _, sl := range c.plan.Slots {
 		switch sl.Type {
 		case dialogs.SlotName:
@@ -171,7 +182,7 @@ func NewConsole(cfg Config, deps ConsoleDeps, log *slog.Logger) (*Console, error
 // Routes mounts the console. Every route but sign-in and the static files
 // needs a signed-in staff member (Staff), the account pages and the audit
 // log an admin (Admin); every POST checks the session's CSRF token.
-func (c *Console) Routes(mux *http.ServeMux) {
+func (c *Console) Routes(mux Mux) {
 	mux.Handle("GET /admin/static/", c.static())
 	mux.HandleFunc("GET /admin/signin", c.signInPage)
 	mux.HandleFunc("POST /admin/signin", c.signIn)
