@@ -23,9 +23,12 @@ import (
 // and mobiles are masked everywhere but the candidate page, whose every
 // view is in the audit log.
 
-// contactPattern is a search text that is a mobile or an ID number: it is
-// looked up exactly (CandidatesByContact), never matched as a substring.
-var contactPattern = regexp.MustCompile(`^(1\d{10}|\d{15}|\d{17}[\dX])$`)
+// A search text that is a mobile or an ID number is looked up exactly
+// (CandidatesByContact), never matched as a substring.
+var (
+	mobilePattern   = regexp.MustCompile(`^1\d{10}$`)
+	idNumberPattern = regexp.MustCompile(`^(\d{15}|\d{17}[\dX])$`)
+)
 
 // listQuery is the candidate list's filter as the page's form sends it.
 type listQuery struct {
@@ -68,10 +71,18 @@ func (c *Console) filter(r *http.Request, lq listQuery) (store.CandidateFilter, 
 	if t, err := time.ParseInLocation(time.DateOnly, lq.Since, dialogs.ChinaTime); err == nil {
 		f.UpdatedSince = t
 	}
-	switch q := strings.ToUpper(lq.Q); {
+	q := strings.ToUpper(lq.Q)
+	key := store.LookupKey("")
+	switch {
+	case mobilePattern.MatchString(q):
+		key = store.LookupMobile
+	case idNumberPattern.MatchString(q):
+		key = store.LookupIDNumber
+	}
+	switch {
 	case q == "":
-	case contactPattern.MatchString(q):
-		ids, err := c.deps.Store.CandidatesByContact(r.Context(), c.keys.contacts, q)
+	case key != "":
+		ids, err := c.deps.Store.CandidatesByContact(r.Context(), c.plan.ID, key, q)
 		if err != nil {
 			return f, err
 		}
@@ -155,7 +166,7 @@ func (c *Console) candidateCSV(w http.ResponseWriter, r *http.Request) {
 		cw.Write([]string{
 			strconv.FormatInt(row.CandidateID, 10), csvSafe(answerString(row.Answers, c.keys.name)),
 			maskID(answerString(row.Answers, c.keys.idNumber)), maskMobile(answerString(row.Answers, c.keys.mobile)),
-			strings.Join(channels, " "), c.conditionName(row.Condition), statusNames[row.Status],
+			strings.Join(channels, " "), c.conditionName(row.Condition), statusLabels[row.Status],
 			strconv.Itoa(row.Waiting), fmtTime(row.CreatedAt), fmtTime(row.UpdatedAt),
 		})
 	}

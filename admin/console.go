@@ -51,8 +51,9 @@ type AuditLog interface {
 type Candidates interface {
 	CandidateList(ctx context.Context, f store.CandidateFilter) ([]store.CandidateRow, int, error)
 	// CandidatesByContact finds candidates by an exact mobile or ID number
-	// (the one lookup the privacy work replaces with a blind index).
-	CandidatesByContact(ctx context.Context, keys []string, value string) ([]int64, error)
+	// (the lookup the privacy work replaces with a blind index, next to
+	// FindApplications).
+	CandidatesByContact(ctx context.Context, planID string, key store.LookupKey, value string) ([]int64, error)
 	CandidateRecord(ctx context.Context, candidateID int64, planID string) (store.CandidateRecord, error)
 	Dashboard(ctx context.Context, planID string, days int, loc *time.Location, now time.Time) (store.Dashboard, error)
 }
@@ -86,15 +87,6 @@ type Store interface {
 	Deliveries
 }
 
-// Turns runs system turns (bot.Router): a staff reply, a ticket closed, a
-// material rejected are changes to the candidate's conversation, made the
-// one way every change is made. A repeated MsgID is handled once
-// (ErrDuplicate-like errors are the caller's to recognise through
-// IsDuplicate).
-type Turns interface {
-	Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result, error)
-}
-
 // RateLimiter takes tokens from named token buckets (store/redis, or
 // store/memory): sign-in attempts per client address.
 type RateLimiter interface {
@@ -105,7 +97,10 @@ type RateLimiter interface {
 type ConsoleDeps struct {
 	Store  Store
 	Engine *dialogs.Engine
-	Turns  Turns
+	// Turns runs system turns (bot.Router): a staff reply, a ticket
+	// closed, a material rejected change the candidate's conversation the
+	// one way every change is made.
+	Turns Turns
 	// IsDuplicate recognises the Turns error of a MsgID handled before (a
 	// double-clicked button): the action already happened.
 	IsDuplicate func(error) bool
@@ -137,7 +132,6 @@ type Console struct {
 // name, and the contact details that are masked in lists.
 type answerKeys struct {
 	name     string
-	contacts []string // mobile and ID number slots
 	mobile   string
 	idNumber string
 }
@@ -166,10 +160,8 @@ func NewConsole(cfg Config, deps ConsoleDeps, log *slog.Logger) (*Console, error
 			}
 		case dialogs.SlotMobile:
 			c.keys.mobile = sl.Key
-			c.keys.contacts = append(c.keys.contacts, sl.Key)
 		case dialogs.SlotIDNumber:
 			c.keys.idNumber = sl.Key
-			c.keys.contacts = append(c.keys.contacts, sl.Key)
 		}
 	}
 	var err error

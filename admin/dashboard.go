@@ -102,7 +102,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	var statusBars []bar
 	for _, st := range store.Statuses() {
-		statusBars = append(statusBars, bar{Label: statusNames[st], N: d.ByStatus[st], Link: "/admin/candidates?status=" + string(st)})
+		statusBars = append(statusBars, bar{Label: statusLabels[st], N: d.ByStatus[st], Link: "/admin/candidates?status=" + string(st)})
 	}
 	data.ByStatus = hbars("各状态人数", statusBars, false)
 	var condBars []bar
@@ -114,14 +114,14 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	var funnel []bar
 	first := d.Reached[funnelSteps[0]]
 	for _, st := range funnelSteps {
-		b := bar{Label: statusNames[st], N: d.Reached[st]}
+		b := bar{Label: statusLabels[st], N: d.Reached[st]}
 		if first > 0 {
 			b.Note = strconv.Itoa(d.Reached[st]*100/first) + "%"
 		}
 		funnel = append(funnel, b)
 	}
 	data.Funnel = hbars("报名进度漏斗（曾到达该状态的人数）", funnel, true)
-	data.PerDay = columns(fmt.Sprintf("近 %d 天每日新增报名", dashboardDays), d.PerDay)
+	data.PerDay = dayColumns(fmt.Sprintf("近 %d 天每日新增报名", dashboardDays), d.PerDay)
 	c.render(w, r, "dashboard", "概览", data)
 }
 
@@ -154,9 +154,9 @@ func hbars(title string, bars []bar, centered bool) barChart {
 	return ch
 }
 
-// columns lays out one column per day, labelled every fifth day and on
-// the last.
-func columns(title string, days []store.DayCount) columnChart {
+// dayColumns lays out one column per day, the last day and every
+// seventh before it labelled.
+func dayColumns(title string, days []store.DayCount) columnChart {
 	ch := columnChart{Title: title, Base: columnHeight}
 	for _, d := range days {
 		ch.Max = max(ch.Max, d.N)

@@ -162,7 +162,7 @@ func (c *Console) static() http.Handler {
 
 // The names staff read for statuses, channels and deliveries.
 var (
-	statusNames = map[store.Status]string{
+	statusLabels = map[store.Status]string{
 		store.StatusCollecting:      "收集资料中",
 		store.StatusMaterialsReady:  "材料已齐",
 		store.StatusUnderReview:     "审核中",
@@ -190,7 +190,7 @@ func (c *Console) funcs() template.FuncMap {
 		"time":          fmtTime,
 		"date":          func(t time.Time) string { return t.In(dialogs.ChinaTime).Format("01-02") },
 		"ago":           func(t time.Time) string { return waited(c.now().Sub(t)) },
-		"status":        func(s store.Status) string { return orDash(statusNames[s]) },
+		"status":        func(s store.Status) string { return orDash(statusLabels[s]) },
 		"statuses":      func() []store.Status { return store.Statuses() },
 		"channel":       func(ch string) string { return orDash(channelNames[ch]) },
 		"delivery":      func(s store.DeliveryState) string { return orDash(deliveryNames[s]) },

@@ -33,6 +33,12 @@ func commands() map[string]command {
 		"migrate":          {"apply the database migrations (--config FILE)", runMigrate},
 		"export materials": {"write a candidate's material package zip (--config FILE --candidate ID)", runExportMaterials},
 		"status import":    {"apply the official system's status export (--config FILE [--dry-run] FILE.csv)", runStatusImport},
+		"user add":         {"add a staff console account (--config FILE --login L --name N [--role admin]; password on stdin)", runUserAdd},
+		"user passwd":      {"set a console account's password, unlocking it (--config FILE LOGIN)", runUserPasswd},
+		"user disable":     {"disable a console account and sign it out (--config FILE LOGIN)", runUserDisable},
+		"user enable":      {"enable a disabled console account (--config FILE LOGIN)", runUserEnable},
+		"user unlock":      {"unlock a console account locked by wrong passwords (--config FILE LOGIN)", runUserUnlock},
+		"user list":        {"list the console accounts (--config FILE)", runUserList},
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -103,6 +104,9 @@ type stores struct {
 	// statuses finds applications and their status history, for status
 	// changes by staff and imports.
 	statuses statusRecord
+	// console is the record as the staff console reads it (nil on the
+	// embedded store: the console needs the database).
+	console admin.Store
 	// unreachable marks an identity the platform refuses to deliver to.
 	unreachable func(ctx context.Context, id store.Identity) error
 	// limiter is the shared token bucket (Redis, or memory).
@@ -166,6 +170,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	st.deps.Record = rec
 	st.sessions = rec
 	st.statuses = rec
+	st.console = rec
 	st.unreachable = rec.MarkUnreachable
 	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
 
@@ -217,6 +222,9 @@ type server struct {
 	packages *admin.Packages
 	// statuses is the staff status API.
 	statuses *admin.StatusAPI
+	// console is the staff console at /admin/; nil when disabled or
+	// without a database.
+	console *admin.Console
 }
 
 // newServer builds the engine and the Router on stores.
@@ -234,10 +242,11 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	// a burst of large photos queues, small ones go side by side.
 	slots := materials.WithDecodeBudget(materials.NewDecodeBudget(materials.DefaultDecodeBudget))
 	opts := dialogs.Options{
-		Inspector: materials.NewInspector(plan.Texts, slots),
-		Fixer:     materials.NewFixer(plan.Texts, slots),
-		Blobs:     blobs,
-		Log:       log,
+		Inspector:  materials.NewInspector(plan.Texts, slots),
+		Fixer:      materials.NewFixer(plan.Texts, slots),
+		Blobs:      blobs,
+		Log:        log,
+		StaffHours: &cfg.Admin.Console.WorkingHours,
 	}
 	if cfg.Admin.PublicURL != "" {
 		opts.PackageLink = func(ctx context.Context, s *dialogs.Session) (*dialogs.Link, error) {
@@ -255,6 +264,19 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
 	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages,
 		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
+	switch {
+	case cfg.Admin.Console.Disabled:
+	case st.console == nil:
+		log.Warn("the staff console (/admin/) needs database.url: it is off on the embedded memory store")
+	default:
+		s.console, err = admin.NewConsole(cfg.Admin, admin.ConsoleDeps{
+			Store: st.console, Engine: engine, Turns: router, Blobs: blobs, Packages: packages, Limiter: st.limiter,
+			IsDuplicate: func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+	}
 	// WeChat (bot/wechat): the SDK's HTTP client is process-wide; set it
 	// here, once, with a timeout.
 	if cfg.WeChat.Enabled() {
@@ -338,6 +360,9 @@ func (s *server) routes() http.Handler {
 	}
 	s.packages.Routes(mux) // GET /admin/api/candidates/{candidate}/materials.zip, GET /materials/{token}
 	s.statuses.Routes(mux) // GET and POST /admin/api/candidates/{candidate}/status
+	if s.console != nil {
+		s.console.Routes(mux) // /admin/…: the staff console
+	}
 	return s.recoverPanics(s.accessLog(mux))
 }
 

@@ -99,29 +99,6 @@ func likeEscape(text string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text)
 }
 
-// CandidatesByContact returns the candidates with an answer under one of
-// keys exactly equal to value: the lookup of a candidate by mobile or ID
-// number. It and FindApplications (lookup.go) are the only searches on
-// those answers, so that storing them encrypted with a blind index changes
-// these two alone.
-func (s *Store) CandidatesByContact(ctx context.Context, keys []string, value string) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `
-		select distinct a.candidate_id from applications a, unnest($1::text[]) k
-		where a.answers ->> k = $2
-		order by 1`, keys, value)
-	if err != nil {
-		return nil, fmt.Errorf("candidates by contact: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("candidates by contact: %w", err)
-	}
-	if ids == nil {
-		ids = []int64{}
-	}
-	return ids, nil
-}
-
 // CandidateRecord returns what the record holds about the candidate's
 // application to plan, or store.ErrNotFound.
 func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID string) (store.CandidateRecord, error) {

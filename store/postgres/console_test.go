@@ -253,11 +253,11 @@ func TestCandidateList(t *testing.T) {
 		}
 		return out, total
 	}
-	ids, err := pg.CandidatesByContact(ctx, []string{"mobile", "id_number"}, "13800000002")
+	ids, err := pg.CandidatesByContact(ctx, "p", store.LookupMobile, "13800000002")
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("by mobile: %v, %v", ids, err)
 	}
-	none, err := pg.CandidatesByContact(ctx, []string{"mobile"}, "13900000000")
+	none, err := pg.CandidatesByContact(ctx, "p", store.LookupMobile, "13900000000")
 	if err != nil || none == nil || len(none) != 0 {
 		t.Fatalf("by an unknown mobile: %#v, %v; want an empty, non-nil list", none, err)
 	}

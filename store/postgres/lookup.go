@@ -18,6 +18,13 @@ var lookupSQL = map[store.LookupKey]string{
 	store.LookupMobile:   lookupBy(`answers->>'mobile'`),
 }
 
+// contactSQL finds the candidates by one answer, with the same indexed
+// expressions.
+var contactSQL = map[store.LookupKey]string{
+	store.LookupIDNumber: `select distinct candidate_id from applications where plan_id = $1 and answers->>'id_number' = $2 order by 1`,
+	store.LookupMobile:   `select distinct candidate_id from applications where plan_id = $1 and answers->>'mobile' = $2 order by 1`,
+}
+
 func lookupBy(expr string) string {
 	return `
 		select distinct on (a.id) i.channel, i.user_id, a.status, a.updated_at
@@ -26,10 +33,33 @@ func lookupBy(expr string) string {
 		order by a.id, i.created_at desc`
 }
 
+// CandidatesByContact returns the candidates whose application to plan
+// has value as its answer key (an empty, non-nil list when none): the
+// console's search by mobile or ID number. It and FindApplications are the
+// only places that know how those answers are stored.
+func (s *Store) CandidatesByContact(ctx context.Context, planID string, key store.LookupKey, value string) ([]int64, error) {
+	q, ok := contactSQL[key]
+	if !ok {
+		return nil, fmt.Errorf("candidates by contact: unknown lookup key %q", key)
+	}
+	rows, err := s.pool.Query(ctx, q, planID, value)
+	if err != nil {
+		return nil, fmt.Errorf("candidates by contact: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("candidates by contact: %w", err)
+	}
+	if ids == nil {
+		ids = []int64{}
+	}
+	return ids, nil
+}
+
 // FindApplications returns the applications to plan whose answer key is
 // value, most recently changed first, or store.ErrNotFound. It and
-// CandidatesByContact (candidates.go, the console's search) are the only
-// places that know how those answers are stored.
+// CandidatesByContact are the only places that know how those answers are
+// stored.
 func (s *Store) FindApplications(ctx context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error) {
 	q, ok := lookupSQL[key]
 	if !ok {
