@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"regbot/dialogs"
 	"regbot/store"
@@ -200,6 +201,7 @@ type candidateData struct {
 	Conversation []conversationItem
 	Nonce        string
 	Escalated    map[string]bool
+	Status       *statusForm
 }
 
 // materialView is one material of the candidate's condition.
@@ -245,7 +247,7 @@ func (c *Console) candidatePage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	d := candidateData{Record: rec, Slots: c.plan.Slots}
+	d := candidateData{Record: rec, Slots: c.plan.Slots, Status: c.statusForm(rec.Application)}
 	if rec.Session != nil {
 		if s, err := c.deps.Engine.Unmarshal(rec.Session); err == nil {
 			el := c.deps.Engine.Evaluate(s, c.now())
@@ -339,4 +341,109 @@ func previewKeyFor(s store.StaffSession, kind string, id int64) string {
 	mac := hmac.New(sha256.New, []byte(s.CSRF))
 	mac.Write([]byte(kind + "\x00" + strconv.FormatInt(id, 10)))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+}
+
+// statusForm is the status form of a candidate's page: the statuses the
+// machine allows from the current one, and what a rejection may re-open.
+type statusForm struct {
+	To     []store.Status
+	Reopen []reopenItem
+}
+
+// reopenItem is a material or answer a rejection can ask for again.
+type reopenItem struct{ Key, Label string }
+
+func (c *Console) statusForm(app store.Application) *statusForm {
+	if c.deps.Statuses == nil {
+		return nil
+	}
+	f := &statusForm{}
+	for _, t := range store.Transitions() {
+		if t.From == app.Status {
+			f.To = append(f.To, t.To)
+		}
+	}
+	if cond, ok := c.plan.Condition(app.Condition); ok {
+		for _, key := range cond.Materials {
+			f.Reopen = append(f.Reopen, reopenItem{key, c.materialName(key)})
+		}
+	}
+	for _, sl := range c.plan.Slots {
+		if sl.Phase == dialogs.PhasePersonal {
+			f.Reopen = append(f.Reopen, reopenItem{sl.Key, sl.Label})
+		}
+	}
+	return f
+}
+
+// setStatus moves a candidate's application to another status (one
+// candidate; bulk changes are the import's): a system turn that checks the
+// status machine, notifies the candidate and, for a rejection, walks them
+// through the items chosen.
+func (c *Console) setStatus(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if c.deps.Statuses == nil {
+		c.notFound(w, r)
+		return
+	}
+	cand, err := strconv.ParseInt(r.PathValue("candidate"), 10, 64)
+	if err != nil {
+		c.notFound(w, r)
+		return
+	}
+	rec, err := c.deps.Store.CandidateRecord(ctx, cand, c.plan.ID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && rec.Session == nil {
+		c.notFound(w, r)
+		return
+	} else if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	s, err := c.deps.Engine.Unmarshal(rec.Session)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	f := r.PostForm
+	to, err := ParseStatus(f.Get("status"))
+	nonce := f.Get("nonce")
+	reason := strings.TrimSpace(f.Get("reason"))
+	switch {
+	case err != nil:
+		c.renderError(w, r, http.StatusUnprocessableEntity, "请选择新的状态。")
+		return
+	case len(nonce) < 16 || len(nonce) > 80:
+		c.renderError(w, r, http.StatusBadRequest, "页面已过期，请刷新后重试。")
+		return
+	case utf8.RuneCountInString(reason) > maxReasonRunes:
+		c.renderError(w, r, http.StatusUnprocessableEntity, "原因最多 200 字。")
+		return
+	}
+	who := staffOf(r)
+	ch := Change{Identity: s.Identity(), From: rec.Application.Status, To: to, Actor: who.actor(), Reason: reason,
+		Reopen: f["reopen"], PaymentURL: strings.TrimSpace(f.Get("payment_url")), Key: "console:" + nonce}
+	outcome, err := c.deps.Statuses.Apply(ctx, ch)
+	back := "/admin/candidates/" + strconv.FormatInt(cand, 10)
+	switch outcome {
+	case Applied:
+		c.audit(r, "status.set", "candidate:"+strconv.FormatInt(cand, 10), string(ch.From)+" → "+string(to)+optional(reason))
+		http.Redirect(w, r, back+"?done=status", http.StatusSeeOther)
+	case Unchanged:
+		http.Redirect(w, r, back+"?done=duplicate", http.StatusSeeOther)
+	case Refused:
+		msg := "状态机不允许从“" + statusLabels[ch.From] + "”改为“" + statusLabels[to] + "”。"
+		if errors.Is(err, store.ErrReasonRequired) {
+			msg = "设为“审核不通过”需要填写原因，考生会看到它。"
+		}
+		c.renderError(w, r, http.StatusUnprocessableEntity, msg)
+	default:
+		c.fail(w, r, err)
+	}
+}
+
+func optional(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
 }

@@ -106,7 +106,10 @@ type ConsoleDeps struct {
 	IsDuplicate func(error) bool
 	Blobs       materials.BlobReader
 	Packages    *Packages
-	Limiter     RateLimiter
+	// Statuses sets a candidate's status from their page (optional: no
+	// form without it).
+	Statuses *StatusChanger
+	Limiter  RateLimiter
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -197,6 +200,7 @@ func (c *Console) Routes(mux Mux) {
 	mux.Handle("GET /admin/candidates/{candidate}/documents/{document}", c.Staff(c.preview))
 	mux.Handle("POST /admin/candidates/{candidate}/documents/{document}/review", c.Staff(c.review))
 	mux.Handle("GET /admin/candidates/{candidate}/materials.zip", c.Staff(c.materialPackage))
+	mux.Handle("POST /admin/candidates/{candidate}/status", c.Staff(c.setStatus))
 
 	mux.Handle("GET /admin/users", c.Admin(c.userList))
 	mux.Handle("POST /admin/users", c.Admin(c.addUser))

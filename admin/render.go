@@ -87,6 +87,7 @@ var flashes = map[string]string{
 	"user":      "账号已保存。",
 	"password":  "密码已更新。",
 	"duplicate": "该操作已处理过，没有重复执行。",
+	"status":    "状态已更新，考生会收到通知。",
 }
 
 // render writes a page for the signed-in staff member.
