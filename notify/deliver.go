@@ -177,13 +177,14 @@ func (n *Notifier) work(ctx context.Context, id int64, attempt, maxAttempts int)
 	// The outcome is written before the job ends. If the record stays out
 	// of reach, the job runs again once the claim expired: a message sent
 	// twice rather than a row left pending for ever.
-	if err := n.settleNow(ctx, n.queueOwner, out.settlement); err != nil {
+	next, err := n.settleNow(ctx, n.queueOwner, out.settlement)
+	if err != nil {
 		n.log.Error("outbox outcome not recorded", "outbox_id", id, "state", out.settlement.State, "err", err)
 		return verdict{wait: n.cfg.RetryBackoff}
 	}
 	n.observe("queue", c.Delivery.Identity.Channel, out)
-	if out.settlement.State == store.DeliverySent {
-		n.chain(ctx, c.Delivery.Identity, id)
+	if out.settlement.State == store.DeliverySent && next != 0 {
+		n.chain(ctx, c.Delivery.Identity.Channel, next)
 	}
 	switch {
 	case out.wait > 0:
@@ -201,49 +202,47 @@ func (n *Notifier) work(ctx context.Context, id int64, attempt, maxAttempts int)
 }
 
 // settleNow records one outcome, trying a few times over a few seconds
-// when the record fails.
-func (n *Notifier) settleNow(ctx context.Context, owner string, res store.Settlement) error {
+// when the record fails, and returns the identity's next pending row.
+func (n *Notifier) settleNow(ctx context.Context, owner string, res store.Settlement) (int64, error) {
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for i, wait := range []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second} {
 		if i > 0 {
 			time.Sleep(wait)
 		}
-		if err = n.rec.SettleDeliveries(ctx, owner, []store.Settlement{res}); err == nil {
-			return nil
+		var next int64
+		if next, err = n.rec.SettleDelivery(ctx, owner, res); err == nil {
+			return next, nil
 		}
 	}
-	return err
+	return 0, err
 }
 
 // chainMax bounds how many of an identity's next rows one queue run
 // delivers after its own.
 const chainMax = 20
 
-// chain delivers the identity's next pending rows after the row after, as
-// long as they go out: they would otherwise wait for their own jobs to look
-// again (order_wait) one after the other. It stops at the first row it
-// cannot claim or send; that row's own job takes it from there (the
-// attempt made here is recorded like any other).
-func (n *Notifier) chain(ctx context.Context, id store.Identity, after int64) {
+// chain delivers an identity's pending rows from next on, as long as they
+// go out: they would otherwise wait for their own jobs to look again
+// (order_wait) one after the other. It stops at the first row it cannot
+// claim or send; that row's own job takes it from there (the attempt made
+// here is recorded like any other).
+func (n *Notifier) chain(ctx context.Context, channel string, next int64) {
 	for range chainMax {
-		next, err := n.rec.NextDelivery(ctx, id, after)
-		if err != nil {
-			return
-		}
 		c, err := n.rec.ClaimDelivery(ctx, next, n.queueOwner, 2*n.cfg.SendTimeout)
 		if err != nil || c.State != store.ClaimTaken {
 			return
 		}
 		out := n.send(ctx, c.Delivery, c.Unreachable, false)
-		if err := n.settleNow(ctx, n.queueOwner, out.settlement); err != nil {
+		after, err := n.settleNow(ctx, n.queueOwner, out.settlement)
+		if err != nil {
 			n.log.Error("outbox outcome not recorded", "outbox_id", next, "state", out.settlement.State, "err", err)
 			return
 		}
-		n.observe("queue", id.Channel, out)
-		if out.settlement.State != store.DeliverySent {
+		n.observe("queue", channel, out)
+		if out.settlement.State != store.DeliverySent || after == 0 {
 			return
 		}
-		after = next
+		next = after
 	}
 }

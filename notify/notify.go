@@ -170,9 +170,9 @@ type Record interface {
 	ClaimDelivery(ctx context.Context, id int64, owner string, lease time.Duration) (store.Claim, error)
 	// SettleDeliveries records the outcomes of owner's attempts.
 	SettleDeliveries(ctx context.Context, owner string, results []store.Settlement) error
-	// NextDelivery returns the identity's next pending, due row after the
-	// row after, or store.ErrNotFound.
-	NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error)
+	// SettleDelivery records one outcome of owner's and returns the
+	// identity's next pending, due row (0: none).
+	SettleDelivery(ctx context.Context, owner string, res store.Settlement) (next int64, err error)
 }
 
 // Blobs loads the images of messages (the blob store).

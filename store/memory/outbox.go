@@ -141,20 +141,6 @@ func (s *Store) ClaimDelivery(_ context.Context, id int64, owner string, lease t
 	return store.Claim{State: store.ClaimTaken, Delivery: d, Until: r.claimedUntil, Unreachable: s.rec.unreachable[r.Identity.Key()]}, nil
 }
 
-// NextDelivery returns the id of the identity's first pending, due outbox
-// row after the row after, or store.ErrNotFound.
-func (s *Store) NextDelivery(_ context.Context, id store.Identity, after int64) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for _, pid := range s.out.pending[id.Key()] {
-		if pid > after && !s.out.rows[pid].NotBefore.After(now) {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("next delivery: %w", store.ErrNotFound)
-}
-
 // SettleDeliveries records the outcomes of delivery attempts made by owner
 // (see store/postgres.Store.SettleDeliveries).
 func (s *Store) SettleDeliveries(_ context.Context, owner string, results []store.Settlement) error {
@@ -190,6 +176,27 @@ func (s *Store) SettleDeliveries(_ context.Context, owner string, results []stor
 		}
 	}
 	return nil
+}
+
+// SettleDelivery records one outcome and returns the identity's next
+// pending, due row after it (0: none) (see store/postgres).
+func (s *Store) SettleDelivery(ctx context.Context, owner string, res store.Settlement) (int64, error) {
+	if err := s.SettleDeliveries(ctx, owner, []store.Settlement{res}); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.out.rows[res.ID]
+	if !ok {
+		return 0, nil
+	}
+	now := s.now()
+	for _, pid := range s.out.pending[r.Identity.Key()] {
+		if pid > res.ID && !s.out.rows[pid].NotBefore.After(now) {
+			return pid, nil
+		}
+	}
+	return 0, nil
 }
 
 // finish moves r out of pending.

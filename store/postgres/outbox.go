@@ -249,21 +249,6 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, owner string, lease
 	return c, nil
 }
 
-// NextDelivery returns the id of the identity's first pending, due outbox
-// row after the row after, or store.ErrNotFound: the queue delivers it
-// right after the one before instead of leaving it to wait its turn.
-func (s *Store) NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error) {
-	var next int64
-	err := s.pool.QueryRow(ctx, `
-		select id from outbox
-		where channel = $1 and user_id = $2 and state = 'pending' and id > $3 and not_before <= now()
-		order by id limit 1`, id.Channel, id.UserID, after).Scan(&next)
-	if err != nil {
-		return 0, fmt.Errorf("next delivery: %w", translate(err))
-	}
-	return next, nil
-}
-
 // settleSQL writes the outcomes of delivery attempts by $1 (owner): each
 // row's new state, attempt count, last error and parts sent, the failed
 // attempts in outbox_attempts, and unreachable identities. A settlement
@@ -291,15 +276,34 @@ const settleSQL = `
 		claimed_until = case when o.claimed_by = $1 or r.state <> 'pending' then null else o.claimed_until end,
 		claimed_by = case when o.claimed_by = $1 or r.state <> 'pending' then null else o.claimed_by end
 	from r
-	where o.id = r.id and o.state = 'pending' and (r.tried or o.claimed_by = $1)`
+	where o.id = r.id and o.state = 'pending' and (r.tried or o.claimed_by = $1)
+	returning o.id, coalesce((
+		select min(n.id) from outbox n
+		where n.channel = o.channel and n.user_id = o.user_id and n.state = 'pending' and n.id > o.id
+		  and n.not_before <= now()), 0)`
 
 // SettleDeliveries records the outcomes of delivery attempts made by owner
 // (one statement, however many): sent rows, failed attempts (kept with
 // their error), final failures, parts sent, identities found unreachable,
 // and claims given back. A row no longer pending is left as it is.
 func (s *Store) SettleDeliveries(ctx context.Context, owner string, results []store.Settlement) error {
+	_, err := s.settle(ctx, owner, results)
+	return err
+}
+
+// SettleDelivery records one outcome as SettleDeliveries does and returns
+// the id of the identity's next pending, due row after it (0: none), which
+// the queue delivers right after instead of leaving it to wait its turn.
+func (s *Store) SettleDelivery(ctx context.Context, owner string, res store.Settlement) (next int64, err error) {
+	nexts, err := s.settle(ctx, owner, []store.Settlement{res})
+	return nexts[res.ID], err
+}
+
+// settle runs settleSQL and returns, per settled row, the identity's next
+// pending row.
+func (s *Store) settle(ctx context.Context, owner string, results []store.Settlement) (map[int64]int64, error) {
 	if len(results) == 0 {
-		return nil
+		return nil, nil
 	}
 	n := len(results)
 	var (
@@ -320,11 +324,20 @@ func (s *Store) SettleDeliveries(ctx context.Context, owner string, results []st
 			ats[i] = now
 		}
 	}
-	_, err := s.pool.Exec(ctx, settleSQL, owner, ids, states, tried, errs, permanent, parts, unreachables, ats)
+	rows, err := s.pool.Query(ctx, settleSQL, owner, ids, states, tried, errs, permanent, parts, unreachables, ats)
 	if err != nil {
-		return fmt.Errorf("settle deliveries: %w", translate(err))
+		return nil, fmt.Errorf("settle deliveries: %w", translate(err))
 	}
-	return nil
+	next := make(map[int64]int64, n)
+	var id, nid int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &nid}, func() error {
+		next[id] = nid
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle deliveries: %w", translate(err))
+	}
+	return next, nil
 }
 
 // QueueDeliveriesTx hands the rows ids to the durable queue in tx: those

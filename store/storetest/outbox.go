@@ -26,7 +26,7 @@ type Outbox interface {
 	Deliveries(ctx context.Context, candidateID int64, limit int) ([]store.Delivery, error)
 	Delivery(ctx context.Context, id int64) (store.Delivery, error)
 	DeliveryAttempts(ctx context.Context, id int64) ([]store.DeliveryAttempt, error)
-	NextDelivery(ctx context.Context, id store.Identity, after int64) (int64, error)
+	SettleDelivery(ctx context.Context, owner string, res store.Settlement) (next int64, err error)
 }
 
 // OutboxStores is one implementation of the outbox under test, with the
@@ -158,18 +158,18 @@ func testOutboxClaimOrder(t *testing.T, s OutboxStores) {
 	if c := claimOf(t, s, rows[0].ID, "other"); c.State != store.ClaimHeld || c.Until.IsZero() {
 		t.Fatalf("second claim of a held row: %v (until %v), want ClaimHeld with its end", c.State, c.Until)
 	}
-	settle(t, s, "q", store.Settlement{ID: rows[0].ID, State: store.DeliverySent, Tried: true, PartsSent: 1})
+	next, err := s.Outbox.SettleDelivery(ctxFor(t), "q", store.Settlement{ID: rows[0].ID, State: store.DeliverySent, Tried: true, PartsSent: 1})
+	if err != nil || next != rows[1].ID {
+		t.Fatalf("settling the first row: next %d, %v; want %d", next, err, rows[1].ID)
+	}
 	if c := claimOf(t, s, rows[0].ID, "q"); c.State != store.ClaimDone {
 		t.Fatalf("claim of a sent row: %v, want ClaimDone", c.State)
 	}
 	if c := claimOf(t, s, rows[1].ID, "q"); c.State != store.ClaimTaken {
 		t.Fatalf("claim of the second row once the first was sent: %v, want ClaimTaken", c.State)
 	}
-	if next, err := s.Outbox.NextDelivery(ctxFor(t), id, rows[0].ID); err != nil || next != rows[1].ID {
-		t.Fatalf("next delivery after the first row: %d, %v; want %d", next, err, rows[1].ID)
-	}
-	if _, err := s.Outbox.NextDelivery(ctxFor(t), id, rows[1].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("next delivery after the last row: %v, want store.ErrNotFound", err)
+	if next, err := s.Outbox.SettleDelivery(ctxFor(t), "q", store.Settlement{ID: rows[1].ID, State: store.DeliverySent, Tried: true}); err != nil || next != 0 {
+		t.Fatalf("settling the last row: next %d, %v; want 0", next, err)
 	}
 	if c := claimOf(t, s, 1<<40, "q"); c.State != store.ClaimDone {
 		t.Fatalf("claim of a row that does not exist: %v, want ClaimDone", c.State)
