@@ -26,12 +26,7 @@ func (e *Engine) answer(t *turn) error {
 		t.say(e.text("unknown_input"))
 		return nil
 	case stepNone:
-		if id, ok := pickChoice(t.in, e.noneChoices()); ok {
-			return e.runCommand(t, choiceCommands[id])
-		}
-		t.say(e.text("unknown_input"))
-		e.ask(t)
-		return nil
+		return e.answerNone(t)
 	}
 	st, ok := e.parseStep(s.Step)
 	if !ok {

@@ -23,7 +23,7 @@ func (e *Engine) ask(t *turn) {
 		e.statusNow(t)
 		return
 	case stepNone:
-		t.res.Messages = append(t.res.Messages, Outbound{Text: e.text("none_next"), Choices: e.noneChoices()})
+		e.askNone(t)
 		return
 	}
 	st, ok := e.parseStep(s.Step)

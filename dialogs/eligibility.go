@@ -26,11 +26,71 @@ type Eligibility struct {
 	Missing []string
 	// Needs are the slots that can still change the outcome, in plan order.
 	Needs []string
+	// Soon is set when no condition holds now but one will with time
+	// alone (work that goes on 至今), within the plan's soon_months.
+	Soon *Soon
+}
+
+// Soon is a condition that will hold in a later month with the answers as
+// they are.
+type Soon struct {
+	Condition string
+	// Month is the first month it holds, "YYYY-MM"; Months how far away.
+	Month  string
+	Months int
 }
 
 // Evaluate decides eligibility from a session's answers. It is what the
 // dialog uses after every answer and what tests call directly.
+//
+// When no condition holds now but the candidate's related work goes on
+// (至今), it also looks plan.SoonMonths ahead: a question that could make a
+// condition hold by then is still asked, and a condition that will hold
+// with time alone is named with its first month (Soon).
 func (e *Engine) Evaluate(s *Session, now time.Time) Eligibility {
+	el, holds := e.evaluateAt(s, now)
+	if holds || e.plan.SoonMonths <= 0 || !ongoingRelated(s.Work) {
+		return el
+	}
+	later, _ := e.evaluateAt(s, now.AddDate(0, e.plan.SoonMonths, 0))
+	switch {
+	case !later.Decided:
+		// Ask what can make a condition hold soon, after what can make
+		// one hold now.
+		el.Decided, el.Nearest, el.Missing = false, "", nil
+		for _, n := range later.Needs {
+			if !slices.Contains(el.Needs, n) {
+				el.Needs = append(el.Needs, n)
+			}
+		}
+		return el
+	case !el.Decided || later.Condition == "":
+		return el
+	}
+	for k := 1; k <= e.plan.SoonMonths; k++ {
+		at := now.AddDate(0, k, 0)
+		if x, _ := e.evaluateAt(s, at); x.Condition != "" {
+			el.Soon = &Soon{Condition: x.Condition, Month: at.Format("2006-01"), Months: k}
+			break
+		}
+	}
+	return el
+}
+
+// ongoingRelated reports whether a related work period goes on (至今): the
+// only answer that changes with time.
+func ongoingRelated(work []store.WorkEntry) bool {
+	for _, w := range work {
+		if w.Related && w.End == ongoingEnd {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluateAt is Evaluate at one moment; holds says whether some condition
+// holds then (decided or not).
+func (e *Engine) evaluateAt(s *Session, now time.Time) (Eligibility, bool) {
 	env := e.envs.Get().(rules.Env)
 	defer func() {
 		clear(env)
@@ -92,7 +152,7 @@ func (e *Engine) Evaluate(s *Session, now time.Time) Eligibility {
 		}
 		el.Needs = e.needs(s, env, out)
 		if len(el.Needs) > 0 {
-			return el
+			return el, len(holds) > 0
 		}
 	}
 	el.Decided = true
@@ -103,10 +163,10 @@ func (e *Engine) Evaluate(s *Session, now time.Time) Eligibility {
 				el.Also = append(el.Also, h)
 			}
 		}
-		return el
+		return el, true
 	}
 	el.Nearest, el.Missing = e.nearest(out, env)
-	return el
+	return el, false
 }
 
 func cloneEnv(env rules.Env) rules.Env {
@@ -376,12 +436,15 @@ func (e *Engine) decide(t *turn) {
 	}
 	el := e.Evaluate(s, t.now)
 	t.el = &el
+	if el.Decided {
+		s.Soon = forecast(el.Soon, s.Soon)
+	}
 	if !el.Decided || s.Decided && el.Condition == s.Condition {
 		if note != "" {
 			t.say(strings.TrimSuffix(note, "\n"))
 		}
 		if !el.Decided {
-			s.Decided, s.Condition = false, ""
+			s.Decided, s.Condition, s.Soon = false, "", nil
 		}
 		return
 	}
@@ -428,6 +491,7 @@ func (e *Engine) sayNotEligible(t *turn, el Eligibility, note string) {
 	if len(unrelated) > 0 {
 		t.say(e.text("review_occupation", "occupations", strings.Join(unrelated, "、")))
 	}
+	e.sayQualifySoon(t)
 }
 
 // escalations opens a ticket for each case of the chosen condition that the

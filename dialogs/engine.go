@@ -273,9 +273,14 @@ func (e *Engine) Handle(ctx context.Context, s *Session, in Inbound) (Result, er
 	if in.System != nil {
 		run = e.systemEvent
 	}
+	var before []byte
+	if s.Soon != nil && s.Soon.Reminder {
+		before = answersPrint(s)
+	}
 	if err := run(t); err != nil {
 		return Result{}, err
 	}
+	e.cancelMootReminder(t, before)
 	return t.res, nil
 }
 

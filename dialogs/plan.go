@@ -56,6 +56,10 @@ type Plan struct {
 	Submitted []string `yaml:"submitted"`
 	// Payment is how a candidate pays once the review passed.
 	Payment Payment `yaml:"payment"`
+	// SoonMonths is how far ahead the bot looks for a condition that time
+	// alone will satisfy (related work going on 至今), to say the month and
+	// offer a reminder; 0 looks no further than today.
+	SoonMonths int `yaml:"soon_months"`
 	// ReviewReasons are the reasons staff pick from when they reject a
 	// material in the console (they may also write their own); the
 	// candidate reads the one chosen.

@@ -37,6 +37,9 @@ func (p *Plan) validate() error {
 	errs = append(errs, p.validateConditions(mats, vars)...)
 	errs = append(errs, p.validateGuide()...)
 	errs = append(errs, p.validateFAQ()...)
+	if p.SoonMonths < 0 || p.SoonMonths > 120 {
+		errs = append(errs, fmt.Errorf("soon_months: %d is not between 0 and 120", p.SoonMonths))
+	}
 	if u := p.Payment.URL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		errs = append(errs, fmt.Errorf("payment.url: %q is not an http(s) URL", u))
 	}

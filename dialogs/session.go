@@ -71,6 +71,10 @@ type Session struct {
 	// Questions is the ticket the candidate's unanswered questions went to
 	// lately (they go to the same one for a while).
 	Questions *TicketRef `json:"questions,omitempty"`
+	// Soon is the condition time alone will satisfy, when none holds yet;
+	// Reminders counts the reminders ever queued (their keys).
+	Soon      *Forecast `json:"soon,omitempty"`
+	Reminders int       `json:"reminders,omitempty"`
 }
 
 // PendingKind names a sub-question.

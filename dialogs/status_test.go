@@ -268,7 +268,7 @@ func TestEditMovesTheStatusBack(t *testing.T) {
 	c := newConversation(t, dialogs.Options{})
 	c.toMaterialsReady()
 	// Work history edited down to 1 year, no training: no condition holds.
-	c.say("修改", "1", "是", "某某电子商务有限公司", "电子商务师", "2025-06", "至今", "否", "否", "否", "3")
+	c.say("修改", "1", "是", "某某电子商务有限公司", "电子商务师", "2025-06", "至今", "否", "3", "否")
 	if c.s.Status != store.StatusCollecting {
 		t.Fatalf("status %q after an edit that made the candidate ineligible, want collecting (%s)", c.s.Status, c.lastText())
 	}

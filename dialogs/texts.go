@@ -241,6 +241,15 @@ var engineTexts = map[string][]string{
 	"submitted_too_early":          nil,
 	"submitted_already":            {"status"},
 	"label_submitted":              nil,
+	// "You will qualify on …" and its reminder (dialogs/soon.go).
+	"qualify_soon":      {"year", "month", "condition", "title"},
+	"remind_offer":      nil,
+	"label_remind":      nil,
+	"label_no_remind":   nil,
+	"reminder_set":      {"year", "month"},
+	"reminder_declined": nil,
+	"reminder":          {"year", "month", "condition", "title"},
+	"label_continue":    nil,
 	// Tickets (dialogs/tickets.go) and staff review (dialogs/system.go).
 	"ticket_opened":          {"ticket", "expect"},
 	"ticket_already_open":    {"ticket"},

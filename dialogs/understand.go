@@ -187,7 +187,7 @@ func (e *Engine) plausible(t *turn, text string, m faqMatch) bool {
 	case stepDone:
 		return false
 	case stepNone:
-		_, ok := pickChoice(t.in, e.noneChoices())
+		_, ok := pickChoice(t.in, e.noneStepChoices(s))
 		return ok
 	}
 	st, ok := e.parseStep(s.Step)

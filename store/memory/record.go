@@ -85,6 +85,9 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	if !t.System {
 		delete(r.unreachable, key) // the candidate wrote: reachable again
 	}
+	if t.CancelReminders {
+		s.cancelReminders(t.Identity, t.At)
+	}
 	if app == nil {
 		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}}
 		r.apps[appKey{cand, t.PlanID}] = app

@@ -17,13 +17,26 @@ import (
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		pg := newStore(t)
+		pool := newPool(t)
+		pg := postgres.New(pool)
 		rdb, prefix := storetest.RedisPrefix(t)
 		rs, err := redis.New(rdb, redis.WithPrefix(prefix))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Sessions: rs, Deduper: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg)}
+		ob := txOutbox{Store: pg, pool: pool}
+		return storetest.Stores{Sessions: rs, Deduper: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg),
+			Queue: func(ctx context.Context, msgs []store.Outgoing) error {
+				_, err := ob.QueueOutbox(ctx, msgs)
+				return err
+			},
+			Outbox: func(ctx context.Context, id store.Identity) ([]store.Delivery, error) {
+				app, err := pg.Application(ctx, id, "internet-marketing-l4")
+				if err != nil {
+					return nil, err
+				}
+				return pg.Deliveries(ctx, app.CandidateID, 0)
+			}}
 	})
 }
 

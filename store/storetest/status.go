@@ -177,3 +177,59 @@ func testFindApplications(t *testing.T, s Stores) {
 		}
 	}
 }
+
+// testCancelReminders: a turn with CancelReminders cancels the identity's
+// pending reminders, and nothing else: not its other messages, not another
+// identity's reminders; a refused turn cancels nothing.
+func testCancelReminders(t *testing.T, s Stores) {
+	ctx := ctxFor(t)
+	id, other := newIdentity("wechat"), newIdentity("wechat")
+	for _, who := range []store.Identity{id, other} {
+		if err := s.Record.RecordTurn(ctx, store.Turn{Identity: who, PlanID: planID, MsgID: "1", Inbound: "你好", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := time.Now().Add(30 * 24 * time.Hour)
+	msg := func(who store.Identity, kind store.OutKind, key string) store.Outgoing {
+		return store.Outgoing{Identity: who, Kind: kind, Payload: []byte(`{"v":1,"m":[{"text":"` + key + `"}]}`),
+			NotBefore: later, Key: key + "-" + who.UserID}
+	}
+	if err := s.Queue(ctx, []store.Outgoing{
+		msg(id, store.OutReminder, "r1"), msg(id, store.OutNotification, "n1"), msg(other, store.OutReminder, "r2"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	states := func(who store.Identity) map[string]store.DeliveryState {
+		t.Helper()
+		ds, err := s.Outbox(ctx, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]store.DeliveryState{}
+		for _, d := range ds {
+			out[d.Key[:2]] = d.State
+		}
+		return out
+	}
+
+	// A refused turn cancels nothing.
+	err := s.Record.RecordTurn(ctx, store.Turn{Identity: id, PlanID: planID, MsgID: "2", Inbound: "x",
+		Status: store.StatusPaid, CancelReminders: true, At: t0.Add(time.Minute)})
+	if err == nil {
+		t.Fatal("collecting → paid accepted")
+	}
+	if got := states(id); got["r1"] != store.DeliveryPending {
+		t.Fatalf("a refused turn cancelled a reminder: %v", got)
+	}
+
+	if err := s.Record.RecordTurn(ctx, store.Turn{Identity: id, PlanID: planID, MsgID: "3", Inbound: "修改",
+		Answers: map[string]any{"training_hours": 100.0}, CancelReminders: true, At: t0.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(id); got["r1"] != store.DeliveryCancelled || got["n1"] != store.DeliveryPending {
+		t.Fatalf("after CancelReminders: %v, want the reminder cancelled and the notification pending", got)
+	}
+	if got := states(other); got["r2"] != store.DeliveryPending {
+		t.Fatalf("another identity's reminder: %v, want pending", got)
+	}
+}

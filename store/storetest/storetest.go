@@ -61,6 +61,11 @@ type Stores struct {
 	// Inspect reads back what Record holds about id's application to plan,
 	// or store.ErrNotFound.
 	Inspect func(ctx context.Context, id store.Identity, planID string) (Recorded, error)
+	// Queue puts messages in the outbox outside a turn (as notify's queue
+	// does), and Outbox reads back the identity's messages: for the
+	// reminders a turn cancels.
+	Queue  func(ctx context.Context, msgs []store.Outgoing) error
+	Outbox func(ctx context.Context, id store.Identity) ([]store.Delivery, error)
 }
 
 // Recorded is what the record holds about one application, in a form every

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RecordTurnStatusMachine", testStatusMachine},
 		{"RecordTurnNewApplicationStatus", testNewApplicationStatus},
 		{"FindApplications", testFindApplications},
+		{"RecordTurnCancelReminders", testCancelReminders},
 		{"RecordTurnDocumentsSuperseded", testDocumentsSuperseded},
 		{"RecordTurnEscalations", testEscalations},
 		{"RecordTurnDuplicateMessage", testDuplicateMessage},
