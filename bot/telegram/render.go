@@ -15,6 +15,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"regbot/bot"
 	"regbot/dialogs"
 )
 
@@ -45,22 +46,6 @@ const (
 	hintDocument = "提示：Telegram 会压缩以「照片」方式发送的图片；对文件大小有要求时，请点 📎 选择「文件」发送，保留原图。"
 )
 
-// ErrUnreachable means the user has blocked the bot: nothing more can be
-// sent to them until they start it again.
-var ErrUnreachable = errors.New("telegram user unreachable (blocked the bot)")
-
-// RateLimitedError is returned when Telegram still answers 429 after the
-// adapter's retries, or asks for a longer wait than it makes inline: retry
-// after RetryAfter (a queued job should snooze that long).
-type RateLimitedError struct {
-	Method     string
-	RetryAfter time.Duration
-}
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("telegram %s: rate limited, retry after %s", e.Method, e.RetryAfter)
-}
-
 // inlineKeyboard is the reply_markup of a message with buttons. The
 // library's InlineKeyboardButton always carries an empty copy_text, which
 // Telegram rejects; these carry only what is set.
@@ -74,29 +59,15 @@ type inlineButton struct {
 	URL          string `json:"url,omitempty"`
 }
 
-// Send delivers msgs to the Telegram user userID (their chat id), the way
-// replies are delivered: for notifications, broadcasts and staff replies.
-// It waits for the chat's update in progress, if any. A user who blocked
-// the bot gives an error matching ErrUnreachable (and Deps.Unreachable is
-// called); a lasting 429 gives a *RateLimitedError.
-func (a *Adapter) Send(ctx context.Context, userID string, msgs ...dialogs.Outbound) error {
-	chatID, err := strconv.ParseInt(userID, 10, 64)
-	if err != nil {
-		return fmt.Errorf("telegram send: user id %q is not a chat id", userID)
-	}
-	t := a.queue.join(strconv.FormatInt(chatID, 10))
-	if err := t.wait(ctx); err != nil {
-		t.abandon()
-		return fmt.Errorf("telegram send: %w", err)
-	}
-	defer t.done()
-	return a.send(ctx, chatID, a.log.With("user", a.userKey(chatID)), msgs)
-}
+// Split sends every message of a turn through the outbox (bot.WithSplit):
+// the webhook's HTTP response carries none, and notify delivers them with
+// Deliver, durably and in order.
+func Split(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) { return nil, msgs }
 
 // sendLogged sends msgs and logs a failure: the candidate's turn is over
 // whatever happens to the replies.
 func (a *Adapter) sendLogged(ctx context.Context, chatID int64, log *slog.Logger, msgs ...dialogs.Outbound) {
-	if err := a.send(ctx, chatID, log, msgs); err != nil && !errors.Is(err, ErrUnreachable) {
+	if err := a.send(ctx, chatID, log, msgs); err != nil && !errors.Is(err, bot.ErrUnreachable) {
 		log.Error("telegram reply not delivered", "err", err)
 	}
 }
@@ -106,7 +77,7 @@ func (a *Adapter) sendLogged(ctx context.Context, chatID int64, log *slog.Logger
 func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound) error {
 	for _, m := range msgs {
 		err := a.sendOne(ctx, chatID, m)
-		if errors.Is(err, ErrUnreachable) {
+		if errors.Is(err, bot.ErrUnreachable) {
 			log.Info("telegram user blocked the bot")
 			a.markUnreachable(ctx, chatID, log)
 		}
@@ -328,9 +299,11 @@ func (a *Adapter) markUnreachable(ctx context.Context, chatID int64, log *slog.L
 	}
 }
 
-// call runs one Bot API call: a 429 is retried after its retry_after (at
-// most maxAttempts tries, never a wait over maxRetryWait); a 403 becomes
-// ErrUnreachable; failures for good are counted.
+// call runs one Bot API call of a message the adapter sends itself (not
+// through the outbox): a 429 is retried after its retry_after (at most
+// maxAttempts tries, never a wait over maxRetryWait, else a
+// *bot.RateLimitedError); a 403 becomes bot.ErrUnreachable; failures for
+// good are counted.
 func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
@@ -343,7 +316,7 @@ func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.C
 			wait := time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
 			if attempt >= maxAttempts || wait > maxRetryWait {
 				a.failures.WithLabelValues(method, "rate_limited").Inc()
-				return &RateLimitedError{Method: method, RetryAfter: wait}
+				return &bot.RateLimitedError{RetryAfter: wait, Err: fmt.Errorf("telegram %s: %w", method, err)}
 			}
 			if err := a.sleep(ctx, wait); err != nil {
 				a.failures.WithLabelValues(method, "rate_limited").Inc()
@@ -351,7 +324,7 @@ func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.C
 			}
 		case errors.Is(err, tgbot.ErrorForbidden):
 			a.failures.WithLabelValues(method, "forbidden").Inc()
-			return fmt.Errorf("telegram %s: %w: %w", method, ErrUnreachable, err)
+			return fmt.Errorf("telegram %s: %w: %w", method, bot.ErrUnreachable, err)
 		case errors.Is(err, tgbot.ErrorBadRequest):
 			a.failures.WithLabelValues(method, "bad_request").Inc()
 			return fmt.Errorf("telegram %s: %w", method, err)

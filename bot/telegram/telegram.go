@@ -11,8 +11,13 @@
 //
 // Photos and images sent as files are downloaded (up to the Bot API's 20 MB
 // limit; larger files are refused with a message before any download).
-// A 429 answer is retried after its retry_after; a 403 (the user blocked the
-// bot) marks the identity unreachable and is not retried.
+//
+// A turn's replies go through the outbox (Split): notify delivers them with
+// Deliver, which makes each Bot API call once and classifies its failure (a
+// 429 with its retry_after, a 403 as unreachable) for notify to wait, retry
+// or record. The few messages the adapter sends itself (a file too large, a
+// failed download) wait out a 429 inline; a 403 (the user blocked the bot)
+// marks the identity unreachable.
 package telegram
 
 import (

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"regbot/bot"
 	"regbot/dialogs"
 	"regbot/store"
 )
@@ -279,13 +280,13 @@ func TestRateLimitGivesUp(t *testing.T) {
 		return &apiError{Code: 429, Description: "Too Many Requests: retry after 60", RetryAfter: 60}
 	})
 	start := time.Now()
-	err := b.a.Send(context.Background(), "42", dialogs.Outbound{Text: "通知"})
-	var rl *RateLimitedError
+	_, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "42", Messages: []dialogs.Outbound{{Text: "通知"}}})
+	var rl *bot.RateLimitedError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Minute {
-		t.Fatalf("Send = %v, want a RateLimitedError of 1m", err)
+		t.Fatalf("Deliver = %v, want a RateLimitedError of 1m", err)
 	}
 	if time.Since(start) > 5*time.Second {
-		t.Errorf("Send waited %s for a 60 s retry_after instead of returning", time.Since(start))
+		t.Errorf("Deliver waited %s for a 60 s retry_after instead of returning", time.Since(start))
 	}
 	if n := len(b.api.callsOf("sendMessage")); n != 1 {
 		t.Errorf("sendMessage tried %d times, want 1", n)
@@ -327,9 +328,9 @@ func TestBlockedUser(t *testing.T) {
 		if n := b.failures("sendMessage", "forbidden"); n != 1 {
 			t.Errorf("forbidden failures = %v, want 1", n)
 		}
-		err := b.a.Send(context.Background(), "42", dialogs.Outbound{Text: "通知"})
-		if !errors.Is(err, ErrUnreachable) {
-			t.Errorf("Send to a blocked user = %v, want ErrUnreachable", err)
+		_, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "42", Messages: []dialogs.Outbound{{Text: "通知"}}})
+		if !errors.Is(err, bot.ErrUnreachable) {
+			t.Errorf("Deliver to a blocked user = %v, want bot.ErrUnreachable", err)
 		}
 	})
 }
@@ -361,16 +362,16 @@ func TestRender(t *testing.T) {
 	qr := []byte("\x89PNG\r\n\x1a\nQR")
 	long := strings.Repeat("长", 5000)
 	longID := strings.Repeat("专业名称很长", 5) // 90 bytes, over callback_data's 64
-	err := b.a.Send(context.Background(), "42",
-		dialogs.Outbound{Text: "请扫码缴费", Image: &dialogs.OutImage{Name: "qr.png", Data: qr}},
-		dialogs.Outbound{Text: "报名入口", Link: &dialogs.Link{Label: "打开报名网站", URL: "https://example.org/apply"}},
-		dialogs.Outbound{Text: long, Choices: []dialogs.Choice{{ID: "yes", Label: "是"}, {ID: "no", Label: "否"}}},
-		dialogs.Outbound{Text: "请选择专业", Choices: []dialogs.Choice{{ID: longID, Label: "市场营销（很长的名称）"}, {ID: "none", Label: "以上都不是"}}},
-		dialogs.Outbound{Text: "请上传证件照", Ask: &dialogs.Ask{Slot: "photo", Type: "image"}},
-		dialogs.Outbound{Text: "模板", Link: &dialogs.Link{Label: "模板", URL: "ftp://example.org/x"}},
-	)
-	if err != nil {
-		t.Fatal(err)
+	done, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "42", Messages: []dialogs.Outbound{
+		{Text: "请扫码缴费", Image: &dialogs.OutImage{Name: "qr.png", Data: qr}},
+		{Text: "报名入口", Link: &dialogs.Link{Label: "打开报名网站", URL: "https://example.org/apply"}},
+		{Text: long, Choices: []dialogs.Choice{{ID: "yes", Label: "是"}, {ID: "no", Label: "否"}}},
+		{Text: "请选择专业", Choices: []dialogs.Choice{{ID: longID, Label: "市场营销（很长的名称）"}, {ID: "none", Label: "以上都不是"}}},
+		{Text: "请上传证件照", Ask: &dialogs.Ask{Slot: "photo", Type: "image"}},
+		{Text: "模板", Link: &dialogs.Link{Label: "模板", URL: "ftp://example.org/x"}},
+	}})
+	if err != nil || done != 7 {
+		t.Fatalf("Deliver = %d, %v; want 7 calls", done, err)
 	}
 	sent := b.api.sent()
 	if len(sent) != 7 {
