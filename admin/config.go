@@ -68,6 +68,11 @@ type ConsoleConfig struct {
 	// to expect an answer (default Monday to Friday, 09:00–17:30, within
 	// 2h).
 	WorkingHours dialogs.StaffHours `yaml:"working_hours"`
+	// EmbeddedAdminPassword is, on the embedded store only (no database),
+	// the password of an account "admin" that exists while the process runs
+	// (REGBOT_CONSOLE_ADMIN_PASSWORD). With a database, accounts are made
+	// with `regbot user add`.
+	EmbeddedAdminPassword string `yaml:"embedded_admin_password"`
 }
 
 // Defaults of the console.

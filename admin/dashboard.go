@@ -62,6 +62,8 @@ type column struct {
 	Label      string
 	N          int
 	X, Y, H, W float64
+	// Mid is the column's centre, where its labels go.
+	Mid float64
 	// Tick says the day's label is drawn under the axis; Top that the
 	// count is drawn over the (first) highest column.
 	Tick bool
@@ -168,7 +170,7 @@ func dayColumns(title string, days []store.DayCount) columnChart {
 	slot := chartWidth / float64(len(days))
 	topped := false
 	for i, d := range days {
-		col := column{Label: d.Day.Format("1/2"), N: d.N, W: slot * 0.7, X: float64(i)*slot + slot*0.15}
+		col := column{Label: d.Day.Format("1/2"), N: d.N, W: slot * 0.7, X: float64(i)*slot + slot*0.15, Mid: (float64(i) + 0.5) * slot}
 		if ch.Max > 0 {
 			col.H = (columnHeight - 4) * float64(d.N) / float64(ch.Max)
 		}

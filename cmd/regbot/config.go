@@ -151,6 +151,8 @@ func envOverrides(c *Config) map[string]*string {
 		// Admin.
 		"REGBOT_ADMIN_TOKEN": &c.Admin.Token,
 		"REGBOT_LINK_SECRET": &c.Admin.LinkSecret,
+		// The console's admin on the embedded store.
+		"REGBOT_CONSOLE_ADMIN_PASSWORD": &c.Admin.Console.EmbeddedAdminPassword,
 	}
 }
 
@@ -278,6 +280,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Admin.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Admin.Console.EmbeddedAdminPassword != "" && c.Database.URL != "" {
+		bad("admin.console.embedded_admin_password is only for the embedded store: with database.url, create accounts with `regbot user add`")
 	}
 	errs = append(errs, c.publishedSecrets()...)
 	return joinProblems(errs)

@@ -104,8 +104,7 @@ type stores struct {
 	// statuses finds applications and their status history, for status
 	// changes by staff and imports.
 	statuses statusRecord
-	// console is the record as the staff console reads it (nil on the
-	// embedded store: the console needs the database).
+	// console is the record as the staff console reads it.
 	console admin.Store
 	// unreachable marks an identity the platform refuses to deliver to.
 	unreachable func(ctx context.Context, id store.Identity) error
@@ -137,7 +136,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
 		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m, statuses: m,
-			unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
+			console: m, unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
 	var closers []func()
@@ -264,11 +263,16 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
 	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages,
 		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
-	switch {
+	switch embedded := cfg.Database.URL == ""; {
 	case cfg.Admin.Console.Disabled:
-	case st.console == nil:
-		log.Warn("the staff console (/admin/) needs database.url: it is off on the embedded memory store")
+	case embedded && cfg.Admin.Console.EmbeddedAdminPassword == "":
+		log.Warn("the staff console (/admin/) is off: on the embedded store set admin.console.embedded_admin_password (REGBOT_CONSOLE_ADMIN_PASSWORD) to sign in as admin")
 	default:
+		if embedded {
+			if err := addEmbeddedAdmin(st.console, cfg.Admin.Console.EmbeddedAdminPassword); err != nil {
+				return nil, err
+			}
+		}
 		s.console, err = admin.NewConsole(cfg.Admin, admin.ConsoleDeps{
 			Store: st.console, Engine: engine, Turns: router, Blobs: blobs, Packages: packages, Limiter: st.limiter,
 			Statuses:    newStatusChanger(router),
@@ -315,6 +319,20 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		}
 	}
 	return s, nil
+}
+
+// addEmbeddedAdmin creates the account "admin" on the embedded store,
+// which forgets accounts at exit like everything else.
+func addEmbeddedAdmin(accounts admin.Accounts, password string) error {
+	u, err := admin.NewStaffUser("admin", "管理员", store.RoleAdmin, password)
+	if err != nil {
+		return fmt.Errorf("admin.console.embedded_admin_password: %w", err)
+	}
+	u.PasswordChangedAt = time.Now()
+	if _, err := accounts.CreateStaffUser(context.Background(), u); err != nil {
+		return fmt.Errorf("embedded console admin: %w", err)
+	}
+	return nil
 }
 
 // openBlobs opens the upload directory, encrypted unless the config says

@@ -8,6 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +163,60 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestEmbeddedConsole: on the embedded store the console exists only with
+// admin.console.embedded_admin_password, and its admin signs in with it.
+func TestEmbeddedConsole(t *testing.T) {
+	t.Parallel()
+	base := func(extra string) string {
+		return fmt.Sprintf("blob:\n  dir: %s\n  encryption_key: %s\n%s", t.TempDir(), testKey, extra)
+	}
+	serve := func(cfgText string) string {
+		t.Helper()
+		cfg, err := parseConfig([]byte(cfgText), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		st, err := openStores(t.Context(), cfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newServer(cfg, st, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return listen(t, s.routes())
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	off := serve(base(""))
+	if resp, err := noRedirect.Get(off + "/admin/signin"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("console without the embedded admin password: %v %v, want 404", resp, err)
+	}
+	on := serve(base("admin:\n  console:\n    embedded_admin_password: embedded-admin-pw\n"))
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect}
+	resp, err := c.Get(on + "/admin/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("sign-in page: %d %s", resp.StatusCode, page)
+	}
+	resp, err = c.PostForm(on+"/admin/signin", url.Values{"csrf": {string(m[1])}, "login": {"admin"}, "password": {"embedded-admin-pw"}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/" {
+		t.Fatalf("sign in as the embedded admin: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := c.Get(on + "/admin/users"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("accounts page on the embedded store: %v %v", resp, err)
+	}
+	if _, err := parseConfig([]byte("database:\n  url: postgres://x@127.0.0.1/db\n"+base("admin:\n  console:\n    embedded_admin_password: embedded-admin-pw\n")),
+		func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "embedded_admin_password is only for the embedded store") {
+		t.Fatalf("embedded admin password with a database: %v", err)
+	}
 }

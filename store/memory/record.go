@@ -23,6 +23,14 @@ type record struct {
 	tickets    map[int64][]store.Ticket         // candidate → tickets
 	// unreachable are the identities the platform refuses to deliver to.
 	unreachable map[string]bool
+	// identities are each candidate's identities, first contact first;
+	// created when each candidate was.
+	identities map[int64][]store.IdentityState
+	created    map[int64]time.Time
+	// ticketMessages are each ticket's conversation.
+	ticketMessages map[int64][]store.TicketMessage
+	// staff is the console's: accounts, sessions, the audit log.
+	staff staffRecord
 }
 
 type appKey struct {
@@ -34,11 +42,12 @@ type application struct {
 	store.Application
 	answers []byte // JSON, as PostgreSQL's jsonb would hold it
 	// lookup are the answers applications are found by.
-	lookup   map[store.LookupKey]string
-	session  []byte
-	docs     []store.DocumentRecord
-	events   []store.StatusEvent
-	modified int64 // record sequence of the last change, for LatestSession
+	lookup    map[store.LookupKey]string
+	session   []byte
+	createdAt time.Time
+	docs      []store.DocumentRecord
+	events    []store.StatusEvent
+	modified  int64 // record sequence of the last change, for LatestSession
 }
 
 func (r *record) init() {
@@ -48,6 +57,10 @@ func (r *record) init() {
 	r.msgIDs = map[string]bool{}
 	r.tickets = map[int64][]store.Ticket{}
 	r.unreachable = map[string]bool{}
+	r.identities = map[int64][]store.IdentityState{}
+	r.created = map[int64]time.Time{}
+	r.ticketMessages = map[int64][]store.TicketMessage{}
+	r.staff.init()
 }
 
 func (r *record) id() int64 {
@@ -81,6 +94,8 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	if !known {
 		cand = r.id()
 		r.candidates[key] = cand
+		r.created[cand] = t.At
+		r.identities[cand] = append(r.identities[cand], store.IdentityState{Identity: t.Identity, CreatedAt: t.At})
 	}
 	if !t.System {
 		delete(r.unreachable, key) // the candidate wrote: reachable again
@@ -89,7 +104,7 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		s.cancelReminders(t.Identity, t.At)
 	}
 	if app == nil {
-		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}}
+		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}, createdAt: t.At}
 		r.apps[appKey{cand, t.PlanID}] = app
 	}
 	for _, ev := range events {
@@ -120,15 +135,19 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 		if d.At.IsZero() {
 			d.At = t.At
 		}
-		app.docs = append(app.docs, store.DocumentRecord{Document: d})
+		app.docs = append(app.docs, store.DocumentRecord{Document: d, ID: r.id()})
 	}
 	for _, e := range t.Escalations {
 		at := e.At
 		if at.IsZero() {
 			at = t.At
 		}
-		r.tickets[cand] = append(r.tickets[cand], store.Ticket{ID: r.id(), CandidateID: cand, Identity: t.Identity, PlanID: t.PlanID,
-			Reason: e.Reason, Text: e.Text, Code: e.Code, Handover: e.Handover, State: store.TicketOpen, OpenedAt: at, StateSince: at})
+		tk := store.Ticket{ID: r.id(), CandidateID: cand, Identity: t.Identity, PlanID: t.PlanID,
+			Reason: e.Reason, Text: e.Text, Code: e.Code, Handover: e.Handover, State: store.TicketOpen, OpenedAt: at, StateSince: at}
+		r.tickets[cand] = append(r.tickets[cand], tk)
+		if e.Text != "" {
+			r.ticketMessages[tk.ID] = append(r.ticketMessages[tk.ID], store.TicketMessage{ID: r.id(), Author: store.AuthorCandidate, Text: e.Text, At: at})
+		}
 	}
 	for _, u := range t.Tickets {
 		r.updateTicket(cand, u, t.At)
@@ -255,15 +274,19 @@ func (s *Store) InboundMessages(_ context.Context, id store.Identity) ([]store.I
 	return slices.Clone(s.rec.inbound[cand]), nil
 }
 
-// updateTicket moves the candidate's latest ticket with the update's code
-// that is not closed, as the PostgreSQL record does. Messages are kept by
-// the record only.
+// updateTicket adds the update's message to the candidate's latest ticket
+// with its code that is not closed, and moves its state, as the PostgreSQL
+// record does.
 func (r *record) updateTicket(cand int64, u store.TicketUpdate, at time.Time) {
 	list := r.tickets[cand]
 	for i := len(list) - 1; i >= 0; i-- {
 		tk := &list[i]
 		if tk.Code != u.Code || tk.State == store.TicketClosed {
 			continue
+		}
+		if u.Text != "" || u.ImageRef != "" {
+			r.ticketMessages[tk.ID] = append(r.ticketMessages[tk.ID], store.TicketMessage{
+				ID: r.id(), Author: u.Author, StaffID: u.StaffID, Text: u.Text, ImageRef: u.ImageRef, At: at})
 		}
 		state := tk.State
 		switch {
