@@ -323,3 +323,45 @@ func TestSystemTurnRecord(t *testing.T) {
 		t.Fatalf("record of 我已在官网提交: %+v", rec)
 	}
 }
+
+// TestStatusFAQ: questions whose answer depends on where the application is
+// answer for the candidate's status.
+func TestStatusFAQ(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.toMaterialsReady()
+	c.say("我已经提交了")
+	if c.s.Status != store.StatusUnderReview {
+		t.Fatalf("我已经提交了 at materials_ready: status %q", c.s.Status)
+	}
+	for _, tt := range []struct {
+		status store.Status
+		ev     *dialogs.SystemEvent
+		ask    string
+		says   string
+	}{
+		{store.StatusUnderReview, nil, "模板在哪下载？", "审核期间如需重新填写"},
+		{store.StatusUnderReview, nil, "我报完名了", "审核中"},
+		{store.StatusRejected, &dialogs.SystemEvent{Actor: "import", Status: store.StatusRejected, Reason: "申报表有涂改"}, "模板在哪下载？", "驳回原因涉及申报表"},
+		{store.StatusRejected, nil, "怎么缴费", "还不到缴费"},
+		{store.StatusUnderReview, &dialogs.SystemEvent{Actor: "import", Status: store.StatusUnderReview}, "多少费用", "缴费在官网审核通过之后"},
+		{store.StatusAwaitingPayment, &dialogs.SystemEvent{Actor: "import", Status: store.StatusAwaitingPayment}, "模板在哪下载？", "不需要再下载"},
+		{store.StatusAwaitingPayment, nil, "费用是多少", "回复“缴费”"},
+		{store.StatusPaid, &dialogs.SystemEvent{Actor: "import", Status: store.StatusPaid}, "怎么缴费", "缴费已成功"},
+	} {
+		if tt.ev != nil {
+			if tt.ev.Status == store.StatusUnderReview {
+				c.say("我已在官网提交")
+			} else {
+				c.system(*tt.ev, "ev-"+string(tt.ev.Status))
+			}
+		}
+		if c.s.Status != tt.status {
+			t.Fatalf("status %q, want %q", c.s.Status, tt.status)
+		}
+		c.say(tt.ask)
+		if !strings.Contains(c.lastText(), tt.says) {
+			t.Errorf("%s at %s: %s\nwant it to say %q", tt.ask, tt.status, c.lastText(), tt.says)
+		}
+	}
+}
