@@ -34,6 +34,12 @@ type Config struct {
 	LinkSecret string `yaml:"link_secret"`
 	// LinkTTL is how long a package link works (default 24h).
 	LinkTTL time.Duration `yaml:"link_ttl"`
+	// PackagesPerMinute is how many packages one client address may
+	// download per minute (default 20), and LinkPerMinute how many times
+	// one candidate link may be used per minute (default 5); both are
+	// token buckets of that burst.
+	PackagesPerMinute int `yaml:"packages_per_minute"`
+	LinkPerMinute     int `yaml:"link_per_minute"`
 	// Console is the staff console at /admin/.
 	Console ConsoleConfig `yaml:"console"`
 }
@@ -89,6 +95,8 @@ const (
 // WithDefaults fills the zero values.
 func (c Config) WithDefaults() Config {
 	c.LinkTTL = cmp.Or(c.LinkTTL, 24*time.Hour)
+	c.PackagesPerMinute = cmp.Or(c.PackagesPerMinute, 20)
+	c.LinkPerMinute = cmp.Or(c.LinkPerMinute, 5)
 	cc := &c.Console
 	cc.SessionIdle = cmp.Or(cc.SessionIdle, defaultSessionIdle)
 	cc.SessionMax = cmp.Or(cc.SessionMax, defaultSessionMax)
@@ -121,6 +129,9 @@ func (c Config) Validate() error {
 	}
 	if c.LinkTTL < 0 {
 		bad("admin.link_ttl: must not be negative")
+	}
+	if c.PackagesPerMinute < 0 || c.LinkPerMinute < 0 {
+		bad("admin.packages_per_minute, admin.link_per_minute: must not be negative")
 	}
 	cc := c.Console
 	if cc.SessionIdle < time.Minute || cc.SessionMax < cc.SessionIdle {

@@ -88,7 +88,8 @@ type Store interface {
 }
 
 // RateLimiter takes tokens from named token buckets (store/redis, or
-// store/memory): sign-in attempts per client address.
+// store/memory): sign-in attempts per client address, package downloads
+// per address and per link.
 type RateLimiter interface {
 	Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
 }

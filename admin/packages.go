@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -12,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,6 +43,25 @@ type Packages struct {
 	secret []byte
 	log    *slog.Logger
 	now    func() time.Time
+	// limiter holds the per-address and per-link token buckets; nil means
+	// no limit (Limit sets it).
+	limiter     RateLimiter
+	behindProxy bool
+	// building bounds the packages written at once: each holds one
+	// material's bytes (twice while it is decrypted).
+	building chan struct{}
+}
+
+// maxBuilding is how many packages are written at once; further
+// downloads wait for their turn.
+const maxBuilding = 4
+
+// Limit makes each download take a token from its client address's bucket
+// and, for a candidate link, from the link's; over the limit the answer is
+// 429 with Retry-After. behindProxy trusts the last X-Forwarded-For hop as
+// the client address (as web.behind_proxy does).
+func (p *Packages) Limit(l RateLimiter, behindProxy bool) {
+	p.limiter, p.behindProxy = l, behindProxy
 }
 
 // NewPackages returns the package service.
@@ -60,7 +80,8 @@ func NewPackages(cfg Config, engine *dialogs.Engine, record Sessions, blobs mate
 			log.Warn("admin.link_secret is empty: package links are signed with a random secret and stop working when regbot restarts")
 		}
 	}
-	return &Packages{cfg: cfg, engine: engine, record: record, blobs: blobs, secret: secret, log: log, now: time.Now}, nil
+	return &Packages{cfg: cfg, engine: engine, record: record, blobs: blobs, secret: secret, log: log, now: time.Now,
+		building: make(chan struct{}, maxBuilding)}, nil
 }
 
 // Routes mounts the package endpoints.
@@ -78,7 +99,7 @@ func (p *Packages) Link(_ context.Context, s *dialogs.Session) (*dialogs.Link, e
 	exp := p.now().Add(p.cfg.LinkTTL).Unix()
 	payload := base64.RawURLEncoding.EncodeToString([]byte(s.Channel + "\x00" + s.UserID + "\x00" + strconv.FormatInt(exp, 10)))
 	token := payload + "." + p.sign(payload)
-	return &dialogs.Link{Label: "材料包下载", URL: strings.TrimRight(p.cfg.PublicURL, "/") + "/materials/" + token}, nil
+	return &dialogs.Link{Label: p.engine.Plan().Text("package_link_label"), URL: strings.TrimRight(p.cfg.PublicURL, "/") + "/materials/" + token}, nil
 }
 
 func (p *Packages) sign(payload string) string {
@@ -111,9 +132,14 @@ func (p *Packages) parseToken(token string) (store.Identity, bool) {
 
 // candidatePackage serves a package to the holder of a signed link.
 func (p *Packages) candidatePackage(w http.ResponseWriter, r *http.Request) {
-	id, ok := p.parseToken(r.PathValue("token"))
+	token := r.PathValue("token")
+	id, ok := p.parseToken(token)
 	if !ok {
-		http.Error(w, "链接无效或已过期，请在对话中重新回复“材料包”获取新链接。", http.StatusNotFound)
+		http.Error(w, p.engine.Plan().Text("package_link_invalid"), http.StatusNotFound)
+		return
+	}
+	sum := sha256.Sum256([]byte(token))
+	if !p.allow(w, r, "pkg:link:"+base64.RawURLEncoding.EncodeToString(sum[:12]), p.cfg.LinkPerMinute) {
 		return
 	}
 	data, err := p.record.LatestSession(r.Context(), id)
@@ -126,6 +152,9 @@ func (p *Packages) staffPackage(w http.ResponseWriter, r *http.Request) {
 	if !p.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="regbot admin"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if !p.allow(w, r, "", 0) {
 		return
 	}
 	data, err := p.Find(r.Context(), r.PathValue("candidate"))
@@ -170,10 +199,71 @@ func (p *Packages) Write(ctx context.Context, w io.Writer, data []byte) error {
 	return materials.WritePackage(ctx, w, p.engine, s, p.blobs, p.now())
 }
 
+// allow takes a token from key's bucket when key is set, then from the
+// client address's; when one is empty it answers 429 and reports false. A
+// failing limiter lets the download through (logged): the limit protects
+// memory and bandwidth, it is not an access control.
+func (p *Packages) allow(w http.ResponseWriter, r *http.Request, key string, perMinute int) bool {
+	if p.limiter == nil {
+		return true
+	}
+	// The link's bucket first: a link used up does not spend its holder's
+	// address's tokens.
+	var buckets [][2]any
+	if key != "" {
+		buckets = append(buckets, [2]any{key, perMinute})
+	}
+	buckets = append(buckets, [2]any{"pkg:ip:" + clientAddr(r, p.behindProxy), p.cfg.PackagesPerMinute})
+	for _, b := range buckets {
+		n := b[1].(int)
+		ok, wait, err := p.limiter.Allow(r.Context(), b[0].(string), float64(n)/60, n)
+		if err != nil {
+			p.log.Warn("material package: rate limit unavailable", "err", err)
+			return true
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			http.Error(w, p.engine.Plan().Text("package_rate_limited"), http.StatusTooManyRequests)
+			return false
+		}
+	}
+	return true
+}
+
+// clientAddr is the request's client address: the last X-Forwarded-For
+// hop behind a proxy, else the peer; IPv6 addresses by their /64.
+func clientAddr(r *http.Request, behindProxy bool) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if behindProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			hops := strings.Split(xff[len(xff)-1], ",")
+			if hop := net.ParseIP(strings.TrimSpace(hops[len(hops)-1])); hop != nil {
+				ip = hop
+			}
+		}
+	}
+	switch {
+	case ip == nil:
+		return host
+	case ip.To4() == nil:
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
+}
+
+// serve streams the package of the session snapshot data: the zip is
+// written straight to the response, one material at a time, so a download
+// holds one file's bytes however large the package. An error after the
+// first byte can no longer be a status: the connection is cut, so the
+// client sees a failed download rather than a truncated zip.
 func (p *Packages) serve(w http.ResponseWriter, r *http.Request, data []byte, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		http.Error(w, "没有找到该考生的材料。", http.StatusNotFound)
+		http.Error(w, p.engine.Plan().Text("package_not_found"), http.StatusNotFound)
 		return
 	case errors.Is(err, ErrBadCandidate):
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -182,18 +272,28 @@ func (p *Packages) serve(w http.ResponseWriter, r *http.Request, data []byte, er
 		p.fail(w, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := p.Write(r.Context(), &buf, data); err != nil {
+	s, err := p.engine.Unmarshal(data)
+	if err != nil {
 		p.fail(w, err)
 		return
 	}
+	select {
+	case p.building <- struct{}{}:
+		defer func() { <-p.building }()
+	case <-r.Context().Done():
+		return
+	}
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="materials.zip"; filename*=UTF-8''`+url.PathEscape("报名材料包.zip"))
+	w.Header().Set("Content-Disposition", `attachment; filename="materials.zip"; filename*=UTF-8''`+
+		url.PathEscape(p.engine.Plan().Text("package_zip_name")))
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	if err := materials.WritePackage(r.Context(), w, p.engine, s, p.blobs, p.now()); err != nil {
+		p.log.Error("material package: cut short", "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (p *Packages) fail(w http.ResponseWriter, err error) {
 	p.log.Error("material package", "err", err)
-	http.Error(w, "系统繁忙，请稍后再试。", http.StatusInternalServerError)
+	http.Error(w, p.engine.Plan().Text("busy"), http.StatusInternalServerError)
 }

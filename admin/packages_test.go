@@ -29,6 +29,13 @@ const staffToken = "0123456789abcdef-staff"
 
 func setup(t *testing.T) testBundle {
 	t.Helper()
+	return setupWith(t, admin.Config{})
+}
+
+// setupWith builds the bundle with cfg's limits; a limited bundle takes its
+// tokens from the memory store's buckets.
+func setupWith(t *testing.T, limits admin.Config) testBundle {
+	t.Helper()
 	plan, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -46,9 +53,13 @@ func setup(t *testing.T) testBundle {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	pkgs, err = admin.NewPackages(admin.Config{Token: staffToken, PublicURL: srv.URL, LinkSecret: "s3cret-s3cret-s3cret"}, engine, mem, blobs, slog.New(slog.DiscardHandler))
+	pkgs, err = admin.NewPackages(admin.Config{Token: staffToken, PublicURL: srv.URL, LinkSecret: "s3cret-s3cret-s3cret",
+		PackagesPerMinute: limits.PackagesPerMinute, LinkPerMinute: limits.LinkPerMinute}, engine, mem, blobs, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if limits.PackagesPerMinute > 0 || limits.LinkPerMinute > 0 {
+		pkgs.Limit(mem, false)
 	}
 	pkgs.Routes(mux)
 	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, slog.New(slog.DiscardHandler))
@@ -94,6 +105,49 @@ func TestCandidateLinkServesThePackage(t *testing.T) {
 	}
 	tampered := strings.Replace(link.URL, "/materials/", "/materials/x", 1)
 	get(t, tampered, "", http.StatusNotFound)
+}
+
+// A link is used at most LinkPerMinute times a minute, an address
+// downloads at most PackagesPerMinute packages: then 429 with Retry-After
+// and the plan's sentence.
+func TestPackageDownloadsAreRateLimited(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, admin.Config{PackagesPerMinute: 3, LinkPerMinute: 2})
+	link := packageLink(t, converse(t, b, "visitor-3"))
+	get(t, link, "", http.StatusOK)
+	get(t, link, "", http.StatusOK)
+	limited := func(url, token string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+			strings.TrimSpace(string(body)) != b.engine.Plan().Text("package_rate_limited") {
+			t.Fatalf("GET %s over the limit: %d %q (Retry-After %q)", url, resp.StatusCode, body, resp.Header.Get("Retry-After"))
+		}
+	}
+	limited(link, "") // the link's two a minute are used
+	staff := b.srv.URL + "/admin/api/candidates/web:visitor-3/materials.zip"
+	get(t, staff, staffToken, http.StatusOK) // the address's third
+	limited(staff, staffToken)               // the address's three are used
+}
+
+func packageLink(t *testing.T, res dialogs.Result) string {
+	t.Helper()
+	for _, m := range res.Messages {
+		if m.Link != nil {
+			return m.Link.URL
+		}
+	}
+	t.Fatalf("材料包 sent no link: %+v", res.Messages)
+	return ""
 }
 
 func TestStaffEndpointNeedsTheToken(t *testing.T) {

@@ -8,11 +8,20 @@ import (
 	"time"
 
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 func TestPackageLinkExpires(t *testing.T) {
 	t.Parallel()
-	p, err := NewPackages(Config{PublicURL: "https://regbot.example.com", LinkSecret: "k", LinkTTL: time.Hour}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	plan, err := plans.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := dialogs.NewEngine(plan, dialogs.Options{}) // the link's label is a plan text
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPackages(Config{PublicURL: "https://regbot.example.com", LinkSecret: "k", LinkTTL: time.Hour}, engine, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +30,9 @@ func TestPackageLinkExpires(t *testing.T) {
 	link, err := p.Link(context.Background(), &dialogs.Session{Channel: "wechat", UserID: "o-123"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if link.Label != plan.Text("package_link_label") {
+		t.Errorf("link label %q", link.Label)
 	}
 	token := link.URL[strings.LastIndex(link.URL, "/")+1:]
 	if id, ok := p.parseToken(token); !ok || id.Channel != "wechat" || id.UserID != "o-123" {

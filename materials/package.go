@@ -27,7 +27,13 @@ func WritePackage(ctx context.Context, w io.Writer, e *dialogs.Engine, s *dialog
 	plan := e.Plan()
 	zw := zip.NewWriter(w)
 	add := func(name string, data []byte) error {
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
+		// Photos are compressed already: stored as they are, which also
+		// spares each download a compressor's buffers.
+		method := zip.Store
+		if fileName(name, data) == name && path.Ext(name) == ".txt" {
+			method = zip.Deflate
+		}
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: now})
 		if err != nil {
 			return fmt.Errorf("package %s: %w", name, err)
 		}

@@ -52,8 +52,14 @@ var TextKeys = map[string][]string{
 	"check_formats":         {"list"},
 	"check_formats_or":      nil,
 	"check_size_bytes":      {"n"},
-	// The material package: the name of the answers summary in it.
+	// The material package: the name of the answers summary in it, and
+	// what its download link and endpoint say (admin.Packages).
 	"package_summary_file": nil,
+	"package_zip_name":     nil,
+	"package_link_label":   nil,
+	"package_link_invalid": nil,
+	"package_not_found":    nil,
+	"package_rate_limited": nil,
 	// The Fixer: why a photo cannot be fixed, and what to do instead.
 	"fix_unreadable":      nil,
 	"fix_too_small":       {"min_width", "min_height"},

@@ -259,6 +259,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	if packages, err = admin.NewPackages(cfg.Admin, engine, st.sessions, blobs, log); err != nil {
 		return nil, err
 	}
+	packages.Limit(st.limiter, cfg.Web.BehindProxy) // per address and per link, in Redis when there is one
 	m := newMetrics()
 	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
 	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages,
