@@ -54,7 +54,7 @@ type Packages struct {
 
 // maxBuilding is how many packages are written at once; further
 // downloads wait for their turn.
-const maxBuilding = 4
+const maxBuilding = 2
 
 // Limit makes each download take a token from its client address's bucket
 // and, for a candidate link, from the link's; over the limit the answer is
