@@ -226,21 +226,18 @@ func (a *Adapter) deliver(ctx context.Context, user string, parts []part) error 
 }
 
 // sendPart sends one customer-service message; an image is uploaded as
-// temporary media first (once, even when the send is retried).
+// temporary media first (once for the same bytes, see mediaID).
 func (a *Adapter) sendPart(ctx context.Context, user string, p *part) error {
 	if p.kind == partImage {
 		if p.mediaID == "" {
-			name := p.image.Name
-			if name == "" {
-				name = "image.png"
-			}
-			id, err := a.api.uploadImage(ctx, name, p.image.Data)
+			id, err := a.mediaID(ctx, p.image)
 			if err != nil {
 				return err
 			}
 			p.mediaID = id
 		}
 		if err := a.api.sendCustomer(ctx, message.NewCustomerImgMessage(user, p.mediaID)); err != nil {
+			a.forgetMedia(ctx, p.image, err)
 			return err
 		}
 		a.metrics.sent.WithLabelValues("image").Inc()

@@ -144,3 +144,31 @@ func TestDeliverOutsideWindow(t *testing.T) {
 		t.Errorf("template refused by the user (43101): %v, want bot.ErrPermanent", err)
 	}
 }
+
+// TestDeliverUploadsAnImageOnce: the same picture to many candidates (a
+// broadcast) is uploaded once; a media_id WeChat no longer knows (40007) is
+// dropped and the next attempt uploads again.
+func TestDeliverUploadsAnImageOnce(t *testing.T) {
+	b := setup(t, setupOpts{})
+	fake.reset()
+	ctx := context.Background()
+	img := []dialogs.Outbound{{Image: &dialogs.OutImage{Name: "exam.png", Data: []byte("\x89PNG-EXAM-DATES")}}}
+	for _, user := range []string{"o-b1", "o-b2", "o-b3"} {
+		if _, err := b.a.Deliver(ctx, bot.Delivery{UserID: user, Kind: store.OutBroadcast, Messages: img}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(fake.okCalls("media_upload")); n != 1 {
+		t.Fatalf("%d uploads for one picture to three candidates, want 1", n)
+	}
+	fake.failNext("custom_send", codeInvalidMediaID)
+	if _, err := b.a.Deliver(ctx, bot.Delivery{UserID: "o-b4", Kind: store.OutBroadcast, Messages: img}); err == nil {
+		t.Fatal("a send refused with 40007 succeeded")
+	}
+	if _, err := b.a.Deliver(ctx, bot.Delivery{UserID: "o-b4", Kind: store.OutBroadcast, Messages: img}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.okCalls("media_upload")); n != 2 {
+		t.Errorf("%d uploads after a 40007, want 2 (uploaded again)", n)
+	}
+}
