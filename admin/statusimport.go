@@ -49,7 +49,7 @@ type ImportOptions struct {
 	// Encoding is "utf-8" or "gbk"; empty detects it (a UTF-8 BOM, else
 	// UTF-8 when the start of the file is valid UTF-8, else GBK).
 	Encoding string
-	// Workers apply rows in parallel (default 4); rows with the same ID
+	// Workers apply rows in parallel (default 8); rows with the same ID
 	// number or mobile go to the same worker, in file order.
 	Workers int
 	// Progress receives a progress line every ProgressEvery rows (default
@@ -139,7 +139,7 @@ func (im *StatusImport) Import(ctx context.Context, r io.Reader, opts ImportOpti
 		return ImportReport{}, fmt.Errorf("actor %q: want import or staff:<id>", opts.Actor)
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 4
+		opts.Workers = 8
 	}
 	if opts.ProgressEvery <= 0 {
 		opts.ProgressEvery = 10_000
