@@ -62,7 +62,7 @@ func setupWith(t *testing.T, limits admin.Config) testBundle {
 		pkgs.Limit(mem, false)
 	}
 	pkgs.Routes(mux)
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, slog.New(slog.DiscardHandler))
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: mem}, slog.New(slog.DiscardHandler))
 	return testBundle{srv: srv, pkgs: pkgs, router: router, engine: engine}
 }
 

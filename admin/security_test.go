@@ -153,7 +153,7 @@ func TestCandidateTextIsEscaped(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
 	// A name as an import might write it, and a message to staff.
 	id := store.Identity{Channel: "web", UserID: "evil"}
-	err := b.pg.RecordTurn(context.Background(), store.Turn{Identity: id, PlanID: b.engine.Plan().ID, MsgID: "m1",
+	err := b.pg.RecordTurn(context.Background(), &store.Turn{Identity: id, PlanID: b.engine.Plan().ID, MsgID: "m1",
 		Inbound: evil, Answers: map[string]any{"name": evil, "mobile": "13800000009"}, At: time.Now()})
 	if err != nil {
 		t.Fatal(err)

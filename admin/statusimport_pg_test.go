@@ -53,7 +53,7 @@ func setupPGImport(tb testing.TB) *pgImport {
 		tb.Fatal(err)
 	}
 	pg := postgres.New(pool)
-	router := bot.NewRouter(engine, bot.Deps{Sessions: rs, Deduper: rs, Locker: rs, Record: pg}, slog.New(slog.DiscardHandler))
+	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: pg}, slog.New(slog.DiscardHandler))
 	changer := admin.NewStatusChanger(router, func(err error) bool { return errors.Is(err, bot.ErrDuplicate) })
 	return &pgImport{pg: pg, engine: engine, imp: admin.NewStatusImport(changer, pg, plan)}
 }
@@ -73,7 +73,7 @@ func (p *pgImport) seed(tb testing.TB, n int) {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			if err := p.pg.RecordTurn(ctx, store.Turn{Identity: id, PlanID: s.PlanID, MsgID: fmt.Sprint(j), Inbound: "x",
+			if err := p.pg.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: s.PlanID, MsgID: fmt.Sprint(j), Inbound: "x",
 				Session: data, Answers: s.Answers, Condition: "C2", Status: st, At: time.Now()}); err != nil {
 				tb.Fatal(err)
 			}

@@ -30,12 +30,12 @@ type recorder struct {
 	turns []store.Turn
 }
 
-func (r *recorder) RecordTurn(ctx context.Context, t store.Turn) error {
+func (r *recorder) RecordTurn(ctx context.Context, t *store.Turn) error {
 	if err := r.Store.RecordTurn(ctx, t); err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.turns = append(r.turns, t)
+	r.turns = append(r.turns, *t)
 	r.mu.Unlock()
 	return nil
 }
@@ -87,7 +87,7 @@ func setupImport(t *testing.T) *importBundle {
 	mem := memory.New()
 	rec := &recorder{Store: mem}
 	log := slog.New(slog.DiscardHandler)
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: rec}, log)
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: rec}, log)
 	changer := admin.NewStatusChanger(router, func(err error) bool { return errors.Is(err, bot.ErrDuplicate) })
 	return &importBundle{rec: rec, engine: engine,
 		imp: admin.NewStatusImport(changer, mem, plan),
@@ -128,7 +128,7 @@ func (b *importBundle) candidate(t testing.TB, idNumber, mobile string, status s
 		}
 		tr := store.Turn{Identity: id, PlanID: s.PlanID, MsgID: fmt.Sprint(n), Inbound: "x", Session: data,
 			Answers: s.Answers, WorkHistory: s.Work, Condition: "C2", Status: st, StatusReason: "旧的原因", At: time.Now()}
-		if err := b.rec.Store.RecordTurn(ctx, tr); err != nil {
+		if err := b.rec.Store.RecordTurn(ctx, &tr); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,71 +3,116 @@
 // into a dialogs.Inbound and hands it to a Router, which drops retried
 // deliveries, serialises each candidate's messages, runs the engine, writes
 // what the turn changed to the record and returns the bot's messages.
+//
+// A turn is two calls to the fast path (Redis: claim the message, check the
+// rate limit, take the candidate's turn, get the session; then save the
+// session, mark the message done, pass the turn on) and one batch to the
+// record (PostgreSQL), as docs/turns.md describes. When the fast path fails
+// the Router runs turns on the record alone (degraded mode) until it answers
+// again.
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"regbot/dialogs"
 	"regbot/store"
 )
 
-// Sessions keeps the fast copy of each candidate's session (Redis, or memory).
-type Sessions interface {
-	// LoadSession returns the session bytes and their revision, or
-	// store.ErrNotFound.
-	LoadSession(ctx context.Context, id store.Identity) (data []byte, rev int64, err error)
-	// SaveSession stores data if the stored revision is still rev (0: no
-	// session yet) and returns the new revision; store.ErrConflict otherwise.
-	SaveSession(ctx context.Context, id store.Identity, data []byte, rev int64) (int64, error)
+// Fast is a turn's fast path (store/redis, or store/memory): Begin, then
+// Finish or Abort; one round trip each while the candidate has no other
+// message in line.
+type Fast interface {
+	// Begin claims the message id, takes a token from the identity's rate
+	// limit, waits for the identity's turn in arrival order and returns
+	// the cached session.
+	Begin(ctx context.Context, req store.BeginRequest) (store.Begun, error)
+	// Finish saves the session, marks the message done with its reply and
+	// passes the identity's turn on.
+	Finish(ctx context.Context, req store.BeginRequest, b store.Begun, f store.Finish) error
+	// Abort releases the message id and passes the identity's turn on.
+	Abort(ctx context.Context, req store.BeginRequest, b store.Begun) error
 }
 
-// Deduper remembers platform message ids so that a retried delivery is
-// handled once.
-type Deduper interface {
-	// FirstDelivery reports whether key is seen for the first time within ttl.
-	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	// ForgetDelivery forgets key after its turn failed, so that the
-	// platform's retry is handled rather than dropped.
-	ForgetDelivery(ctx context.Context, key string) error
-}
-
-// Locker serialises one candidate's messages: a second message waits until
-// the first is handled, and waiters go in arrival order.
-type Locker interface {
-	LockUser(ctx context.Context, id store.Identity) (unlock func(), err error)
-}
-
-// Record is the durable record of what candidates said (PostgreSQL, or memory).
+// Record is the durable record of what candidates said (PostgreSQL, or
+// memory).
 type Record interface {
-	// RecordTurn writes what one turn changed, atomically.
-	RecordTurn(ctx context.Context, t store.Turn) error
-	// LatestSession returns the last session snapshot recorded for id, or
-	// store.ErrNotFound.
-	LatestSession(ctx context.Context, id store.Identity) ([]byte, error)
+	// RecordTurn writes what one turn changed, atomically, and fills in
+	// the ids and seq the record assigned. A recorded message id is
+	// store.ErrConflict, a stale Seq store.ErrStale.
+	RecordTurn(ctx context.Context, t *store.Turn) error
+	// Resume returns the recorded session of id on plan, its seq and ids,
+	// or store.ErrNotFound.
+	Resume(ctx context.Context, id store.Identity, planID string) (store.Cached, error)
+	// Reply returns what the bot answered a recorded message and how many
+	// of those messages left inline, or store.ErrNotFound.
+	Reply(ctx context.Context, id store.Identity, msgID string) ([]byte, int, error)
+	// Serial runs fn with id's turns serialised by the record (the turn's
+	// lock while the fast path is down); what fn records with its ctx is
+	// one transaction.
+	Serial(ctx context.Context, id store.Identity, fn func(ctx context.Context) error) error
 }
+
+// Dispatcher delivers what a turn queued in the outbox: notify.Notifier
+// implements it. The turn inserts its outbox rows with the Dispatcher's
+// fast-path claim, in the turn's batch; once the turn is recorded the
+// Router hands the rows over, still within the identity's turn, so the
+// calls for one identity come in turn order.
+type Dispatcher interface {
+	// FastClaim is the claim the turn's outbox rows are inserted with.
+	FastClaim() store.FastClaim
+	// Dispatch takes the rows a recorded turn queued (ClaimedUntil set on
+	// those the claim holds) and delivers them; it must not wait for the
+	// delivery.
+	Dispatch(ctx context.Context, rows []store.Delivery)
+}
+
+// Split says, for one channel, which of a turn's messages leave in the HTTP
+// response to the platform (inline, returned by Handle) and which go to the
+// outbox (rest, delivered by the Dispatcher after the turn is recorded).
+// The default sends everything inline. A split may reshape messages (the
+// WeChat passive reply takes the first text, cut to the platform's limit).
+type Split func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound)
 
 // Deps are the stores a Router uses.
 type Deps struct {
-	Sessions Sessions
-	Deduper  Deduper
-	Locker   Locker
-	Record   Record
+	Fast   Fast
+	Record Record
+	// Dispatcher delivers the outbox rows (nil: rows stay queued, unclaimed,
+	// for the outbox's queue).
+	Dispatcher Dispatcher
 }
 
 // Router runs candidate messages through the engine. It is safe for
 // concurrent use; all state lives in the stores.
 type Router struct {
-	engine *dialogs.Engine
-	deps   Deps
-	log    *slog.Logger
-	// DedupTTL is how long a message id is remembered.
-	dedupTTL time.Duration
-	observe  func(Observation)
+	engine  *dialogs.Engine
+	deps    Deps
+	log     *slog.Logger
+	observe func(Observation)
+	splits  map[string]Split
+	// rate and burst are every candidate's token bucket (rate 0: none).
+	rate  float64
+	burst int
+	// probeEvery is how often a degraded Router asks the fast path whether
+	// it is back.
+	probeEvery time.Duration
+
+	degraded  atomic.Bool
+	probeMu   sync.Mutex
+	lastProbe time.Time
+	// local limits candidates in degraded mode (the fast path's buckets are
+	// out of reach).
+	local localLimiter
 }
 
 // Observation is what the Router reports about each message, for metrics.
@@ -77,6 +122,14 @@ type Observation struct {
 	Err       error
 	Duration  time.Duration
 	Recovered bool
+	// Limited is set for a message over the candidate's rate limit:
+	// recorded, not run.
+	Limited bool
+	// Degraded is set for a turn run without the fast path.
+	Degraded bool
+	// Stale counts the times the turn ran again because its session was
+	// older than the record.
+	Stale int
 }
 
 // RouterOption configures a Router.
@@ -85,127 +138,458 @@ type RouterOption func(*Router)
 // WithObserver reports every handled message to fn (metrics).
 func WithObserver(fn func(Observation)) RouterOption { return func(r *Router) { r.observe = fn } }
 
-// WithDedupTTL sets how long message ids are remembered (default 24h).
-func WithDedupTTL(d time.Duration) RouterOption { return func(r *Router) { r.dedupTTL = d } }
+// WithSplit sets the split of channel's messages between the HTTP response
+// and the outbox.
+func WithSplit(channel string, s Split) RouterOption {
+	return func(r *Router) { r.splits[channel] = s }
+}
+
+// WithUserRate limits each candidate to rate messages a second with bursts
+// of burst (default none). A message over the limit is recorded but not run;
+// the first of a run of them is answered with the plan's slow_down text.
+func WithUserRate(rate float64, burst int) RouterOption {
+	return func(r *Router) { r.rate, r.burst = rate, burst }
+}
 
 // NewRouter returns a Router over engine and the stores in deps.
 func NewRouter(engine *dialogs.Engine, deps Deps, log *slog.Logger, opts ...RouterOption) *Router {
-	r := &Router{engine: engine, deps: deps, log: log, dedupTTL: 24 * time.Hour, observe: func(Observation) {}}
+	r := &Router{engine: engine, deps: deps, log: log, observe: func(Observation) {}, splits: map[string]Split{},
+		probeEvery: time.Second}
 	for _, o := range opts {
 		o(r)
 	}
+	r.local.buckets = map[string]*localBucket{}
 	return r
 }
 
-// ErrDuplicate is returned by Handle for a message id already handled.
+// ErrDuplicate is returned by Handle for a message id already handled, with
+// the messages its turn answered inline (the reply to give the platform's
+// retry again; none when everything went by the outbox), and, as
+// ErrInFlight, for one being handled right now.
 var ErrDuplicate = errors.New("duplicate delivery")
+
+// ErrInFlight is returned by Handle for a message id whose turn is running
+// right now (a retry that came early). It matches ErrDuplicate.
+var ErrInFlight = fmt.Errorf("%w: in flight", ErrDuplicate)
+
+type replyByKey struct{}
+
+// WithReplyBy tells the Router that the platform stops waiting for the HTTP
+// response at t: a turn recorded later sends its whole reply by the outbox
+// (and Handle returns no inline messages).
+func WithReplyBy(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, replyByKey{}, t)
+}
+
+// maxStaleRuns bounds how often one turn runs again on a newer record.
+const maxStaleRuns = 3
 
 // Engine returns the engine the router runs.
 func (r *Router) Engine() *dialogs.Engine { return r.engine }
 
-// Handle runs one inbound message: it returns ErrDuplicate for a retried
-// delivery, otherwise the bot's messages, after the turn is recorded.
+// Degraded reports whether turns run without the fast path (Redis down).
+func (r *Router) Degraded() bool { return r.degraded.Load() }
+
+// Handle runs one inbound message: the bot's inline messages, after the turn
+// is recorded; ErrDuplicate (with the stored inline reply) for a retried
+// delivery.
 func (r *Router) Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result, error) {
 	start := time.Now()
 	obs := Observation{Channel: in.Channel}
-	defer func() {
-		obs.Duration = time.Since(start)
-		r.observe(obs)
-	}()
-	id := in.Identity()
-	if in.MsgID != "" {
-		first, err := r.deps.Deduper.FirstDelivery(ctx, dedupKey(in), r.dedupTTL)
-		if err != nil {
-			obs.Err = err
-			return dialogs.Result{}, fmt.Errorf("dedup: %w", err)
-		}
-		if !first {
-			obs.Duplicate = true
-			return dialogs.Result{}, ErrDuplicate
-		}
-	}
-	unlock, err := r.deps.Locker.LockUser(ctx, id)
-	if err != nil {
-		obs.Err = err
-		return dialogs.Result{}, fmt.Errorf("lock user: %w", err)
-	}
-	defer unlock()
-
-	res, recovered, err := r.turn(ctx, in)
-	obs.Recovered = recovered
+	res, err := r.handle(ctx, in, &obs)
+	obs.Duration = time.Since(start)
 	if errors.Is(err, ErrDuplicate) {
 		obs.Duplicate = true
-		return dialogs.Result{}, err
+		r.log.Debug("duplicate delivery dropped", "channel", in.Channel, "in_flight", errors.Is(err, ErrInFlight))
+	} else {
+		obs.Err = err
 	}
-	obs.Err = err
-	if err != nil && in.MsgID != "" {
-		// Nothing of the turn was recorded: let a redelivery run it.
-		if ferr := r.deps.Deduper.ForgetDelivery(context.WithoutCancel(ctx), dedupKey(in)); ferr != nil {
-			r.log.Error("forget failed delivery", "channel", in.Channel, "err", ferr)
-		}
-	}
+	r.observe(obs)
 	return res, err
 }
 
-func (r *Router) turn(ctx context.Context, in dialogs.Inbound) (dialogs.Result, bool, error) {
+func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observation) (dialogs.Result, error) {
+	req := store.BeginRequest{Identity: in.Identity(), MsgID: in.MsgID}
+	if in.System == nil {
+		req.Rate, req.Burst = r.rate, r.burst
+	}
+	if r.degraded.Load() && !r.probe(ctx) {
+		return r.serial(ctx, in, req, obs)
+	}
+	b, err := r.deps.Fast.Begin(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return dialogs.Result{}, fmt.Errorf("begin turn: %w", err)
+		}
+		r.enterDegraded(err)
+		return r.serial(ctx, in, req, obs)
+	}
+	switch b.State {
+	case store.BeginDone:
+		msgs, derr := decodeReply(b.Reply)
+		if derr != nil {
+			r.log.Warn("stored reply unreadable", "channel", in.Channel, "err", derr)
+		}
+		return dialogs.Result{Messages: msgs}, ErrDuplicate
+	case store.BeginBusy:
+		return dialogs.Result{}, ErrInFlight
+	}
+	out, err := r.run(ctx, in, b.Cached, b.State == store.BeginLimited, b.Notify, obs)
+	if err != nil {
+		if aerr := r.deps.Fast.Abort(context.WithoutCancel(ctx), req, b); aerr != nil {
+			r.log.Warn("abort turn", "channel", in.Channel, "err", aerr)
+		}
+		return out.res, err
+	}
+	r.dispatch(ctx, out)
+	fin := store.Finish{Reply: out.reply}
+	if out.save {
+		fin.Session = &out.cached
+	}
+	if err := r.deps.Fast.Finish(ctx, req, b, fin); err != nil {
+		// The record holds the turn and the candidate gets the answer; the
+		// fast path heals: an expired lease passes the turn on, and the
+		// record's seq catches a stale cached session.
+		r.log.Warn("finish turn", "channel", in.Channel, "err", err)
+	}
+	return out.res, nil
+}
+
+// serial runs the turn on the record alone: the record's lock for the
+// identity's turn, its message ids for duplicates, its snapshot for the
+// session, a per-process rate limit.
+func (r *Router) serial(ctx context.Context, in dialogs.Inbound, req store.BeginRequest, obs *Observation) (dialogs.Result, error) {
+	obs.Degraded = true
+	var out turnOut
+	err := r.deps.Record.Serial(ctx, req.Identity, func(ctx context.Context) error {
+		if in.MsgID != "" {
+			reply, inline, err := r.deps.Record.Reply(ctx, req.Identity, in.MsgID)
+			switch {
+			case err == nil:
+				out.res.Messages = inlineOf(reply, inline)
+				return ErrDuplicate
+			case !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("recorded reply: %w", err)
+			}
+		}
+		cached, err := r.deps.Record.Resume(ctx, req.Identity, r.engine.Plan().ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("resume: %w", err)
+		}
+		limited, notify := false, false
+		if req.Rate > 0 {
+			limited, notify = r.local.take(req.Identity.Key(), req.Rate, req.Burst, time.Now())
+		}
+		out, err = r.run(ctx, in, cached, limited, notify, obs)
+		return err
+	})
+	if errors.Is(err, ErrDuplicate) {
+		return out.res, err
+	}
+	if err != nil {
+		return out.res, err
+	}
+	r.dispatch(ctx, out)
+	return out.res, nil
+}
+
+// turnOut is what a recorded turn gives back.
+type turnOut struct {
+	res dialogs.Result
+	// reply is the inline reply, encoded, for the done mark.
+	reply []byte
+	// cached is the session as recorded; save says the fast path's copy
+	// must be replaced with it.
+	cached store.Cached
+	save   bool
+	// rows are the outbox rows the turn queued.
+	rows []store.Delivery
+}
+
+// run loads the session (the cached copy, else the record's), runs the
+// engine and records the turn; a stale session is reloaded from the record
+// and the turn run again.
+func (r *Router) run(ctx context.Context, in dialogs.Inbound, cached store.Cached, limited, notify bool, obs *Observation) (turnOut, error) {
 	id := in.Identity()
-	sess, rev, recovered, err := r.load(ctx, id)
-	if err != nil {
-		return dialogs.Result{}, false, err
+	obs.Limited = limited
+	fromRecord := false
+	if cached.Data == nil || cached.ApplicationID == 0 {
+		c, err := r.deps.Record.Resume(ctx, id, r.engine.Plan().ID)
+		switch {
+		case err == nil:
+			cached, fromRecord = c, true
+			obs.Recovered = c.Data != nil
+		case errors.Is(err, store.ErrNotFound):
+			cached = store.Cached{}
+		default:
+			return turnOut{}, fmt.Errorf("resume: %w", err)
+		}
 	}
-	res, err := r.engine.Handle(ctx, sess, in)
-	if err != nil {
-		return dialogs.Result{}, recovered, fmt.Errorf("engine: %w", err)
+	for runs := 1; ; runs++ {
+		out, err := r.once(ctx, in, cached, fromRecord, limited, notify)
+		switch {
+		case err == nil:
+			return out, nil
+		case errors.Is(err, store.ErrStale) && runs < maxStaleRuns:
+			obs.Stale++
+			c, rerr := r.deps.Record.Resume(ctx, id, r.engine.Plan().ID)
+			if rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+				return turnOut{}, fmt.Errorf("resume after a stale session: %w", rerr)
+			}
+			cached, fromRecord = c, true
+		case errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrStale):
+			// The record already has this message id: a retry that the fast
+			// path missed (Redis lost the key). Nothing changes; the retry
+			// gets the recorded reply.
+			reply, inline, rerr := r.deps.Record.Reply(ctx, id, in.MsgID)
+			if rerr != nil {
+				r.log.Warn("recorded reply of a duplicate", "channel", id.Channel, "err", rerr)
+			}
+			return turnOut{res: dialogs.Result{Messages: inlineOf(reply, inline)}}, ErrDuplicate
+		default:
+			return turnOut{}, err
+		}
 	}
-	data, err := sess.Marshal()
-	if err != nil {
-		return dialogs.Result{}, recovered, err
+}
+
+// once runs the turn once on cached and records it.
+func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cached, fromRecord, limited, notify bool) (turnOut, error) {
+	id := in.Identity()
+	var sess *dialogs.Session
+	if cached.Data != nil {
+		s, err := r.engine.Unmarshal(cached.Data)
+		if err != nil {
+			if fromRecord {
+				return turnOut{}, fmt.Errorf("recorded session: %w", err)
+			}
+			// An unreadable cached copy: the record's is the truth.
+			r.log.Warn("cached session unreadable; taking the record's", "channel", id.Channel, "err", err)
+			return turnOut{}, store.ErrStale
+		}
+		sess = s
+	} else {
+		sess = r.engine.NewSession(id)
+	}
+	answers, condition := cloneAnswers(sess.Answers), sess.Condition
+	work := slices.Clone(sess.Work)
+
+	var res dialogs.Result
+	if limited {
+		// Over the rate limit: recorded as said, not run.
+		if notify {
+			res.Messages = []dialogs.Outbound{r.engine.SlowDown()}
+		}
+	} else {
+		var err error
+		if res, err = r.engine.Handle(ctx, sess, in); err != nil {
+			return turnOut{}, fmt.Errorf("engine: %w", err)
+		}
 	}
 	turn := r.engine.TurnRecord(sess, in, res)
-	turn.Session = data
-	switch err := r.deps.Record.RecordTurn(ctx, turn); {
-	case errors.Is(err, store.ErrConflict):
-		// The record already has this message id: a retry that the fast
-		// de-duplication missed (Redis lost the key). Nothing changes.
-		return dialogs.Result{}, recovered, ErrDuplicate
-	case err != nil:
-		return dialogs.Result{}, recovered, fmt.Errorf("record turn: %w", err)
-	}
-	if _, err := r.deps.Sessions.SaveSession(ctx, id, data, rev); err != nil {
-		// The record already holds the turn and the candidate gets the
-		// answer; the fast copy is rebuilt from the record once Redis lost it.
-		r.log.Error("save session", "channel", id.Channel, "err", err)
-	}
-	return res, recovered, nil
-}
-
-// load returns the candidate's session: the fast copy, else the last recorded
-// snapshot (Redis lost it), else a new session.
-func (r *Router) load(ctx context.Context, id store.Identity) (*dialogs.Session, int64, bool, error) {
-	data, rev, err := r.deps.Sessions.LoadSession(ctx, id)
-	switch {
-	case err == nil:
-		s, err := r.engine.Unmarshal(data)
-		if err == nil {
-			return s, rev, false, nil
+	turn.CandidateID, turn.ApplicationID, turn.Seq = cached.CandidateID, cached.ApplicationID, cached.Seq
+	turn.Fresh = cached.ApplicationID == 0
+	data := cached.Data
+	if !limited {
+		var err error
+		if data, err = sess.Marshal(); err != nil {
+			return turnOut{}, err
 		}
-		r.log.Warn("stored session unreadable; rebuilding from the record", "err", err)
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, 0, false, fmt.Errorf("load session: %w", err)
 	}
-	snap, err := r.deps.Record.LatestSession(ctx, id)
-	switch {
-	case err == nil:
-		s, err := r.engine.Unmarshal(snap)
+	if turn.Fresh || !bytes.Equal(data, cached.Data) {
+		turn.Session = data
+	}
+	turn.KeepAnswers = !turn.Fresh && condition == sess.Condition && equalAnswers(answers, sess.Answers)
+	turn.KeepWork = !turn.Fresh && slices.Equal(work, sess.Work)
+	if in.System != nil && turn.Inbound == "" {
+		// The system row keeps the turn's message id; it names the actor.
+		turn.Inbound = "[系统 " + in.System.Actor + "]"
+	}
+
+	inline, rest := res.Messages, []dialogs.Outbound(nil)
+	if by, ok := ctx.Value(replyByKey{}).(time.Time); in.System != nil || (ok && time.Now().After(by)) {
+		inline, rest = nil, res.Messages
+	} else if split := r.splits[in.Channel]; split != nil && len(res.Messages) > 0 {
+		inline, rest = split(res.Messages)
+	}
+	var out turnOut
+	var err error
+	if turn.Reply, err = encodeMessages(slices.Concat(inline, rest)); err != nil {
+		r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+	}
+	turn.ReplyInline = len(inline)
+	if out.reply, err = encodeMessages(inline); err != nil {
+		r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+	}
+	if len(rest) > 0 {
+		payload, err := encodeMessages(rest)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("recorded session: %w", err)
+			return turnOut{}, fmt.Errorf("outbox: %w", err)
 		}
-		return s, rev, true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return r.engine.NewSession(id), rev, false, nil
-	default:
-		return nil, 0, false, fmt.Errorf("load recorded session: %w", err)
+		kind := store.OutReply
+		if in.System != nil {
+			kind = store.OutNotification
+		}
+		// The reply's rest first: the engine's own outbox messages (a
+		// notification, a reminder) come after what the turn answered.
+		turn.Outbox = append([]store.Outgoing{{Identity: id, Kind: kind, Payload: payload}}, turn.Outbox...)
+	}
+	if r.deps.Dispatcher != nil {
+		turn.Claim = r.deps.Dispatcher.FastClaim()
+	}
+	if err := r.deps.Record.RecordTurn(ctx, &turn); err != nil {
+		return turnOut{}, fmt.Errorf("record turn: %w", err)
+	}
+	out.rows = turn.Rows
+	out.res = dialogs.Result{Messages: inline, Events: res.Events, ImageRef: res.ImageRef}
+	out.cached = store.Cached{Data: data, Seq: turn.Seq, CandidateID: turn.CandidateID, ApplicationID: turn.ApplicationID}
+	out.save = fromRecord || turn.Session != nil || turn.Seq != cached.Seq
+	return out, nil
+}
+
+// dispatch hands the turn's outbox rows to the Dispatcher.
+func (r *Router) dispatch(ctx context.Context, out turnOut) {
+	if r.deps.Dispatcher != nil && len(out.rows) > 0 {
+		r.deps.Dispatcher.Dispatch(ctx, out.rows)
 	}
 }
 
-func dedupKey(in dialogs.Inbound) string { return in.Channel + ":" + in.MsgID }
+// enterDegraded switches to turns on the record alone, logging once per
+// outage.
+func (r *Router) enterDegraded(err error) {
+	r.probeMu.Lock()
+	r.lastProbe = time.Now()
+	r.probeMu.Unlock()
+	if r.degraded.CompareAndSwap(false, true) {
+		r.log.Error("fast path (redis) unavailable: turns run on PostgreSQL alone until it answers again", "err", err)
+	}
+}
+
+// probe reports whether the fast path may be tried again: at most once per
+// probeEvery while degraded, one turn tries it (and ends the outage when it
+// answers).
+func (r *Router) probe(ctx context.Context) bool {
+	r.probeMu.Lock()
+	defer r.probeMu.Unlock()
+	if time.Since(r.lastProbe) < r.probeEvery {
+		return false
+	}
+	r.lastProbe = time.Now()
+	if p, ok := r.deps.Fast.(interface{ Ping(context.Context) error }); ok {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := p.Ping(pctx)
+		cancel()
+		if err != nil {
+			return false
+		}
+	}
+	if r.degraded.CompareAndSwap(true, false) {
+		r.log.Info("fast path (redis) answers again: turns use it")
+	}
+	return true
+}
+
+// encodeMessages is the stored form of msgs (nil for none). An image
+// without a blob reference is kept as its name only.
+func encodeMessages(msgs []dialogs.Outbound) ([]byte, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	data, err := dialogs.EncodeMessages(msgs)
+	if errors.Is(err, dialogs.ErrImageWithoutRef) {
+		kept := slices.Clone(msgs)
+		for i, m := range kept {
+			if m.Image != nil && m.Image.Ref == "" {
+				kept[i].Image = nil
+			}
+		}
+		data, _ = dialogs.EncodeMessages(kept)
+		return data, err
+	}
+	return data, err
+}
+
+func decodeReply(reply []byte) ([]dialogs.Outbound, error) {
+	if len(reply) == 0 {
+		return nil, nil
+	}
+	return dialogs.DecodeMessages(reply)
+}
+
+// inlineOf is the inline part of a recorded reply.
+func inlineOf(reply []byte, inline int) []dialogs.Outbound {
+	msgs, err := decodeReply(reply)
+	if err != nil || inline > len(msgs) {
+		return nil
+	}
+	return msgs[:inline]
+}
+
+func cloneAnswers(m map[string]any) map[string]any {
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// equalAnswers compares two answer maps (bool, float64 and string values,
+// others by reflection).
+func equalAnswers(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok {
+			return false
+		}
+		switch v := v.(type) {
+		case bool, float64, string, int, int64:
+			if v != w {
+				return false
+			}
+		default:
+			if !reflect.DeepEqual(v, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// localLimiter is the per-process token buckets of degraded mode.
+type localLimiter struct {
+	mu      sync.Mutex
+	buckets map[string]*localBucket
+}
+
+type localBucket struct {
+	tokens float64
+	at     time.Time
+	told   bool
+}
+
+// take takes a token from key's bucket: limited when there was none,
+// notify for the first refusal of a run of them.
+func (l *localLimiter) take(key string, rate float64, burst int, now time.Time) (limited, notify bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= 100_000 {
+			clear(l.buckets)
+		}
+		b = &localBucket{tokens: float64(burst), at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(float64(burst), b.tokens+now.Sub(b.at).Seconds()*rate)
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		b.told = false
+		return false, false
+	}
+	notify = !b.told
+	b.told = true
+	return true, notify
+}

@@ -65,7 +65,7 @@ func setup(t testing.TB) testBundle {
 	}
 	rec := postgres.New(pool)
 	turns := &atomic.Int64{}
-	router := bot.NewRouter(engine, bot.Deps{Sessions: rs, Deduper: rs, Locker: rs, Record: rec},
+	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: rec},
 		slog.New(slog.DiscardHandler), bot.WithObserver(func(o bot.Observation) {
 			if !o.Duplicate && o.Err == nil {
 				turns.Add(1)

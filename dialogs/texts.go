@@ -122,6 +122,8 @@ var engineTexts = map[string][]string{
 	"greeting":     nil,
 	"help":         nil,
 	"busy":         nil,
+	// Over the rate limit (Engine.SlowDown).
+	"slow_down": nil,
 	// Understanding.
 	"unknown_input":     nil,
 	"unsupported_input": nil,
@@ -284,3 +286,7 @@ var engineTexts = map[string][]string{
 	"package_summary_by_staff":   {"material"},
 	"package_summary_missing":    {"material"},
 }
+
+// SlowDown is what a candidate over the per-user rate limit is told, once
+// per run of refused messages (bot.Router decides when).
+func (e *Engine) SlowDown() Outbound { return Outbound{Text: e.text("slow_down")} }

@@ -44,7 +44,7 @@ type outbox interface {
 	Delivery(ctx context.Context, id int64) (store.Delivery, error)
 	DeliveryAttempts(ctx context.Context, id int64) ([]store.DeliveryAttempt, error)
 	Deliveries(ctx context.Context, candidateID int64, limit int) ([]store.Delivery, error)
-	RecordTurn(ctx context.Context, t store.Turn) error
+	RecordTurn(ctx context.Context, t *store.Turn) error
 	Unreachable(ctx context.Context, id store.Identity) (bool, error)
 }
 
@@ -190,7 +190,7 @@ func (s *fakeSender) attempts(text string) []time.Time {
 func (b *bundle) candidate(t testing.TB) store.Identity {
 	t.Helper()
 	id := store.Identity{Channel: "telegram", UserID: fmt.Sprint(rand.Int64N(1 << 40))}
-	err := b.rec.RecordTurn(context.Background(), store.Turn{Identity: id, PlanID: "p", MsgID: "m0", Inbound: "hi", Session: []byte(`{}`), At: time.Now()})
+	err := b.rec.RecordTurn(context.Background(), &store.Turn{Identity: id, PlanID: "p", MsgID: "m0", Inbound: "hi", Session: []byte(`{}`), At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

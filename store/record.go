@@ -68,11 +68,17 @@ type Ticket struct {
 	Name string
 }
 
-// InboundMessage is one candidate message as said.
+// InboundMessage is one candidate message as said, with what the bot
+// answered.
 type InboundMessage struct {
 	MsgID string
 	Text  string
 	At    time.Time
+	// Reply is the bot's answer (dialogs.EncodeMessages; nil before the
+	// turn protocol kept it); ReplyInline of its messages left in the HTTP
+	// response.
+	Reply       []byte
+	ReplyInline int
 }
 
 // HistoryItem is one item of a candidate's recent history as a channel shows

@@ -8,6 +8,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -18,6 +19,10 @@ var (
 	// ErrConflict means a concurrent change won (revision mismatch, unique
 	// violation).
 	ErrConflict = errors.New("conflict")
+	// ErrStale means a turn was computed on a session older than the
+	// record (the application's seq moved on): nothing was written, and the
+	// turn must run again on the recorded state. It matches ErrConflict too.
+	ErrStale = fmt.Errorf("%w: stale session", ErrConflict)
 )
 
 // Identity is how a candidate reaches us on one channel: ("wechat", openID),
@@ -92,6 +97,11 @@ type Escalation struct {
 // Turn is what one handled candidate message changed. It is written to the
 // record (PostgreSQL) before the bot replies, in one transaction, so nothing
 // a candidate said is lost.
+//
+// The zero values of the Keep fields and of CandidateID, ApplicationID and
+// Seq write everything and find the candidate by Identity (a caller outside
+// the Router, a first contact). The Router fills them so that a turn writes
+// only what changed, addressed by id, guarded by Seq (docs/turns.md).
 type Turn struct {
 	Identity Identity
 	PlanID   string
@@ -99,11 +109,28 @@ type Turn struct {
 	// Inbound is the candidate's message as text ("[image sha256]" for
 	// images), kept as said.
 	Inbound string
-	// Session is the full session snapshot (JSON): the recovery source when
-	// the fast session store loses it.
+	// CandidateID and ApplicationID address the candidate's rows when the
+	// Router knows them (its session carries them); 0: look them up by
+	// Identity, creating the candidate on first contact.
+	CandidateID, ApplicationID int64
+	// Seq is the application's sequence number the turn's session was
+	// loaded at (with ApplicationID set): when the record holds another,
+	// RecordTurn writes nothing and returns ErrStale. 0: no guard.
+	Seq int64
+	// Fresh says the Router found no recorded application: one recorded
+	// meanwhile (by another process) makes the turn ErrStale.
+	Fresh bool
+	// Session is the full session snapshot (dialogs' encoding): the
+	// recovery source when the fast session store loses it. Nil keeps the
+	// recorded one.
 	Session []byte
+	// KeepAnswers says Answers and Condition did not change: they are not
+	// written.
+	KeepAnswers bool
 	// Answers are the candidate's answers by slot key (JSON-friendly values).
 	Answers map[string]any
+	// KeepWork says WorkHistory did not change: it is not written.
+	KeepWork bool
 	// WorkHistory replaces the candidate's work history entries.
 	WorkHistory []WorkEntry
 	// Condition is the chosen eligibility condition ("" while undecided).
@@ -117,13 +144,18 @@ type Turn struct {
 	StatusActor  string
 	StatusReason string
 	// System marks a turn that does not come from the candidate (staff, an
-	// import, the system): no candidate message is recorded for it and the
+	// import, the system): no candidate message is recorded for it (its
+	// MsgID is, as a row of kind system, so that it happens once) and the
 	// identity's reachability is left as it is.
 	System bool
 	// CancelReminders cancels the identity's pending reminders before the
 	// turn's own outbox rows are queued: the answers they were based on
 	// changed.
 	CancelReminders bool
+	// Reply is what the bot answered (dialogs.EncodeMessages), kept with
+	// the message; ReplyInline of its messages left in the HTTP response.
+	Reply       []byte
+	ReplyInline int
 	// Documents are uploads received in this turn.
 	Documents []Document
 	// Escalations are tickets opened in this turn.
@@ -134,5 +166,12 @@ type Turn struct {
 	// Outbox are the messages the turn sends after the HTTP response,
 	// queued in the same transaction as the turn.
 	Outbox []Outgoing
-	At     time.Time
+	// Claim is the fast-path claim the turn's outbox rows are inserted
+	// with (notify's FastClaim; empty: the queue delivers them).
+	Claim FastClaim
+	// Rows are filled in by RecordTurn: the outbox rows inserted (a message
+	// whose key was queued before is left out), ClaimedUntil set on the
+	// rows the claim holds.
+	Rows []Delivery
+	At   time.Time
 }

@@ -45,6 +45,6 @@ func New(t testing.TB) *Stack {
 		t.Fatal(err)
 	}
 	mem := memory.New()
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: mem}, log)
 	return &Stack{Plan: plan, Engine: engine, Mem: mem, Router: router}
 }

@@ -47,7 +47,7 @@ type Handler interface {
 
 // Deps are what an Adapter shares with the rest of the process.
 type Deps struct {
-	// Redis shares the access token, its fetch lock and the delivery guard
+	// Redis shares the access token and its fetch lock
 	// between instances. Nil keeps them in the process: the embedded mode,
 	// right for exactly one instance.
 	Redis redis.UniversalClient
@@ -276,6 +276,16 @@ func (a *Adapter) fallback(ctx context.Context, user string, parts []part) error
 		return fmt.Errorf("fallback template after closed window: %w", err)
 	}
 	return nil
+}
+
+// Queue hands msgs for the candidate userID to the background sender of
+// customer-service messages, behind what is queued for them already; it
+// does not wait for the delivery. The turns' outbox rows come here (the
+// interim bot.SendDispatcher).
+func (a *Adapter) Queue(ctx context.Context, userID string, msgs []dialogs.Outbound) {
+	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
+	a.enqueue(ctx, userID, msgs)
 }
 
 // enqueue hands msgs to the background sender.

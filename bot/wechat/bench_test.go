@@ -25,8 +25,8 @@ import (
 // candidates at once and reports turns per second and the latency
 // percentiles of the webhook's answer.
 //
-//   - echo: the webhook alone (signature, parsing, delivery guard in Redis,
-//     passive reply) with a handler that echoes.
+//   - echo: the webhook alone (signature, parsing, passive reply) with a
+//     handler that echoes.
 //   - router: the production path: the real Router and dialog engine on
 //     Redis (sessions, de-duplication, locks) and PostgreSQL (the record).
 func BenchmarkWebhook(b *testing.B) {
@@ -58,7 +58,7 @@ func BenchmarkWebhook(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		router := bot.NewRouter(engine, bot.Deps{Sessions: rs, Deduper: rs, Locker: rs, Record: postgres.New(pool)}, log)
+		router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log)
 		bundle := setup(b, setupOpts{handler: router, deps: func(d *Deps) { d.Redis, d.KeyPrefix = rdb, prefix+"wechat:" }})
 		benchWebhook(b, bundle)
 	})

@@ -29,9 +29,11 @@
 // customer-service messages. Late: the webhook answers "success" and the
 // turn, when done, sends all its messages by customer-service messages.
 // Exactly one of the two sends, so the candidate gets the answer once.
-// Retried deliveries are dropped twice over: a short-lived delivery guard
-// (SET NX on the message id, before any media download) and the Router's
-// de-duplication (bot.ErrDuplicate), both answered "success".
+// Retried deliveries are the Router's (bot.ErrDuplicate): a retry of a
+// recorded turn gets that turn's passive reply again (WeChat retries only
+// when it did not get it), a retry of a turn still running gets "success".
+// With the Router's WeChat split (SplitPassive) the rest of the reply goes
+// through the outbox, recorded with the turn.
 //
 // Message ids: MsgId for messages; FromUserName, CreateTime, Event and
 // EventKey for events, which carry none.

@@ -12,7 +12,7 @@ import (
 )
 
 // kv is the state the adapter shares between instances: the access token,
-// the lock around fetching it, and the delivery guard. redisKV shares it
+// and the lock around fetching it. redisKV shares it
 // through Redis; memoryKV keeps it in the process (embedded mode). Both
 // satisfy silenceper's cache.Cache, which the SDK's config requires.
 type kv interface {
@@ -35,7 +35,6 @@ const kvTimeout = 3 * time.Second
 
 func tokenKey(prefix, appID string) string     { return prefix + "token:" + appID }
 func tokenLockKey(prefix, appID string) string { return prefix + "token-lock:" + appID }
-func deliveryKey(prefix, msgID string) string  { return prefix + "delivery:" + msgID }
 
 // redisKV is a cache.Cache over go-redis v9 (the SDK's own uses v8). It is
 // safe for concurrent use, as the client is.

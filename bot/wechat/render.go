@@ -71,6 +71,18 @@ func plainText(m dialogs.Outbound) string {
 	return joinNonEmpty("\n", bodyText(m), numbered(m.Choices))
 }
 
+// SplitPassive is the WeChat split of a turn's messages (a bot.Split): the
+// first message's text, cut to the passive reply's limit, leaves inline in
+// the webhook's response; everything else (the rest of that text, its image,
+// the other messages) goes by customer-service message, through the outbox.
+func SplitPassive(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
+	reply, rest, ok := splitPassive(msgs)
+	if !ok {
+		return nil, msgs
+	}
+	return []dialogs.Outbound{{Text: reply}}, rest
+}
+
 // splitPassive picks the passive reply of a turn: the first message as
 // text. Its image, if any, and the other messages go out by
 // customer-service message. ok is false when the first message has no text

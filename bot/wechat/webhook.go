@@ -27,11 +27,6 @@ import (
 // kilobytes.
 const maxBodyBytes = 1 << 20
 
-// deliveryGuardTTL is how long a message id is remembered by the delivery
-// guard. WeChat retries a message at most three times within about 15
-// seconds; the Router remembers ids much longer.
-const deliveryGuardTTL = 10 * time.Minute
-
 // enqueueTimeout bounds the wait for room in a full sender queue.
 const enqueueTimeout = 5 * time.Second
 
@@ -242,23 +237,24 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 		return nil
 	}
 	ex.user = in.UserID
-	first, err := a.kv.setNX(ex.ctx, deliveryKey(a.prefix, in.MsgID), "1", deliveryGuardTTL)
-	if err != nil {
-		// The Router still drops duplicates; only the early guard is lost.
-		a.log.Warn("wechat delivery guard unavailable", "channel", Channel, "err", err)
-		first = true
-	}
-	if !first {
-		ex.result = "duplicate"
-		return nil
-	}
 	out, inBudget := a.runTurn(ex.ctx, in, media)
 	if !inBudget {
 		return nil
 	}
 	if out.duplicate {
+		// A retry: WeChat gets the recorded turn's passive reply again (it
+		// never got the first one), or "success" when the turn is still
+		// running or its reply went by customer-service message.
 		ex.result = "duplicate"
-		return nil
+		if len(out.msgs) == 0 {
+			return nil
+		}
+		reply, _, ok := splitPassive(out.msgs)
+		if !ok {
+			return nil
+		}
+		ex.replied = true
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 	}
 	reply, rest, ok := splitPassive(out.msgs)
 	ex.all, ex.rest = out.msgs, rest
@@ -368,7 +364,7 @@ func (a *Adapter) runTurn(reqCtx context.Context, in dialogs.Inbound, media *med
 		defer a.turns.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), a.cfg.TurnTimeout)
 		defer cancel()
-		out := a.turn(ctx, in, media)
+		out := a.turn(bot.WithReplyBy(ctx, start.Add(a.cfg.ReplyBudget)), in, media)
 		if owner.CompareAndSwap(undecided, webhook) {
 			done <- out
 			return
@@ -405,7 +401,7 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 	res, err := a.handle(ctx, in)
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
-		return outcome{duplicate: true}
+		return outcome{msgs: res.Messages, duplicate: true}
 	case err != nil && len(res.Messages) == 0:
 		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 		return outcome{msgs: []dialogs.Outbound{{Text: msgBusy}}}

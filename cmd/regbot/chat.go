@@ -78,7 +78,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	mem := memory.New()
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: mem}, log)
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: mem}, log)
 	if !*jsonOut {
 		fmt.Fprintln(stdout, "regbot chat —", plan.Title, "（内置内存存储：退出后不保留任何数据；Ctrl-D 退出）")
 	}

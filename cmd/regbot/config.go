@@ -34,6 +34,7 @@ type Config struct {
 	HTTP     HTTPConfig     `yaml:"http"`
 	Database DatabaseConfig `yaml:"database"`
 	Redis    RedisConfig    `yaml:"redis"`
+	Turns    TurnsConfig    `yaml:"turns"`
 	Plan     PlanConfig     `yaml:"plan"`
 	// DataDir is where regbot keeps files (default "data").
 	DataDir string     `yaml:"data_dir"`
@@ -96,6 +97,25 @@ type RedisConfig struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 }
 
+// TurnsConfig is how candidates' turns run (docs/turns.md).
+type TurnsConfig struct {
+	// Instance names this process among the instances sharing one Redis
+	// (default: host name and http.listen). It must be stable across
+	// restarts and unique among the instances running at once: a
+	// restarted instance then takes over at once the turns it held when it
+	// stopped.
+	Instance string `yaml:"instance"`
+	// Lease is how long a crashed instance keeps a candidate's turn (and a
+	// message it was handling) before another takes it over (default 2s).
+	Lease time.Duration `yaml:"lease"`
+	// UserRatePerMinute is each candidate's sustained message rate on every
+	// channel (default 30; 0 turns the limit off); UserBurst the messages
+	// they may send at once (default 20). A message over the limit is
+	// recorded and not answered, but for one "slow down" sentence.
+	UserRatePerMinute float64 `yaml:"user_rate_per_minute"`
+	UserBurst         int     `yaml:"user_burst"`
+}
+
 // PlanConfig selects the certification plan.
 type PlanConfig struct {
 	// Path is a plan file; empty uses the embedded default plan.
@@ -125,12 +145,14 @@ type LogConfig struct {
 
 // Defaults of Config, filled in by withDefaults.
 const (
-	defaultListen          = "127.0.0.1:8080"
-	defaultShutdownTimeout = 20 * time.Second
-	defaultMaxConns        = 16
-	defaultDataDir         = "data"
-	defaultLogLevel        = "info"
-	defaultLogFormat       = "json"
+	defaultListen            = "127.0.0.1:8080"
+	defaultShutdownTimeout   = 20 * time.Second
+	defaultMaxConns          = 16
+	defaultDataDir           = "data"
+	defaultLogLevel          = "info"
+	defaultLogFormat         = "json"
+	defaultUserRatePerMinute = 30
+	defaultUserBurst         = 20
 )
 
 // envOverrides are the environment variables that replace a setting, for
@@ -198,6 +220,14 @@ func (c Config) withDefaults() Config {
 	c.Database.MaxConns = cmp.Or(c.Database.MaxConns, defaultMaxConns)
 	c.Redis.Prefix = cmp.Or(c.Redis.Prefix, redis.DefaultPrefix)
 	c.Redis.SessionTTL = cmp.Or(c.Redis.SessionTTL, redis.DefaultSessionTTL)
+	if c.Turns.Instance == "" {
+		host, _ := os.Hostname()
+		c.Turns.Instance = host + "@" + c.HTTP.Listen
+	}
+	c.Turns.Lease = cmp.Or(c.Turns.Lease, redis.DefaultLockLease)
+	if c.Turns.UserRatePerMinute == 0 && c.Turns.UserBurst == 0 {
+		c.Turns.UserRatePerMinute, c.Turns.UserBurst = defaultUserRatePerMinute, defaultUserBurst
+	}
 	c.DataDir = cmp.Or(c.DataDir, defaultDataDir)
 	c.Blob.Dir = cmp.Or(c.Blob.Dir, filepath.Join(c.DataDir, "blobs"))
 	c.Log.Level = cmp.Or(c.Log.Level, defaultLogLevel)
@@ -246,6 +276,13 @@ func (c Config) Validate() error {
 	}
 	if c.Redis.SessionTTL < time.Minute {
 		bad("redis.session_ttl %v: must be at least 1m", c.Redis.SessionTTL)
+	}
+	if c.Turns.Lease < 100*time.Millisecond {
+		bad("turns.lease %v: must be at least 100ms", c.Turns.Lease)
+	}
+	if c.Turns.UserRatePerMinute < 0 || (c.Turns.UserRatePerMinute > 0 && c.Turns.UserBurst < 1) {
+		bad("turns.user_rate_per_minute %v, turns.user_burst %d: the rate must be 0 (off) or positive with a burst of at least 1",
+			c.Turns.UserRatePerMinute, c.Turns.UserBurst)
 	}
 	switch {
 	case c.Blob.EncryptionKey != "" && c.Blob.InsecureNoEncryption:

@@ -59,7 +59,7 @@ func TestExportMaterials(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := memory.New()
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: postgres.New(pool)}, slog.New(slog.DiscardHandler))
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: postgres.New(pool)}, slog.New(slog.DiscardHandler))
 	card := cardJPEG(t)
 	for i, in := range []dialogs.Inbound{
 		{Text: "是"}, {Text: "杭州某某电子商务有限公司"}, {Text: "电子商务师"}, {Text: "2020-03"}, {Text: "至今"}, {Text: "否"},

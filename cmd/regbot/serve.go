@@ -25,6 +25,7 @@ import (
 	"regbot/bot/wechat"
 	"regbot/dialogs"
 	"regbot/materials"
+	"regbot/notify"
 	"regbot/store"
 	"regbot/store/blob"
 	"regbot/store/memory"
@@ -108,6 +109,10 @@ type stores struct {
 	console admin.Store
 	// unreachable marks an identity the platform refuses to deliver to.
 	unreachable func(ctx context.Context, id store.Identity) error
+	// outbox and queue are notify's record and durable queue (River on
+	// PostgreSQL, in process on memory).
+	outbox notify.Record
+	queue  notify.Queue
 	// limiter is the shared token bucket (Redis, or memory).
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
@@ -116,10 +121,12 @@ type stores struct {
 	close  func()
 }
 
-// readiness is one dependency /readyz checks.
+// readiness is one dependency /readyz checks; one that degrades leaves
+// regbot serving, degraded, while it is down.
 type readiness struct {
-	name  string
-	check func(ctx context.Context) error
+	name     string
+	check    func(ctx context.Context) error
+	degrades bool
 }
 
 // webHistoryIdle is how long a web visitor's conversation is kept for
@@ -135,8 +142,9 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	if cfg.Database.URL == "" {
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
-		return &stores{deps: bot.Deps{Sessions: m, Deduper: m, Locker: m, Record: m}, sessions: m, statuses: m,
-			console: m, unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
+		return &stores{deps: bot.Deps{Fast: m, Record: m}, sessions: m, statuses: m, console: m,
+			queue: notify.NewMemoryQueue(m), outbox: m,
+			unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
 	var closers []func()
@@ -166,16 +174,20 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	if err != nil {
 		return fail(fmt.Errorf("database: %w", err))
 	}
+	if err := notify.MigrateRiver(ctx, pool); err != nil {
+		return fail(fmt.Errorf("database: %w", err))
+	}
 	st.deps.Record = rec
+	st.outbox, st.queue = rec, notify.NewRiverQueue(pool, rec, log)
 	st.sessions = rec
 	st.statuses = rec
 	st.console = rec
 	st.unreachable = rec.MarkUnreachable
-	st.checks = append(st.checks, readiness{"postgres", rec.Ping})
+	st.checks = append(st.checks, readiness{name: "postgres", check: rec.Ping})
 
 	if cfg.Redis.URL == "" {
 		m := memory.New()
-		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = m, m, m, m
+		st.deps.Fast, st.limiter = m, m
 		log.Warn("no redis configured: sessions, duplicate detection and per-user locks are in this process's memory, so only ONE instance of regbot may run (set redis.url to run several)")
 	} else {
 		rdb, err := redis.NewClient(cfg.Redis.URL)
@@ -183,7 +195,8 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 			return fail(err)
 		}
 		closers = append(closers, func() { rdb.Close() })
-		rs, err := redis.New(rdb, redis.WithPrefix(cfg.Redis.Prefix), redis.WithSessionTTL(cfg.Redis.SessionTTL))
+		rs, err := redis.New(rdb, redis.WithPrefix(cfg.Redis.Prefix), redis.WithSessionTTL(cfg.Redis.SessionTTL),
+			redis.WithInstance(cfg.Turns.Instance), redis.WithLockLease(cfg.Turns.Lease))
 		if err != nil {
 			return fail(err)
 		}
@@ -193,10 +206,11 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		if err != nil {
 			return fail(fmt.Errorf("redis: cannot connect: %w", err))
 		}
-		st.deps.Sessions, st.deps.Deduper, st.deps.Locker, st.limiter = rs, rs, rs, rs
+		st.deps.Fast, st.limiter = rs, rs
 		st.rdb = rdb
 		st.history = rs
-		st.checks = append(st.checks, readiness{"redis", rs.Ping})
+		// Without Redis turns go on, on PostgreSQL alone: degraded, not down.
+		st.checks = append(st.checks, readiness{name: "redis", check: rs.Ping, degrades: true})
 	}
 	if from != to {
 		log.Info("database migrated", "from_version", from, "to_version", to)
@@ -224,6 +238,9 @@ type server struct {
 	// console is the staff console at /admin/; nil when disabled or
 	// without a database.
 	console *admin.Console
+	// notifier delivers the outbox: the turns' rows at once, the rest
+	// through its queue.
+	notifier *notify.Notifier
 }
 
 // newServer builds the engine and the Router on stores.
@@ -261,8 +278,23 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	}
 	packages.Limit(st.limiter, cfg.Web.BehindProxy) // per address and per link, in Redis when there is one
 	m := newMetrics()
-	router := bot.NewRouter(engine, st.deps, log, bot.WithObserver(m.observe))
-	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages,
+	// notify delivers the outbox (the turns' rows at once, through the
+	// Router's Dispatcher hook); the channels' senders join as they are
+	// built below.
+	senders := map[string]notify.Sender{}
+	notifier, err := notify.New(notify.Config{}, notify.Deps{Record: st.outbox, Queue: st.queue, Blobs: blobs,
+		Senders: senders, Registerer: m.reg}, log)
+	if err != nil {
+		return nil, err
+	}
+	st.deps.Dispatcher = notifier
+	routerOpts := []bot.RouterOption{bot.WithObserver(m.observe),
+		bot.WithUserRate(cfg.Turns.UserRatePerMinute/60, cfg.Turns.UserBurst)}
+	if cfg.WeChat.Enabled() {
+		routerOpts = append(routerOpts, bot.WithSplit(wechat.Channel, wechat.SplitPassive))
+	}
+	router := bot.NewRouter(engine, st.deps, log, routerOpts...)
+	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages, notifier: notifier,
 		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
 	switch embedded := cfg.Database.URL == ""; {
 	case cfg.Admin.Console.Disabled:
@@ -296,6 +328,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
+		senders[wechat.Channel] = s.wechat
 	}
 	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
 	if !cfg.Web.Disabled {
@@ -318,6 +351,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
+		senders[telegram.Channel] = s.telegram
 	}
 	return s, nil
 }
@@ -396,6 +430,12 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// The notifier stops last: turns finishing during the shutdown still
+	// dispatch to it.
+	if err := s.notifier.Start(ctx); err != nil {
+		return err
+	}
+	defer s.notifier.Stop()
 	// Telegram: registers the webhook or starts polling; Stop (after the
 	// HTTP shutdown) waits for the turns under way.
 	if s.telegram != nil {
@@ -441,22 +481,31 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "ok (%s)\n", strings.Join(names, ", "))
 }
 
-// readyz says whether PostgreSQL and Redis answer. The reasons are logged,
-// not sent.
+// readyz says whether PostgreSQL and Redis answer: 503 when a dependency
+// turns cannot do without is down, 200 "degraded" when only Redis is (turns
+// run on PostgreSQL alone). The reasons are logged, not sent.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	var down []string
+	var down, degraded []string
 	for _, c := range s.stores.checks {
 		if err := c.check(ctx); err != nil {
 			s.log.Warn("not ready", "dependency", c.name, "err", err)
-			down = append(down, c.name)
+			if c.degrades {
+				degraded = append(degraded, c.name)
+			} else {
+				down = append(down, c.name)
+			}
 		}
 	}
 	if len(down) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "unavailable: %s\n", strings.Join(down, ", "))
+		fmt.Fprintf(w, "unavailable: %s\n", strings.Join(append(down, degraded...), ", "))
+		return
+	}
+	if len(degraded) > 0 {
+		fmt.Fprintf(w, "degraded: %s down, turns run on the database alone\n", strings.Join(degraded, ", "))
 		return
 	}
 	if len(s.stores.checks) == 0 {
@@ -519,6 +568,9 @@ type metrics struct {
 	duplicates *prometheus.CounterVec
 	errors     *prometheus.CounterVec
 	recovered  *prometheus.CounterVec
+	limited    *prometheus.CounterVec
+	degraded   *prometheus.CounterVec
+	stale      *prometheus.CounterVec
 }
 
 // knownChannels get their series at start, so dashboards show zeros rather
@@ -545,7 +597,16 @@ func newMetrics() *metrics {
 			Name: "regbot_sessions_recovered_total", Help: "Sessions rebuilt from the PostgreSQL record because Redis had lost them.",
 		}, []string{"channel"}),
 	}
-	m.reg.MustRegister(m.turns, m.latency, m.duplicates, m.errors, m.recovered,
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "regbot_messages_limited_total", Help: "Candidate messages over the per-user rate limit: recorded, not run.",
+	}, []string{"channel"})
+	m.degraded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "regbot_turns_degraded_total", Help: "Turns run on PostgreSQL alone because Redis was down.",
+	}, []string{"channel"})
+	m.stale = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "regbot_turns_rerun_total", Help: "Turns run again because the cached session was older than the record.",
+	}, []string{"channel"})
+	m.reg.MustRegister(m.turns, m.latency, m.duplicates, m.errors, m.recovered, m.limited, m.degraded, m.stale,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, ch := range knownChannels {
 		m.turns.WithLabelValues(ch)
@@ -553,6 +614,9 @@ func newMetrics() *metrics {
 		m.duplicates.WithLabelValues(ch)
 		m.errors.WithLabelValues(ch)
 		m.recovered.WithLabelValues(ch)
+		m.limited.WithLabelValues(ch)
+		m.degraded.WithLabelValues(ch)
+		m.stale.WithLabelValues(ch)
 	}
 	return m
 }
@@ -570,6 +634,15 @@ func (m *metrics) observe(o bot.Observation) {
 	m.latency.WithLabelValues(o.Channel).Observe(o.Duration.Seconds())
 	if o.Recovered {
 		m.recovered.WithLabelValues(o.Channel).Inc()
+	}
+	if o.Limited {
+		m.limited.WithLabelValues(o.Channel).Inc()
+	}
+	if o.Degraded {
+		m.degraded.WithLabelValues(o.Channel).Inc()
+	}
+	if o.Stale > 0 {
+		m.stale.WithLabelValues(o.Channel).Add(float64(o.Stale))
 	}
 }
 

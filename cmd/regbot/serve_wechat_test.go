@@ -126,9 +126,12 @@ log:
 		}
 		replies = append(replies, content)
 	}
-	// WeChat retries a message it thinks was not answered: one turn only.
-	if status, content := postWeChat(t, base, openID, 1006, "否"); status != http.StatusOK || content != "" {
-		t.Fatalf("retried message: status %d, reply %q (want an empty success)", status, content)
+	// WeChat retries a message it thinks was not answered: one turn only,
+	// and the retry gets that turn's passive reply again (it used to get an
+	// empty success; changed on purpose: WeChat retries only when the first
+	// answer did not reach it).
+	if status, content := postWeChat(t, base, openID, 1006, "否"); status != http.StatusOK || content != replies[len(replies)-1] {
+		t.Fatalf("retried message: status %d, reply %q (want the first answer again: %q)", status, content, replies[len(replies)-1])
 	}
 	if !strings.Contains(strings.Join(replies, "\n"), "第（二）条") {
 		t.Errorf("no reply names condition C2 as the guide does (第（二）条):\n%s", strings.Join(replies, "\n---\n"))

@@ -58,7 +58,7 @@ func TestStatusImportCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := pg.RecordTurn(ctx, store.Turn{Identity: id, PlanID: plan.ID, MsgID: fmt.Sprint(j), Inbound: "x",
+			if err := pg.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: plan.ID, MsgID: fmt.Sprint(j), Inbound: "x",
 				Session: data, Answers: s.Answers, Condition: "C2", Status: st, At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}

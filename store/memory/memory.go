@@ -1,6 +1,6 @@
-// Package memory is the embedded store: sessions, de-duplication, per-user
-// locks, rate limits and the record of turns, all in the process's memory. It
-// is what `regbot chat` and a `regbot serve` without a database run on, and it
+// Package memory is the embedded store: the turn's fast path (message ids,
+// per-user turns, cached sessions), rate limits and the record of turns,
+// all in the process's memory. It is what `regbot chat` and a `regbot serve` without a database run on, and it
 // passes the same conformance suite (store/storetest) as PostgreSQL + Redis.
 // Nothing in it survives the process.
 package memory
@@ -8,6 +8,8 @@ package memory
 import (
 	"sync"
 	"time"
+
+	"regbot/store"
 )
 
 // Store holds everything in memory. It is safe for concurrent use; the zero
@@ -15,11 +17,14 @@ import (
 type Store struct {
 	now func() time.Time
 
-	mu       sync.Mutex
-	sessions map[string]session
-	seen     map[string]time.Time // dedup key → expiry
-	locks    map[string]*userLock
-	buckets  map[string]bucket
+	mu          sync.Mutex
+	sessions    map[string]store.Cached
+	msgs        map[string]msgState // identity key + "\x00" + message id
+	locks       map[string]*userLock
+	buckets     map[string]bucket
+	userBuckets map[string]userBucket
+	held        map[int64]func() // Begun.Token → unlock
+	nextToken   int64
 
 	rec record
 	out outbox
@@ -35,11 +40,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		now:      time.Now,
-		sessions: map[string]session{},
-		seen:     map[string]time.Time{},
-		locks:    map[string]*userLock{},
-		buckets:  map[string]bucket{},
+		now:         time.Now,
+		sessions:    map[string]store.Cached{},
+		msgs:        map[string]msgState{},
+		locks:       map[string]*userLock{},
+		buckets:     map[string]bucket{},
+		userBuckets: map[string]userBucket{},
+		held:        map[int64]func(){},
 	}
 	s.rec.init()
 	s.out.init()

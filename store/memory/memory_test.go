@@ -13,7 +13,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		m := memory.New()
-		return storetest.Stores{Sessions: m, Deduper: m, Locker: m, Record: m, Limiter: m, Inspect: inspector(m),
+		return storetest.Stores{Fast: m, Locker: m, Record: m, Limiter: m, Inspect: inspector(m),
 			Queue: func(ctx context.Context, msgs []store.Outgoing) error {
 				_, err := m.QueueOutbox(ctx, msgs)
 				return err

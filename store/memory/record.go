@@ -44,6 +44,7 @@ type application struct {
 	// lookup are the answers applications are found by.
 	lookup    map[store.LookupKey]string
 	session   []byte
+	seq       int64
 	createdAt time.Time
 	docs      []store.DocumentRecord
 	events    []store.StatusEvent
@@ -68,12 +69,18 @@ func (r *record) id() int64 {
 	return r.nextID
 }
 
-// RecordTurn writes what one turn changed, all or nothing. A message id
-// already recorded for the identity gives store.ErrConflict.
-func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
-	answers, err := json.Marshal(orEmpty(t.Answers))
-	if err != nil {
-		return fmt.Errorf("record turn: answers: %w", err)
+// RecordTurn writes what one turn changed, all or nothing, as
+// store/postgres does: a message id already recorded for the identity gives
+// store.ErrConflict, a stale t.Seq store.ErrStale, a change the status
+// machine refuses its error. It fills in t.CandidateID, t.ApplicationID,
+// t.Seq and t.Rows.
+func (s *Store) RecordTurn(_ context.Context, t *store.Turn) error {
+	var answers []byte
+	if !t.KeepAnswers {
+		var err error
+		if answers, err = json.Marshal(orEmpty(t.Answers)); err != nil {
+			return fmt.Errorf("record turn: answers: %w", err)
+		}
 	}
 	if t.At.IsZero() {
 		t.At = s.now()
@@ -87,7 +94,13 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	}
 	cand, known := r.candidates[key]
 	app := r.apps[appKey{cand, t.PlanID}]
-	events, err := statusEvents(app, t)
+	switch {
+	case t.Seq > 0 && (app == nil || app.seq != t.Seq):
+		return fmt.Errorf("record turn: %w", store.ErrStale)
+	case t.Fresh && app != nil:
+		return fmt.Errorf("record turn: %w", store.ErrStale)
+	}
+	events, err := statusEvents(app, *t)
 	if err != nil {
 		return fmt.Errorf("record turn: %w", err)
 	}
@@ -103,28 +116,38 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	if t.CancelReminders {
 		s.cancelReminders(t.Identity, t.At)
 	}
+	changed := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
+		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
 	if app == nil {
-		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}, createdAt: t.At}
+		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}, createdAt: t.At, answers: []byte("{}")}
 		r.apps[appKey{cand, t.PlanID}] = app
+		changed = true
 	}
 	for _, ev := range events {
 		app.events = append(app.events, ev)
 		app.Status = ev.To
 	}
-	app.Condition = t.Condition
-	app.answers = answers
-	app.lookup = map[store.LookupKey]string{}
-	for _, k := range []store.LookupKey{store.LookupIDNumber, store.LookupMobile} {
-		if v, ok := t.Answers[string(k)].(string); ok {
-			app.lookup[k] = v
+	if changed {
+		app.seq++
+		app.UpdatedAt = t.At
+		app.modified = r.id()
+	}
+	if !t.KeepAnswers {
+		app.Condition = t.Condition
+		app.answers = answers
+		app.lookup = map[store.LookupKey]string{}
+		for _, k := range []store.LookupKey{store.LookupIDNumber, store.LookupMobile} {
+			if v, ok := t.Answers[string(k)].(string); ok {
+				app.lookup[k] = v
+			}
 		}
 	}
-	app.WorkHistory = slices.Clone(t.WorkHistory)
+	if !t.KeepWork {
+		app.WorkHistory = slices.Clone(t.WorkHistory)
+	}
 	if t.Session != nil {
 		app.session = clone(t.Session)
 	}
-	app.UpdatedAt = t.At
-	app.modified = r.id()
 	for _, d := range t.Documents {
 		for i := range app.docs {
 			if app.docs[i].Material == d.Material && app.docs[i].SupersededAt.IsZero() {
@@ -152,12 +175,20 @@ func (s *Store) RecordTurn(_ context.Context, t store.Turn) error {
 	for _, u := range t.Tickets {
 		r.updateTicket(cand, u, t.At)
 	}
+	t.Rows = t.Rows[:0]
+	for _, m := range t.Outbox {
+		if d, ok := s.insertOutbox(m, t.Claim, false); ok {
+			t.Rows = append(t.Rows, d)
+		}
+	}
 	if !t.System {
-		r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At})
+		r.inbound[cand] = append(r.inbound[cand], store.InboundMessage{MsgID: t.MsgID, Text: t.Inbound, At: t.At,
+			Reply: clone(t.Reply), ReplyInline: t.ReplyInline})
 	}
 	if t.MsgID != "" {
 		r.msgIDs[key+"\x00"+t.MsgID] = true
 	}
+	t.CandidateID, t.ApplicationID, t.Seq = cand, app.ID, app.seq
 	return nil
 }
 
@@ -184,6 +215,46 @@ func statusEvents(app *application, t store.Turn) ([]store.StatusEvent, error) {
 	}
 	actor := cmp.Or(t.StatusActor, store.ActorSystem)
 	return append(events, store.StatusEvent{From: cur, To: t.Status, Actor: actor, Reason: t.StatusReason, At: t.At}), nil
+}
+
+// Serial runs fn holding id's turn (as store/postgres does with an advisory
+// lock, for turns without the fast path).
+func (s *Store) Serial(ctx context.Context, id store.Identity, fn func(ctx context.Context) error) error {
+	unlock, err := s.LockUser(ctx, id)
+	if err != nil {
+		return fmt.Errorf("serial: %w", err)
+	}
+	defer unlock()
+	return fn(ctx)
+}
+
+// Resume returns what the record holds to go on with id's conversation on
+// plan: the session snapshot (nil when none was recorded), the
+// application's seq and the ids; store.ErrNotFound when id has no
+// application to plan.
+func (s *Store) Resume(_ context.Context, id store.Identity, planID string) (store.Cached, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app, err := s.rec.app(id, planID)
+	if err != nil {
+		return store.Cached{}, fmt.Errorf("resume: %w", err)
+	}
+	return store.Cached{Data: clone(app.session), Seq: app.seq, CandidateID: app.CandidateID, ApplicationID: app.ID}, nil
+}
+
+// Reply returns what the bot answered the recorded message msgID of id and
+// how many of its messages left inline, or store.ErrNotFound.
+func (s *Store) Reply(_ context.Context, id store.Identity, msgID string) ([]byte, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cand, ok := s.rec.candidates[id.Key()]; ok {
+		for _, m := range s.rec.inbound[cand] {
+			if m.MsgID == msgID {
+				return clone(m.Reply), m.ReplyInline, nil
+			}
+		}
+	}
+	return nil, 0, fmt.Errorf("reply: %w", store.ErrNotFound)
 }
 
 // LatestSession returns the session snapshot of the identity's most recently

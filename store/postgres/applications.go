@@ -11,18 +11,41 @@ import (
 	"regbot/store"
 )
 
-// queueApplication creates or updates the application with the turn's
-// condition, answers, snapshot and status, and records a status event (with
-// the turn's actor and reason) when the status is new or changes. The
-// status machine's trigger (migration 004) refuses a change it does not
-// allow. "old" reads the status as of the statement's
-// start (a FOR UPDATE there would skip the row the same statement updates);
-// the per-user lock keeps two turns of one candidate from interleaving.
-func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
-	var session any // nil keeps the stored snapshot
-	if t.Session != nil {
-		session = json.RawMessage(t.Session)
-	}
+// queueApplication updates a known application with what the turn changed
+// and records a status event (with the turn's actor and reason) when the
+// status changes. The update is guarded by the turn's seq:
+// regbot_expect_seq raises (aborting the batch) when the row holds another,
+// which under READ COMMITTED is checked against the latest committed row.
+// "old" reads the status as of the statement's start; with the guard, it is
+// the status of the row the update changed. The status machine's trigger
+// (migration 009) refuses a change it does not allow.
+func queueApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
+	b.Queue(`
+		with old as (
+			select status from applications where id = $1),
+		up as (
+			update applications a set
+				seq = a.seq + 1,
+				updated_at = $3,
+				condition = case when $4 then a.condition else $5 end,
+				answers = case when $4 then a.answers else $6::jsonb end,
+				snapshot = coalesce($7, a.snapshot),
+				status = coalesce(nullif($8::text, ''), a.status)
+			where a.id = $1 and regbot_expect_seq(a.seq, $2)
+			returning a.id, a.status)
+		insert into status_events (application_id, from_status, to_status, actor, reason, at)
+		select up.id, old.status, up.status, $9, $10, $3
+		from up, old
+		where old.status is distinct from up.status`,
+		t.ApplicationID, t.Seq, t.At, t.KeepAnswers, t.Condition, jsonOrNil(answers), t.Session,
+		string(t.Status), cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason)
+}
+
+// queueNewApplication creates or updates the identity's application to the
+// plan, finding it by identity, and records a status event (with the turn's
+// actor and reason) when the status is new or changes. With t.Fresh an
+// application recorded meanwhile makes the turn stale.
+func queueNewApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
 	b.Queue(`
 		with ident as (
 			select candidate_id from identities where channel = $1 and user_id = $2),
@@ -30,14 +53,16 @@ func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
 			select a.id, a.status from applications a join ident using (candidate_id)
 			where a.plan_id = $3),
 		up as (
-			insert into applications as a (candidate_id, plan_id, condition, status, answers, session, created_at, updated_at)
-			select candidate_id, $3, $4, coalesce(nullif($5::text, ''), 'collecting'), $6, $7, $8, $8 from ident
+			insert into applications as a (candidate_id, plan_id, condition, status, answers, snapshot, seq, created_at, updated_at)
+			select candidate_id, $3, $4, coalesce(nullif($5::text, ''), 'collecting'), coalesce($6::jsonb, '{}'), $7, 1, $8, $8 from ident
 			on conflict (candidate_id, plan_id) do update set
-				condition = excluded.condition,
+				seq = a.seq + 1,
+				condition = case when $13 then a.condition else excluded.condition end,
+				answers = case when $13 then a.answers else excluded.answers end,
+				snapshot = coalesce(excluded.snapshot, a.snapshot),
 				status = coalesce(nullif($5::text, ''), a.status),
-				answers = excluded.answers,
-				session = coalesce(excluded.session, a.session),
 				updated_at = excluded.updated_at
+			where not $12 or regbot_expect_seq(a.seq, 0)
 			returning a.id, a.status)
 		insert into status_events (application_id, from_status, to_status, actor, reason, at)
 		select up.id, old.status, up.status,
@@ -46,14 +71,21 @@ func queueApplication(b *pgx.Batch, t store.Turn, answers []byte) {
 		from up left join old on old.id = up.id
 		where old.status is distinct from up.status`,
 		t.Identity.Channel, t.Identity.UserID, t.PlanID, t.Condition, string(t.Status),
-		json.RawMessage(answers), session, t.At,
-		cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, store.ActorSystem)
+		jsonOrNil(answers), t.Session, t.At,
+		cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, store.ActorSystem, t.Fresh, t.KeepAnswers)
+}
+
+func jsonOrNil(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
 }
 
 // queueWorkHistory replaces the application's work history.
-func queueWorkHistory(b *pgx.Batch, id store.Identity, planID string, work []store.WorkEntry) {
-	b.Queue(`delete from work_history where application_id = `+applicationOf,
-		id.Channel, id.UserID, planID)
+func queueWorkHistory(b *pgx.Batch, id store.Identity, planID string, app *int64, work []store.WorkEntry) {
+	b.Queue(`delete from work_history where application_id = `+appRef(4),
+		id.Channel, id.UserID, planID, app)
 	if len(work) == 0 {
 		return
 	}
@@ -65,25 +97,46 @@ func queueWorkHistory(b *pgx.Batch, id store.Identity, planID string, work []sto
 	}
 	b.Queue(`
 		insert into work_history (application_id, position, employer, occupation, related, start_month, end_month)
-		select `+applicationOf+`, w.position, w.employer, w.occupation, w.related, w.start_month, w.end_month
-		from unnest($4::text[], $5::text[], $6::bool[], $7::text[], $8::text[])
+		select `+appRef(4)+`, w.position, w.employer, w.occupation, w.related, w.start_month, w.end_month
+		from unnest($5::text[], $6::text[], $7::bool[], $8::text[], $9::text[])
 			with ordinality as w(employer, occupation, related, start_month, end_month, position)`,
-		id.Channel, id.UserID, planID, employer, occupation, related, start, end)
+		id.Channel, id.UserID, planID, app, employer, occupation, related, start, end)
 }
+
+// snapshotOf is an application's session snapshot: the session's own
+// encoding, or for rows written before migration 009 the jsonb session.
+const snapshotOf = `coalesce(a.snapshot, convert_to(a.session::text, 'UTF8'))`
 
 // LatestSession returns the session snapshot of the identity's most recently
 // changed application, or store.ErrNotFound.
 func (s *Store) LatestSession(ctx context.Context, id store.Identity) ([]byte, error) {
 	var snap []byte
-	err := s.pool.QueryRow(ctx, `
-		select a.session from applications a join identities i on i.candidate_id = a.candidate_id
-		where i.channel = $1 and i.user_id = $2 and a.session is not null
+	err := s.db(ctx).QueryRow(ctx, `
+		select `+snapshotOf+` from applications a join identities i on i.candidate_id = a.candidate_id
+		where i.channel = $1 and i.user_id = $2 and (a.snapshot is not null or a.session is not null)
 		order by a.updated_at desc, a.id desc
 		limit 1`, id.Channel, id.UserID).Scan(&snap)
 	if err != nil {
 		return nil, fmt.Errorf("latest session: %w", translate(err))
 	}
 	return snap, nil
+}
+
+// Resume returns what the record holds to go on with id's conversation on
+// plan: the session snapshot (nil when none was recorded), the
+// application's seq and the ids; store.ErrNotFound when id has no
+// application to plan.
+func (s *Store) Resume(ctx context.Context, id store.Identity, planID string) (store.Cached, error) {
+	var c store.Cached
+	err := s.db(ctx).QueryRow(ctx, `
+		select a.id, a.candidate_id, a.seq, `+snapshotOf+`
+		from applications a join identities i on i.candidate_id = a.candidate_id
+		where i.channel = $1 and i.user_id = $2 and a.plan_id = $3`,
+		id.Channel, id.UserID, planID).Scan(&c.ApplicationID, &c.CandidateID, &c.Seq, &c.Data)
+	if err != nil {
+		return store.Cached{}, fmt.Errorf("resume: %w", translate(err))
+	}
+	return c, nil
 }
 
 // store.Application returns the identity's application to plan, or

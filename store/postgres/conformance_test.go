@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,7 +27,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		ob := txOutbox{Store: pg, pool: pool}
-		return storetest.Stores{Sessions: rs, Deduper: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg),
+		return storetest.Stores{Fast: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg),
 			Queue: func(ctx context.Context, msgs []store.Outgoing) error {
 				_, err := ob.QueueOutbox(ctx, msgs)
 				return err
@@ -98,5 +100,30 @@ func inspector(pg *postgres.Store) func(ctx context.Context, id store.Identity, 
 			rec.Inbound = append(rec.Inbound, storetest.RecordedMessage{MsgID: msg.MsgID, Text: msg.Text})
 		}
 		return rec, nil
+	}
+}
+
+// TestSerialRollsBack: what a failed Serial call recorded is gone.
+func TestSerialRollsBack(t *testing.T) {
+	t.Parallel()
+	pg := newStore(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "serial"}
+	boom := errors.New("boom")
+	err := pg.Serial(ctx, id, func(ctx context.Context) error {
+		turn := store.Turn{Identity: id, PlanID: "p", MsgID: "rolled-back", Inbound: "x"}
+		if err := pg.RecordTurn(ctx, &turn); err != nil {
+			return err
+		}
+		if _, _, err := pg.Reply(ctx, id, "rolled-back"); err != nil {
+			return fmt.Errorf("inside the call the turn is there: %w", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Serial returned %v, want fn's error", err)
+	}
+	if _, _, err := pg.Reply(ctx, id, "rolled-back"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a turn recorded in a failed Serial call: %v, want none (rolled back)", err)
 	}
 }

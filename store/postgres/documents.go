@@ -15,7 +15,7 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // queueDocument supersedes the current document of d's material and records
 // d as the current one.
-func queueDocument(b *pgx.Batch, id store.Identity, planID string, d store.Document, at time.Time) {
+func queueDocument(b *pgx.Batch, id store.Identity, planID string, app *int64, d store.Document, at time.Time) {
 	if d.At.IsZero() {
 		d.At = at
 	}
@@ -32,13 +32,13 @@ func queueDocument(b *pgx.Batch, id store.Identity, planID string, d store.Docum
 		problems = []string{}
 	}
 	b.Queue(`
-		update documents set superseded_at = $5
-		where application_id = `+applicationOf+` and material = $4 and superseded_at is null`,
-		id.Channel, id.UserID, planID, d.Material, d.At)
+		update documents set superseded_at = $6
+		where application_id = `+appRef(4)+` and material = $5 and superseded_at is null`,
+		id.Channel, id.UserID, planID, app, d.Material, d.At)
 	b.Queue(`
 		insert into documents (application_id, material, blob_ref, sha256, size, width, height, format, accepted, problems, created_at, phash)
-		select `+applicationOf+`, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14`,
-		id.Channel, id.UserID, planID, d.Material, d.BlobRef, sum, d.Size, d.Width, d.Height, d.Format,
+		select `+appRef(4)+`, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15`,
+		id.Channel, id.UserID, planID, app, d.Material, d.BlobRef, sum, d.Size, d.Width, d.Height, d.Format,
 		d.Accepted, problems, d.At, phash)
 }
 

@@ -12,8 +12,8 @@ import (
 func (s *Store) CandidateSession(ctx context.Context, candidateID int64) ([]byte, error) {
 	var snap []byte
 	err := s.pool.QueryRow(ctx, `
-		select session from applications
-		where candidate_id = $1 and session is not null
+		select `+snapshotOf+` from applications a
+		where candidate_id = $1 and (snapshot is not null or session is not null)
 		order by updated_at desc, id desc
 		limit 1`, candidateID).Scan(&snap)
 	if err != nil {

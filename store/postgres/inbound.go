@@ -3,35 +3,62 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"regbot/store"
 )
 
-// queueInbound logs the message as said; a message id recorded before for
-// the identity is a unique violation, which aborts the turn.
-func queueInbound(b *pgx.Batch, id store.Identity, msgID, text string, at time.Time) {
+// queueInbound logs the message as said, with the bot's reply; a message
+// id recorded before for the identity is a unique violation, which aborts
+// the turn. A candidate's message also clears the identity's unreachable
+// mark: the platform delivers to them again. cand is the candidate's id
+// when known (else found by identity).
+func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
+	kind := "candidate"
+	if t.System {
+		kind = "system"
+	}
 	b.Queue(`
-		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at)
-		select candidate_id, $1, $2, $3, $4, $5 from identities where channel = $1 and user_id = $2`,
-		id.Channel, id.UserID, msgID, text, at)
+		with reachable as (
+			update identities set unreachable_at = null
+			where $9 = 'candidate' and channel = $1 and user_id = $2 and unreachable_at is not null)
+		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
+		select coalesce($3::bigint, (select candidate_id from identities where channel = $1 and user_id = $2)),
+			$1, $2, $4, $5, $6, $7, $8, $9`,
+		t.Identity.Channel, t.Identity.UserID, cand, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
+}
+
+// Reply returns what the bot answered the recorded message msgID of id and
+// how many of its messages left inline (reply nil for messages recorded
+// before replies were kept), or store.ErrNotFound.
+func (s *Store) Reply(ctx context.Context, id store.Identity, msgID string) ([]byte, int, error) {
+	var reply []byte
+	var inline int
+	err := s.db(ctx).QueryRow(ctx, `
+		select reply, reply_inline from inbound_messages
+		where channel = $1 and user_id = $2 and msg_id = $3 and msg_id <> ''`,
+		id.Channel, id.UserID, msgID).Scan(&reply, &inline)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reply: %w", translate(err))
+	}
+	return reply, inline, nil
 }
 
 // InboundMessages returns every message the identity's candidate sent, in
 // the order recorded.
 func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]store.InboundMessage, error) {
 	rows, err := s.pool.Query(ctx, `
-		select msg_id, text, at from inbound_messages
+		select msg_id, text, at, reply, reply_inline from inbound_messages
 		where candidate_id = (select candidate_id from identities where channel = $1 and user_id = $2)
+			and kind = 'candidate'
 		order by id`, id.Channel, id.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("inbound messages: %w", err)
 	}
 	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.InboundMessage, error) {
 		var m store.InboundMessage
-		err := r.Scan(&m.MsgID, &m.Text, &m.At)
+		err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline)
 		return m, err
 	})
 	if err != nil {

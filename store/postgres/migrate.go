@@ -22,6 +22,11 @@ const versionTable = "regbot_schema_version"
 // latest version. It is idempotent and safe to run from several processes
 // at once (tern holds an advisory lock).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int32, err error) {
+	return migrateTo(ctx, pool, -1)
+}
+
+// migrateTo migrates to version target (-1: the latest).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, target int32) (from, to int32, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("migrate: %w", err)
@@ -48,7 +53,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int32, err error
 	if from, err = m.GetCurrentVersion(ctx); err != nil {
 		return 0, 0, fmt.Errorf("migrate: %w", err)
 	}
-	if err := m.Migrate(ctx); err != nil {
+	if target < 0 {
+		err = m.Migrate(ctx)
+	} else {
+		err = m.MigrateTo(ctx, target)
+	}
+	if err != nil {
 		return from, 0, fmt.Errorf("migrate: %w", err)
 	}
 	if to, err = m.GetCurrentVersion(ctx); err != nil {

@@ -30,6 +30,49 @@ type Store struct {
 // New returns a Store on pool. It does not touch the network.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
+// querier is what a statement runs on: the pool, or the transaction of a
+// Serial call.
+type querier interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// serialTx is the context key of a Serial call's transaction.
+type serialTx struct{ s *Store }
+
+// db is the transaction of the Serial call ctx is in, or the pool.
+func (s *Store) db(ctx context.Context) querier {
+	if tx, ok := ctx.Value(serialTx{s}).(pgx.Tx); ok {
+		return tx
+	}
+	return s.pool
+}
+
+// Serial runs fn in one transaction that holds id's advisory lock
+// (pg_advisory_xact_lock): calls for one identity run one at a time, in
+// the order PostgreSQL grants the lock, across processes. What fn records
+// through this Store with the ctx it is given (RecordTurn, Resume, Reply)
+// is part of that transaction, committed when fn returns nil and rolled
+// back otherwise. It is the turn's lock when Redis is down.
+func (s *Store) Serial(ctx context.Context, id store.Identity, fn func(ctx context.Context) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("serial: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1, 7301))`, id.Key()); err != nil {
+		return fmt.Errorf("serial: lock: %w", err)
+	}
+	if err := fn(context.WithValue(ctx, serialTx{s}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("serial: commit: %w", translate(err))
+	}
+	return nil
+}
+
 // NewPool returns a pool for the connection URL (postgres://…, or key=value
 // pairs) without connecting. maxConns 0 keeps pgx's default.
 func NewPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
@@ -75,6 +118,8 @@ func translate(err error) error {
 		return &store.TransitionError{From: store.Status(from), To: store.Status(to)}
 	case pgErr.Code == "23514" && pgErr.ConstraintName == "status_events_rejected_reason":
 		return store.ErrReasonRequired
+	case pgErr.Code == seqConflict:
+		return store.ErrStale
 	}
 	return err
 }

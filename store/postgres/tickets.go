@@ -12,20 +12,20 @@ import (
 
 // queueTicket opens a ticket for the escalation; what the candidate said, if
 // anything, is its first message.
-func queueTicket(b *pgx.Batch, id store.Identity, planID string, e store.Escalation, at time.Time) {
+func queueTicket(b *pgx.Batch, id store.Identity, planID string, app *int64, e store.Escalation, at time.Time) {
 	if e.At.IsZero() {
 		e.At = at
 	}
 	b.Queue(`
 		with app as (
-			select a.id, a.candidate_id from applications a where a.id = `+applicationOf+`),
+			select a.id, a.candidate_id from applications a where a.id = `+appRef(4)+`),
 		ticket as (
 			insert into tickets (candidate_id, application_id, channel, user_id, reason, code, handover, opened_at, state_since)
-			select candidate_id, id, $1, $2, $4, $7, $8, $6, $6 from app
+			select candidate_id, id, $1, $2, $5, $8, $9, $7, $7 from app
 			returning id)
 		insert into ticket_messages (ticket_id, author, text, at)
-		select id, 'candidate', $5, $6 from ticket where $5 <> ''`,
-		id.Channel, id.UserID, planID, e.Reason, e.Text, e.At, e.Code, e.Handover)
+		select id, 'candidate', $6, $7 from ticket where $6 <> ''`,
+		id.Channel, id.UserID, planID, app, e.Reason, e.Text, e.At, e.Code, e.Handover)
 }
 
 // queueTicketUpdate adds a message to the identity's candidate's latest

@@ -11,61 +11,86 @@ import (
 	"regbot/store"
 )
 
-// RecordTurn writes what one turn changed in one transaction: the candidate
-// and identity (created on first contact), the message as said, the
-// application (condition, status, answers, session snapshot), the work
-// history (replaced), the documents (each superseding the current one of its
-// material), the tickets, and a status event when the status changes. A
-// message id already recorded for the identity gives store.ErrConflict and
-// changes nothing.
+// RecordTurn writes what one turn changed in one transaction and fills in
+// what the record assigned: t.CandidateID, t.ApplicationID, t.Seq (the
+// application's seq after the turn) and t.Rows (the outbox rows inserted,
+// with t.Claim's fast-path claim where the outbox's rules allow it).
 //
 // The statements go to the server as one pipelined batch: one round trip,
 // run by PostgreSQL as one implicit transaction (pgx's SendBatch contract),
-// so the turn is all there or not at all.
-func (s *Store) RecordTurn(ctx context.Context, t store.Turn) error {
+// so the turn is all there or not at all. A turn of a known candidate
+// (t.ApplicationID set, as the Router's sessions carry it) holds only the
+// rows that changed, addressed by id: the message with its reply, the
+// application update guarded by t.Seq (when anything of it changed), the
+// work history when it changed, documents, tickets, the status event and
+// the outbox rows. A first contact (no ids) also creates the candidate,
+// the identity and the application, finding them by t.Identity.
+//
+// A message id already recorded for the identity gives store.ErrConflict, a
+// t.Seq the record no longer holds store.ErrStale; neither writes anything.
+func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 	if t.At.IsZero() {
 		t.At = time.Now()
 	}
-	answers, err := json.Marshal(orEmpty(t.Answers))
-	if err != nil {
-		return fmt.Errorf("record turn: answers: %w", err)
-	}
 	b := &pgx.Batch{}
-	queueCandidate(b, t.Identity, t.At, !t.System)
-	if !t.System {
-		queueInbound(b, t.Identity, t.MsgID, t.Inbound, t.At)
+	known := t.ApplicationID != 0 && t.CandidateID != 0
+	var cand, app *int64
+	if known {
+		cand, app = &t.CandidateID, &t.ApplicationID
+	} else {
+		queueCandidate(b, t.Identity, t.At)
 	}
-	if t.CancelReminders {
-		queueCancelReminders(b, t.Identity)
+	queueInbound(b, t, cand)
+	appChanged := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
+		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
+	var answers []byte
+	if !t.KeepAnswers {
+		var err error
+		if answers, err = json.Marshal(orEmpty(t.Answers)); err != nil {
+			return fmt.Errorf("record turn: answers: %w", err)
+		}
 	}
-	queueApplication(b, t, answers)
-	queueWorkHistory(b, t.Identity, t.PlanID, t.WorkHistory)
+	switch {
+	case !known:
+		queueNewApplication(b, t, answers)
+	case appChanged:
+		queueApplication(b, t, answers)
+	}
+	if !t.KeepWork {
+		queueWorkHistory(b, t.Identity, t.PlanID, app, t.WorkHistory)
+	}
 	for _, d := range t.Documents {
-		queueDocument(b, t.Identity, t.PlanID, d, t.At)
+		queueDocument(b, t.Identity, t.PlanID, app, d, t.At)
 	}
 	for _, e := range t.Escalations {
-		queueTicket(b, t.Identity, t.PlanID, e, t.At)
+		queueTicket(b, t.Identity, t.PlanID, app, e, t.At)
 	}
 	for _, u := range t.Tickets {
 		queueTicketUpdate(b, t.Identity, u, t.At)
 	}
-	br := s.pool.SendBatch(ctx, b)
-	for range b.Len() {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return fmt.Errorf("record turn: %w", translate(err))
-		}
+	if t.CancelReminders {
+		queueCancelReminders(b, t.Identity)
 	}
-	if err := br.Close(); err != nil {
+	t.Rows = t.Rows[:0]
+	queueOutbox(b, t.Outbox, t.At, t.Claim, &t.Rows)
+	if !known {
+		b.Queue(`select a.id, a.candidate_id, a.seq from applications a where a.id = `+appRef(4),
+			t.Identity.Channel, t.Identity.UserID, t.PlanID, app).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&t.ApplicationID, &t.CandidateID, &t.Seq)
+		})
+	}
+	// Close reads every result in order and runs the callbacks.
+	if err := s.db(ctx).SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record turn: %w", translate(err))
+	}
+	if known && appChanged {
+		t.Seq++
 	}
 	return nil
 }
 
-// queueCandidate creates the candidate and the identity on first contact;
-// wrote says the candidate wrote (not a system turn), which makes them
-// reachable again.
-func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time, wrote bool) {
+// queueCandidate creates the candidate and the identity on first contact.
+func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time) {
 	b.Queue(`
 		with new_candidate as (
 			insert into candidates (created_at)
@@ -76,12 +101,15 @@ func queueCandidate(b *pgx.Batch, id store.Identity, at time.Time, wrote bool) {
 		select $1, $2, id, $3 from new_candidate
 		on conflict (channel, user_id) do nothing`,
 		id.Channel, id.UserID, at)
-	if !wrote {
-		return
-	}
-	// The candidate wrote: the platform delivers to them again.
-	b.Queue(`update identities set unreachable_at = null
-		where channel = $1 and user_id = $2 and unreachable_at is not null`, id.Channel, id.UserID)
+}
+
+// appRef is the application id: parameter $n when known, else the
+// application of the identity ($1 channel, $2 user_id) to the plan ($3).
+// COALESCE does not run the lookup when $n is set.
+func appRef(n int) string {
+	return fmt.Sprintf(`coalesce($%d::bigint, (
+		select a.id from applications a join identities i on i.candidate_id = a.candidate_id
+		where i.channel = $1 and i.user_id = $2 and a.plan_id = $3))`, n)
 }
 
 // applicationOf is the id of the application of the identity ($1 channel,
@@ -96,3 +124,6 @@ func orEmpty(m map[string]any) map[string]any {
 	}
 	return m
 }
+
+// seqConflict is the SQLSTATE regbot_expect_seq raises (migration 009).
+const seqConflict = "RB409"

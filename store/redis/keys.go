@@ -6,20 +6,32 @@ import "regbot/store"
 // candidate's keys share the hash tag {channel:user} so that a Cluster keeps
 // them in one slot.
 
-// sessionKey is the hash holding a candidate's session: fields data, rev.
+// sessionKey is the hash holding a candidate's cached session: fields d
+// (data), s (seq), c (candidate id), a (application id).
 func (s *Store) sessionKey(id store.Identity) string {
 	return s.prefix + "session:{" + id.Key() + "}"
 }
 
-// lockKey is the hash holding a candidate's ticket lock: fields next,
-// serving, held, deadline and a:<ticket> for waiters that gave up.
+// lockKey is the hash holding a candidate's ticket lock (turn.go).
 func (s *Store) lockKey(id store.Identity) string {
 	return s.prefix + "lock:{" + id.Key() + "}"
 }
 
-// dedupKey is the marker of a delivered platform message id.
-func (s *Store) dedupKey(key string) string {
-	return s.prefix + "dedup:{" + key + "}"
+// turnKeys are the keys of one turn: the lock, the message id's state
+// ("f…" in flight, "d…" done), the session and the candidate's token
+// bucket.
+type turnKeys struct {
+	lock, msg, session, rate string
+}
+
+func (s *Store) turnKeys(id store.Identity, msgID string) turnKeys {
+	tag := "{" + id.Key() + "}"
+	return turnKeys{
+		lock:    s.prefix + "lock:" + tag,
+		msg:     s.prefix + "msg:" + tag + ":" + msgID,
+		session: s.prefix + "session:" + tag,
+		rate:    s.prefix + "urate:" + tag,
+	}
 }
 
 // rateKey is a token bucket: fields tokens, at.

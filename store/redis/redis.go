@@ -1,7 +1,9 @@
-// Package redis is the fast path of the store on Redis (go-redis v9): the
-// session cursor with a revision for compare-and-set, de-duplication keys for
-// platform retries, a per-user lock that serves one candidate's messages in
-// arrival order across processes, and a token-bucket rate limiter.
+// Package redis is the fast path of the store on Redis (go-redis v9): a
+// turn's two scripts (Begin: claim the message id, check the candidate's
+// rate limit, take the candidate's turn in arrival order and return the
+// cached session; Finish: save the session, mark the message done with its
+// reply and pass the turn on), a heartbeat that renews the leases this
+// process holds, a token-bucket rate limiter and the web chat's history.
 //
 // It works on a single Redis, a Sentinel group or a Redis Cluster: every key
 // of one candidate carries the same hash tag ({channel:user}), so each Lua
@@ -12,10 +14,13 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -27,8 +32,8 @@ import (
 const (
 	DefaultPrefix      = "regbot:"
 	DefaultSessionTTL  = 30 * 24 * time.Hour
-	DefaultLockLease   = 15 * time.Second
-	DefaultClaimWindow = 5 * time.Second
+	DefaultLockLease   = store.DefaultLease
+	DefaultClaimWindow = 1500 * time.Millisecond
 )
 
 // Store is the Redis side of the store. It is safe for concurrent use.
@@ -38,7 +43,12 @@ type Store struct {
 	sessionTTL  time.Duration
 	lease       time.Duration
 	claimWindow time.Duration
+	doneTTL     time.Duration
 	maxPoll     time.Duration
+	// owner is "<instance>/<run>": what this process's tickets and claims
+	// carry.
+	owner string
+	hb    heartbeat
 }
 
 // Option configures a Store.
@@ -52,14 +62,29 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // days); an expired session is rebuilt from the record.
 func WithSessionTTL(d time.Duration) Option { return func(s *Store) { s.sessionTTL = d } }
 
-// WithLockLease sets how long a lock holder that stopped renewing (a crashed
-// process) keeps a candidate's lock before the next waiter takes it (default
-// 15s). A live holder renews its lease every third of it.
+// WithLockLease sets how long a turn's holder that stopped renewing (a
+// crashed process) keeps a candidate's turn before the next waiter takes it
+// (default 2s). The process's heartbeat renews its leases every quarter of
+// it.
 func WithLockLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
 
 // WithClaimWindow sets how long the waiter whose turn has come may take to
-// claim the lock before it is skipped as gone (default 5s).
+// claim it before it is skipped as gone (default 1.5s).
 func WithClaimWindow(d time.Duration) Option { return func(s *Store) { s.claimWindow = d } }
+
+// WithDoneTTL sets how long a handled message id and its reply are kept
+// (default 24h); the record keeps them for good.
+func WithDoneTTL(d time.Duration) Option { return func(s *Store) { s.doneTTL = d } }
+
+// WithInstance names this process (default: host name, process id and a
+// number unique to the Store, which no later run shares). A
+// name stable across restarts (host and listen address, or configured) lets
+// a restarted process take over at once the turns its previous run held;
+// two processes running at once must never share one.
+func WithInstance(name string) Option { return func(s *Store) { s.owner = name } }
+
+// stores numbers the Stores of this process that have no instance name.
+var stores atomic.Int64
 
 // New returns a Store on rdb. It does not touch the network.
 func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
@@ -69,17 +94,27 @@ func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 		sessionTTL:  DefaultSessionTTL,
 		lease:       DefaultLockLease,
 		claimWindow: DefaultClaimWindow,
+		doneTTL:     store.DefaultDoneTTL,
 		maxPoll:     20 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	if s.owner == "" {
+		// Unique to this Store: no other Store takes it for its own
+		// earlier run.
+		host, _ := os.Hostname()
+		s.owner = fmt.Sprintf("%s:%d#%d", host, os.Getpid(), stores.Add(1))
+	}
+	// The run part tells this run from the instance's earlier ones.
+	s.owner += "/" + rand.Text()[:8]
+	s.hb.s = s
 	var errs []error
 	if strings.ContainsAny(s.prefix, "{}") {
 		errs = append(errs, fmt.Errorf("key prefix %q must not contain { or } (they would change the Cluster hash slot)", s.prefix))
 	}
-	if s.sessionTTL <= 0 || s.lease < 10*time.Millisecond || s.claimWindow < 10*time.Millisecond {
-		errs = append(errs, errors.New("session ttl, lock lease and claim window must be positive (lease and window at least 10ms)"))
+	if s.sessionTTL <= 0 || s.doneTTL <= 0 || s.lease < 10*time.Millisecond || s.claimWindow < 10*time.Millisecond {
+		errs = append(errs, errors.New("session ttl, done ttl, lock lease and claim window must be positive (lease and window at least 10ms)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("redis store: %w", err)

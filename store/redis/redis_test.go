@@ -52,15 +52,12 @@ func TestKeysCarryPrefixAndHashTag(t *testing.T) {
 	b := setup(t)
 	ctx := t.Context()
 	id := store.Identity{Channel: "wechat", UserID: "oAbc123"}
-	if _, err := b.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := b.store.LockUser(ctx, id)
+	req := store.BeginRequest{Identity: id, MsgID: "42", Rate: 1, Burst: 5}
+	begun, err := b.store.Begin(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock()
-	if _, err := b.store.FirstDelivery(ctx, "wechat:42", time.Minute); err != nil {
+	if err := b.store.Finish(ctx, req, begun, store.Finish{Session: &store.Cached{Data: []byte("s"), Seq: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := b.rdb.Keys(ctx, b.prefix+"*").Result()
@@ -69,29 +66,40 @@ func TestKeysCarryPrefixAndHashTag(t *testing.T) {
 	}
 	slices.Sort(keys)
 	want := []string{
-		b.prefix + "dedup:{wechat:42}",
 		b.prefix + "lock:{wechat:oAbc123}",
+		b.prefix + "msg:{wechat:oAbc123}:42",
 		b.prefix + "session:{wechat:oAbc123}",
+		b.prefix + "urate:{wechat:oAbc123}",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys = %q, want %q", keys, want)
 	}
-	// Both keys of one candidate map to one Cluster slot.
-	s1, _ := b.rdb.ClusterKeySlot(ctx, want[1]).Result()
-	s2, _ := b.rdb.ClusterKeySlot(ctx, want[2]).Result()
-	if s1 != s2 {
-		t.Fatalf("lock and session keys are in slots %d and %d", s1, s2)
+	// Every key of one candidate maps to one Cluster slot.
+	for _, k := range want[1:] {
+		s1, _ := b.rdb.ClusterKeySlot(ctx, want[0]).Result()
+		s2, _ := b.rdb.ClusterKeySlot(ctx, k).Result()
+		if s1 != s2 {
+			t.Fatalf("keys %s and %s are in slots %d and %d", want[0], k, s1, s2)
+		}
 	}
 }
 
 func TestSessionTTL(t *testing.T) {
 	t.Parallel()
-	b := setup(t, redis.WithSessionTTL(30*24*time.Hour))
 	ctx := t.Context()
 	id := store.Identity{Channel: "telegram", UserID: "100"}
-	if _, err := b.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
-		t.Fatal(err)
+	save := func(s *redis.Store) {
+		req := store.BeginRequest{Identity: id, MsgID: "1"}
+		begun, err := s.Begin(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(ctx, req, begun, store.Finish{Session: &store.Cached{Data: []byte("s"), Seq: 1}}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	b := setup(t, redis.WithSessionTTL(30*24*time.Hour))
+	save(b.store)
 	ttl, err := b.rdb.TTL(ctx, b.prefix+"session:{telegram:100}").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -100,11 +108,9 @@ func TestSessionTTL(t *testing.T) {
 		t.Fatalf("session ttl = %v, want about 30 days", ttl)
 	}
 	short := setup(t, redis.WithSessionTTL(100*time.Millisecond))
-	if _, err := short.store.SaveSession(ctx, id, []byte(`{}`), 0); err != nil {
-		t.Fatal(err)
-	}
+	save(short.store)
 	time.Sleep(250 * time.Millisecond)
-	if _, _, err := short.store.LoadSession(ctx, id); !errors.Is(err, store.ErrNotFound) {
+	if _, err := short.store.CachedSession(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired session: err = %v, want store.ErrNotFound", err)
 	}
 }
@@ -196,14 +202,14 @@ func TestLockHolderCrash(t *testing.T) {
 // TestLockLeaseRenewed: a live holder keeps the lock past its lease.
 func TestLockLeaseRenewed(t *testing.T) {
 	t.Parallel()
-	b := setup(t, redis.WithLockLease(150*time.Millisecond))
+	b := setup(t, redis.WithLockLease(400*time.Millisecond))
 	ctx := t.Context()
 	id := store.Identity{Channel: "web", UserID: "slow"}
 	unlock, err := b.store.LockUser(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	if u, err := b.store.LockUser(short, id); err == nil {
 		u()
@@ -364,9 +370,9 @@ func TestErrorsWhenRedisIsDown(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Fatal("Ping of a closed port succeeded")
 	}
-	_, _, err = s.LoadSession(ctx, store.Identity{Channel: "web", UserID: "x"})
+	_, err = s.Begin(ctx, store.BeginRequest{Identity: store.Identity{Channel: "web", UserID: "x"}, MsgID: "1"})
 	if err == nil || errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("LoadSession with Redis down: err = %v, want a connection error, not ErrNotFound", err)
+		t.Fatalf("Begin with Redis down: err = %v, want a connection error", err)
 	}
 	if _, err := s.LockUser(ctx, store.Identity{Channel: "web", UserID: "x"}); err == nil {
 		t.Fatal("LockUser with Redis down succeeded")

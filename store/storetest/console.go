@@ -13,7 +13,7 @@ import (
 // ConsoleStore is the record as the staff console uses it (admin.Store),
 // with the turns that fill it.
 type ConsoleStore interface {
-	RecordTurn(ctx context.Context, t store.Turn) error
+	RecordTurn(ctx context.Context, t *store.Turn) error
 	Documents(ctx context.Context, id store.Identity, planID string) ([]store.DocumentRecord, error)
 
 	CreateStaffUser(ctx context.Context, u store.StaffUser) (store.StaffUser, error)
@@ -176,7 +176,7 @@ func testConsoleTickets(t *testing.T, pg ConsoleStore) {
 		tr := store.Turn{Identity: id, PlanID: "p", MsgID: msgID, Inbound: msgID,
 			Answers: map[string]any{"name": "张三", "mobile": "13800138000"}, At: time.Now()}
 		mod(&tr)
-		if err := pg.RecordTurn(ctx, tr); err != nil {
+		if err := pg.RecordTurn(ctx, &tr); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -263,7 +263,7 @@ func seedCandidates(t *testing.T, pg ConsoleStore) {
 		}
 		tr := store.Turn{Identity: id, PlanID: "p", MsgID: "m", Condition: r.condition,
 			Answers: map[string]any{"name": r.name, "mobile": r.mobile}, At: time.Now()}
-		if err := pg.RecordTurn(ctx, tr); err != nil {
+		if err := pg.RecordTurn(ctx, &tr); err != nil {
 			t.Fatal(err)
 		}
 		if r.status != store.StatusCollecting || r.escalate {
@@ -271,7 +271,7 @@ func seedCandidates(t *testing.T, pg ConsoleStore) {
 			if r.escalate {
 				tr.Escalations = []store.Escalation{{Reason: "requested", Code: "C" + r.user, Handover: true}}
 			}
-			if err := pg.RecordTurn(ctx, tr); err != nil {
+			if err := pg.RecordTurn(ctx, &tr); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -364,7 +364,7 @@ func testConsoleDashboard(t *testing.T, pg ConsoleStore) {
 func testConsoleDocumentReview(t *testing.T, pg ConsoleStore) {
 	ctx := ctxFor(t)
 	id := store.Identity{Channel: "web", UserID: "doc"}
-	err := pg.RecordTurn(ctx, store.Turn{Identity: id, PlanID: "p", MsgID: "m", At: time.Now(),
+	err := pg.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: "p", MsgID: "m", At: time.Now(),
 		Documents: []store.Document{{Material: "photo", BlobRef: strings.Repeat("0", 64), Size: 1, Width: 1, Height: 1, Format: "jpeg", Accepted: true}}})
 	if err != nil {
 		t.Fatal(err)

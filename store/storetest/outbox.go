@@ -69,7 +69,7 @@ func candidate(t *testing.T, s OutboxStores, channel string) store.Identity {
 	t.Helper()
 	id := newIdentity(channel)
 	turn := store.Turn{Identity: id, PlanID: "plan", MsgID: "first", Inbound: "你好", Session: []byte(`{}`), At: time.Now()}
-	if err := s.Record.RecordTurn(ctxFor(t), turn); err != nil {
+	if err := s.Record.RecordTurn(ctxFor(t), &turn); err != nil {
 		t.Fatal(err)
 	}
 	return id

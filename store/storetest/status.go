@@ -28,7 +28,7 @@ func testStatusMachine(t *testing.T, s Stores) {
 	}
 	record := func(tr store.Turn) {
 		t.Helper()
-		if err := s.Record.RecordTurn(ctx, tr); err != nil {
+		if err := s.Record.RecordTurn(ctx, &tr); err != nil {
 			t.Fatalf("turn %d to %q: %v", n, tr.Status, err)
 		}
 	}
@@ -38,7 +38,7 @@ func testStatusMachine(t *testing.T, s Stores) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.Record.RecordTurn(ctx, tr)
+		err = s.Record.RecordTurn(ctx, &tr)
 		var te *store.TransitionError
 		if !errors.As(err, &te) || te.From != from || te.To != to {
 			t.Fatalf("%s → %s: err = %v, want a TransitionError from %s to %s", from, to, err, from, to)
@@ -60,7 +60,7 @@ func testStatusMachine(t *testing.T, s Stores) {
 
 	// A rejection without a reason is refused, nothing changes.
 	tr := turn(store.StatusRejected, store.ActorImport, "", true)
-	if err := s.Record.RecordTurn(ctx, tr); !errors.Is(err, store.ErrReasonRequired) {
+	if err := s.Record.RecordTurn(ctx, &tr); !errors.Is(err, store.ErrReasonRequired) {
 		t.Fatalf("rejection without a reason: err = %v, want store.ErrReasonRequired", err)
 	}
 	if rec, err := s.Inspect(ctx, id, planID); err != nil || rec.Status != store.StatusUnderReview {
@@ -114,7 +114,7 @@ func testStatusMachine(t *testing.T, s Stores) {
 func testNewApplicationStatus(t *testing.T, s Stores) {
 	ctx := ctxFor(t)
 	id := newIdentity("telegram")
-	err := s.Record.RecordTurn(ctx, store.Turn{Identity: id, PlanID: planID, MsgID: "1", Inbound: "你好",
+	err := s.Record.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: planID, MsgID: "1", Inbound: "你好",
 		Status: store.StatusAwaitingPayment, StatusActor: store.ActorImport, System: true, At: t0})
 	var te *store.TransitionError
 	if !errors.As(err, &te) || te.From != "" || te.To != store.StatusAwaitingPayment {
@@ -147,7 +147,7 @@ func testFindApplications(t *testing.T, s Stores) {
 			Answers: map[string]any{"id_number": idNumber}},
 	}
 	for i, tr := range turns {
-		if err := s.Record.RecordTurn(ctx, tr); err != nil {
+		if err := s.Record.RecordTurn(ctx, &tr); err != nil {
 			t.Fatalf("turn %d: %v", i+1, err)
 		}
 	}
@@ -185,7 +185,7 @@ func testCancelReminders(t *testing.T, s Stores) {
 	ctx := ctxFor(t)
 	id, other := newIdentity("wechat"), newIdentity("wechat")
 	for _, who := range []store.Identity{id, other} {
-		if err := s.Record.RecordTurn(ctx, store.Turn{Identity: who, PlanID: planID, MsgID: "1", Inbound: "你好", At: t0}); err != nil {
+		if err := s.Record.RecordTurn(ctx, &store.Turn{Identity: who, PlanID: planID, MsgID: "1", Inbound: "你好", At: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -213,7 +213,7 @@ func testCancelReminders(t *testing.T, s Stores) {
 	}
 
 	// A refused turn cancels nothing.
-	err := s.Record.RecordTurn(ctx, store.Turn{Identity: id, PlanID: planID, MsgID: "2", Inbound: "x",
+	err := s.Record.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: planID, MsgID: "2", Inbound: "x",
 		Status: store.StatusPaid, CancelReminders: true, At: t0.Add(time.Minute)})
 	if err == nil {
 		t.Fatal("collecting → paid accepted")
@@ -222,7 +222,7 @@ func testCancelReminders(t *testing.T, s Stores) {
 		t.Fatalf("a refused turn cancelled a reminder: %v", got)
 	}
 
-	if err := s.Record.RecordTurn(ctx, store.Turn{Identity: id, PlanID: planID, MsgID: "3", Inbound: "修改",
+	if err := s.Record.RecordTurn(ctx, &store.Turn{Identity: id, PlanID: planID, MsgID: "3", Inbound: "修改",
 		Answers: map[string]any{"training_hours": 100.0}, CancelReminders: true, At: t0.Add(2 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}

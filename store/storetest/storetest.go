@@ -13,16 +13,13 @@ import (
 	"regbot/store"
 )
 
-// Sessions is the fast session store (bot.Sessions).
-type Sessions interface {
-	LoadSession(ctx context.Context, id store.Identity) ([]byte, int64, error)
-	SaveSession(ctx context.Context, id store.Identity, data []byte, rev int64) (int64, error)
-}
-
-// Deduper remembers message ids (bot.Deduper).
-type Deduper interface {
-	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	ForgetDelivery(ctx context.Context, key string) error
+// Fast is a turn's fast path (bot.Fast), and what the suite reads back.
+type Fast interface {
+	Begin(ctx context.Context, req store.BeginRequest) (store.Begun, error)
+	Finish(ctx context.Context, req store.BeginRequest, b store.Begun, f store.Finish) error
+	Abort(ctx context.Context, req store.BeginRequest, b store.Begun) error
+	// CachedSession returns the cached session of id, or store.ErrNotFound.
+	CachedSession(ctx context.Context, id store.Identity) (store.Cached, error)
 }
 
 // Locker serialises one candidate's messages in arrival order (bot.Locker),
@@ -35,8 +32,11 @@ type Locker interface {
 
 // Record is the durable record (bot.Record).
 type Record interface {
-	RecordTurn(ctx context.Context, t store.Turn) error
+	RecordTurn(ctx context.Context, t *store.Turn) error
 	LatestSession(ctx context.Context, id store.Identity) ([]byte, error)
+	Resume(ctx context.Context, id store.Identity, planID string) (store.Cached, error)
+	Reply(ctx context.Context, id store.Identity, msgID string) ([]byte, int, error)
+	Serial(ctx context.Context, id store.Identity, fn func(ctx context.Context) error) error
 	// MarkUnreachable and Unreachable keep identities the platform
 	// refuses to deliver to (blocked the bot), until they write again.
 	MarkUnreachable(ctx context.Context, id store.Identity) error
@@ -53,11 +53,10 @@ type Limiter interface {
 
 // Stores is one implementation under test.
 type Stores struct {
-	Sessions Sessions
-	Deduper  Deduper
-	Locker   Locker
-	Record   Record
-	Limiter  Limiter
+	Fast    Fast
+	Locker  Locker
+	Record  Record
+	Limiter Limiter
 	// Inspect reads back what Record holds about id's application to plan,
 	// or store.ErrNotFound.
 	Inspect func(ctx context.Context, id store.Identity, planID string) (Recorded, error)

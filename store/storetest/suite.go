@@ -23,12 +23,12 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		name string
 		run  func(t *testing.T, s Stores)
 	}{
-		{"SessionNotFound", testSessionNotFound},
-		{"SessionCompareAndSet", testSessionCAS},
-		{"SessionConcurrentWriters", testSessionConcurrentWriters},
-		{"Dedup", testDedup},
-		{"DedupConcurrent", testDedupConcurrent},
-		{"DedupExpires", testDedupExpires},
+		{"TurnBeginFinish", testTurnBeginFinish},
+		{"TurnConcurrentDeliveries", testTurnConcurrentDeliveries},
+		{"TurnAbortReleases", testTurnAbortReleases},
+		{"TurnKeepsNewerSession", testTurnKeepsNewerSession},
+		{"TurnRateLimit", testTurnRateLimit},
+		{"TurnArrivalOrder", testTurnArrivalOrder},
 		{"LockArrivalOrder", testLockArrivalOrder},
 		{"LockUsersIndependent", testLockUsersIndependent},
 		{"LockCancelledWaiter", testLockCancelledWaiter},
@@ -44,8 +44,12 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RecordTurnDuplicateMessage", testDuplicateMessage},
 		{"RecordTurnParallelCandidates", testParallelCandidates},
 		{"RateLimit", testRateLimit},
-		{"DedupForget", testDedupForget},
 		{"Unreachable", testUnreachable},
+		{"RecordTurnSeqGuard", testRecordSeqGuard},
+		{"RecordTurnKeepsUnchanged", testRecordKeepsUnchanged},
+		{"RecordTurnReplyAndOutbox", testRecordReplyAndOutbox},
+		{"RecordTurnSystem", testRecordSystem},
+		{"RecordSerial", testRecordSerial},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,123 +70,6 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-func testSessionNotFound(t *testing.T, s Stores) {
-	_, _, err := s.Sessions.LoadSession(ctxFor(t), newIdentity("wechat"))
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("LoadSession of an unknown identity: err = %v, want store.ErrNotFound", err)
-	}
-}
-
-func testSessionCAS(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	id := newIdentity("wechat")
-	rev, err := s.Sessions.SaveSession(ctx, id, []byte(`{"step":"a"}`), 0)
-	if err != nil || rev != 1 {
-		t.Fatalf("first save: rev %d, err %v; want 1, nil", rev, err)
-	}
-	if _, err := s.Sessions.SaveSession(ctx, id, []byte(`{"step":"stale"}`), 0); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("save with revision 0 over revision 1: err = %v, want store.ErrConflict", err)
-	}
-	rev, err = s.Sessions.SaveSession(ctx, id, []byte(`{"step":"b"}`), 1)
-	if err != nil || rev != 2 {
-		t.Fatalf("second save: rev %d, err %v; want 2, nil", rev, err)
-	}
-	if _, err := s.Sessions.SaveSession(ctx, id, []byte(`{"step":"stale"}`), 1); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("save with stale revision 1: err = %v, want store.ErrConflict", err)
-	}
-	data, rev, err := s.Sessions.LoadSession(ctx, id)
-	if err != nil || rev != 2 || string(data) != `{"step":"b"}` {
-		t.Fatalf("load: %q rev %d err %v; want the second save at revision 2", data, rev, err)
-	}
-	// Same user id on another channel is another candidate.
-	other := store.Identity{Channel: "telegram", UserID: id.UserID}
-	if _, _, err := s.Sessions.LoadSession(ctx, other); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("load of the same user id on another channel: err = %v, want store.ErrNotFound", err)
-	}
-}
-
-func testSessionConcurrentWriters(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	id := newIdentity("web")
-	if _, err := s.Sessions.SaveSession(ctx, id, []byte(`0`), 0); err != nil {
-		t.Fatal(err)
-	}
-	const writers = 20
-	var wins, conflicts atomic.Int32
-	var wg sync.WaitGroup
-	for i := range writers {
-		wg.Go(func() {
-			_, err := s.Sessions.SaveSession(ctx, id, fmt.Appendf(nil, "%d", i+1), 1)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, store.ErrConflict):
-				conflicts.Add(1)
-			default:
-				t.Errorf("writer %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != writers-1 {
-		t.Fatalf("%d writers on revision 1: %d won, %d conflicts; want exactly one winner", writers, wins.Load(), conflicts.Load())
-	}
-	if _, rev, err := s.Sessions.LoadSession(ctx, id); err != nil || rev != 2 {
-		t.Fatalf("after the race: rev %d err %v, want 2", rev, err)
-	}
-}
-
-func testDedup(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	key := "wechat:" + rand.Text()
-	for i, want := range []bool{true, false, false} {
-		first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour)
-		if err != nil || first != want {
-			t.Fatalf("delivery %d: first = %v, err %v; want %v", i+1, first, err, want)
-		}
-	}
-	if first, err := s.Deduper.FirstDelivery(ctx, key+"x", time.Hour); err != nil || !first {
-		t.Fatalf("another key: first = %v, err %v; want true", first, err)
-	}
-}
-
-func testDedupConcurrent(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	key := "telegram:" + rand.Text()
-	var firsts atomic.Int32
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(func() {
-			first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour)
-			if err != nil {
-				t.Error(err)
-			}
-			if first {
-				firsts.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if firsts.Load() != 1 {
-		t.Fatalf("3 concurrent deliveries of one id: %d reported first, want 1", firsts.Load())
-	}
-}
-
-func testDedupExpires(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	key := "web:" + rand.Text()
-	if first, err := s.Deduper.FirstDelivery(ctx, key, 50*time.Millisecond); err != nil || !first {
-		t.Fatalf("first delivery: %v, %v", first, err)
-	}
-	time.Sleep(150 * time.Millisecond)
-	if first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour); err != nil || !first {
-		t.Fatalf("delivery after the ttl: first = %v, err %v; want true", first, err)
-	}
-}
-
-// testLockArrivalOrder lines 50 waiters up behind a held lock, one at a time
-// (the next starts only once the previous is queued), then releases it: the
-// critical sections must run in that order, one at a time.
 func testLockArrivalOrder(t *testing.T, s Stores) {
 	ctx := ctxFor(t)
 	id := newIdentity("wechat")
@@ -354,7 +241,7 @@ func testRecordTurnLatestSession(t *testing.T, s Stores) {
 			Condition:   "C2"},
 	}
 	for i, turn := range turns {
-		if err := s.Record.RecordTurn(ctx, turn); err != nil {
+		if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 			t.Fatalf("turn %d: %v", i+1, err)
 		}
 	}
@@ -396,7 +283,7 @@ func testRecordTurnStatusEvents(t *testing.T, s Stores) {
 	statuses := []store.Status{"", store.StatusMaterialsReady, "", store.StatusMaterialsReady, store.StatusUnderReview}
 	for i, st := range statuses {
 		turn := store.Turn{Identity: id, PlanID: planID, MsgID: fmt.Sprint(i), Inbound: "好", Status: st, At: t0.Add(time.Duration(i) * time.Minute)}
-		if err := s.Record.RecordTurn(ctx, turn); err != nil {
+		if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 			t.Fatalf("turn %d: %v", i+1, err)
 		}
 	}
@@ -444,7 +331,7 @@ func testDocumentsSuperseded(t *testing.T, s Stores) {
 			Documents: []store.Document{doc("photo", ref(3), true)}},
 	}
 	for i, turn := range turns {
-		if err := s.Record.RecordTurn(ctx, turn); err != nil {
+		if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 			t.Fatalf("turn %d: %v", i+1, err)
 		}
 	}
@@ -485,11 +372,11 @@ func testEscalations(t *testing.T, s Stores) {
 			{Reason: "human", Text: "转人工", At: t0},
 			{Reason: "final_year", At: t0},
 		}}
-	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 		t.Fatal(err)
 	}
 	turn = store.Turn{Identity: id, PlanID: planID, MsgID: "2", Inbound: "好的", At: t0.Add(time.Minute)}
-	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := s.Inspect(ctx, id, planID)
@@ -507,7 +394,7 @@ func testDuplicateMessage(t *testing.T, s Stores) {
 	id := newIdentity("wechat")
 	first := store.Turn{Identity: id, PlanID: planID, MsgID: "m1", Inbound: "有", Answers: map[string]any{"has_prior_cert": true},
 		Session: []byte(`{"n":1}`), At: t0}
-	if err := s.Record.RecordTurn(ctx, first); err != nil {
+	if err := s.Record.RecordTurn(ctx, &first); err != nil {
 		t.Fatal(err)
 	}
 	again := first
@@ -515,7 +402,7 @@ func testDuplicateMessage(t *testing.T, s Stores) {
 	again.Session = []byte(`{"n":2}`)
 	again.Documents = []store.Document{doc("photo", ref(9), true)}
 	again.Escalations = []store.Escalation{{Reason: "human", At: t0}}
-	if err := s.Record.RecordTurn(ctx, again); !errors.Is(err, store.ErrConflict) {
+	if err := s.Record.RecordTurn(ctx, &again); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("recording message m1 twice: err = %v, want store.ErrConflict", err)
 	}
 	rec, err := s.Inspect(ctx, id, planID)
@@ -541,7 +428,7 @@ func testParallelCandidates(t *testing.T, s Stores) {
 			for i := range turns {
 				turn := store.Turn{Identity: ids[u], PlanID: planID, MsgID: fmt.Sprint(i), Inbound: fmt.Sprint("answer ", i),
 					Answers: map[string]any{"n": float64(i)}, Session: fmt.Appendf(nil, `{"n":%d}`, i), At: t0.Add(time.Duration(i) * time.Second)}
-				if err := s.Record.RecordTurn(ctx, turn); err != nil {
+				if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 					t.Errorf("user %d turn %d: %v", u, i, err)
 				}
 			}
@@ -595,31 +482,13 @@ func testRateLimit(t *testing.T, s Stores) {
 	}
 }
 
-// testDedupForget: a forgotten delivery (its turn failed) is first again.
-func testDedupForget(t *testing.T, s Stores) {
-	ctx := ctxFor(t)
-	key := "wechat:" + rand.Text()
-	if first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour); err != nil || !first {
-		t.Fatalf("first delivery: %v %v", first, err)
-	}
-	if err := s.Deduper.ForgetDelivery(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	if first, err := s.Deduper.FirstDelivery(ctx, key, time.Hour); err != nil || !first {
-		t.Fatalf("redelivery after forget: first %v, err %v; want true", first, err)
-	}
-	if first, _ := s.Deduper.FirstDelivery(ctx, key, time.Hour); first {
-		t.Fatal("a third delivery is first again")
-	}
-}
-
 // testUnreachable: an identity marked unreachable stays so until its next
 // turn.
 func testUnreachable(t *testing.T, s Stores) {
 	ctx := ctxFor(t)
 	id := newIdentity("telegram")
 	turn := store.Turn{Identity: id, PlanID: "plan", MsgID: "m1", Inbound: "你好", Session: []byte(`{}`), At: time.Now()}
-	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {
@@ -632,7 +501,7 @@ func testUnreachable(t *testing.T, s Stores) {
 		t.Fatalf("after MarkUnreachable: unreachable %v, err %v", u, err)
 	}
 	turn.MsgID, turn.Inbound = "m2", "我回来了"
-	if err := s.Record.RecordTurn(ctx, turn); err != nil {
+	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {

@@ -1,0 +1,80 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"regbot/store"
+	"regbot/store/postgres"
+	"regbot/store/storetest"
+)
+
+// TestMigrateKeepsTodaysData: a database at version 8 (before the turn
+// protocol) holding a candidate mid-conversation, as the code of that time
+// wrote it, migrates to the latest version, and the candidate's turns go
+// on: the old jsonb session is the snapshot, seq starts at 1, new turns
+// are guarded and recorded, the old message stays a duplicate.
+func TestMigrateKeepsTodaysData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, to, err := postgres.MigrateTo(ctx, pool, 8); err != nil || to != 8 {
+		t.Fatalf("migrate to 8: %d %v", to, err)
+	}
+	// What the version-3 code wrote for a candidate's first turns.
+	_, err = pool.Exec(ctx, `
+		with c as (insert into candidates (created_at) values (now()) returning id),
+		i as (insert into identities (channel, user_id, candidate_id) select 'wechat', 'o-old', id from c),
+		a as (insert into applications (candidate_id, plan_id, condition, status, answers, session)
+			select id, 'internet-marketing-l4', '', 'collecting', '{"has_prior_cert": true}', '{"v":1,"step":"prior_cert_date","answers":{"has_prior_cert":true}}' from c
+			returning id),
+		e as (insert into status_events (application_id, to_status, actor) select id, 'collecting', 'bot' from a)
+		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at)
+		select id, 'wechat', 'o-old', '41', '是', now() from c`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to, err := postgres.Migrate(ctx, pool); err != nil || from != 8 || to < 9 {
+		t.Fatalf("migrate 8 → latest: %d → %d, %v", from, to, err)
+	}
+	pg := postgres.New(pool)
+	id := store.Identity{Channel: "wechat", UserID: "o-old"}
+	c, err := pg.Resume(ctx, id, "internet-marketing-l4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Seq != 1 || c.ApplicationID == 0 || !jsonEq(c.Data, `{"v":1,"step":"prior_cert_date","answers":{"has_prior_cert":true}}`) {
+		t.Fatalf("resumed %+v (data %s), want seq 1 and the old jsonb session", c, c.Data)
+	}
+	turn := store.Turn{Identity: id, PlanID: "internet-marketing-l4", MsgID: "42", Inbound: "2019-05",
+		Session: []byte(`{"v":1,"step":"next"}`), Answers: map[string]any{"has_prior_cert": true, "prior_cert_date": "2019-05"},
+		CandidateID: c.CandidateID, ApplicationID: c.ApplicationID, Seq: c.Seq}
+	if err := pg.RecordTurn(ctx, &turn); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := pg.LatestSession(ctx, id); err != nil || string(snap) != `{"v":1,"step":"next"}` {
+		t.Fatalf("snapshot after the first new turn: %s %v", snap, err)
+	}
+	old := store.Turn{Identity: id, PlanID: "internet-marketing-l4", MsgID: "41", Inbound: "是",
+		CandidateID: c.CandidateID, ApplicationID: c.ApplicationID, Seq: turn.Seq}
+	if err := pg.RecordTurn(ctx, &old); err == nil {
+		t.Fatal("the message recorded before the migration was recorded again")
+	}
+	if reply, _, err := pg.Reply(ctx, id, "41"); err != nil || reply != nil {
+		t.Fatalf("reply of a message recorded before replies were kept: %q %v, want none", reply, err)
+	}
+}
+
+func jsonEq(got []byte, want string) bool {
+	var a, b any
+	if json.Unmarshal(got, &a) != nil || json.Unmarshal([]byte(want), &b) != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}
