@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"regbot/bot"
@@ -35,14 +36,30 @@ type testBundle struct {
 	// locks is the Redis store's per-user lock, which the order test holds
 	// while the messages line up.
 	locks *redis.Store
+	// counts are the Redis and PostgreSQL round trips made.
+	counts *storetest.RoundTrips
+	engine *dialogs.Engine
+	pool   *pgxpool.Pool
+	rs     *redis.Store
+	// observed are the Router's observations of limited, degraded, rerun
+	// and failed turns.
+	mu       sync.Mutex
+	observed []bot.Observation
 }
 
 var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
 
-func setup(t testing.TB) testBundle {
+func setup(t testing.TB, opts ...bot.RouterOption) *testBundle {
+	t.Helper()
+	return setupWith(t, nil, opts...)
+}
+
+// setupWith is setup with the fast path wrapped by wrap (nil: as is).
+func setupWith(t testing.TB, wrap func(bot.Fast) bot.Fast, opts ...bot.RouterOption) *testBundle {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 16)
+	counts := &storetest.RoundTrips{}
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 16, counts.Tracer())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +68,7 @@ func setup(t testing.TB) testBundle {
 		t.Fatal(err)
 	}
 	rdb, prefix := storetest.RedisPrefix(t)
+	rdb.AddHook(counts.Hook())
 	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
@@ -64,17 +82,26 @@ func setup(t testing.TB) testBundle {
 		t.Fatal(err)
 	}
 	rec := postgres.New(pool)
-	turns := &atomic.Int64{}
-	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: rec},
-		slog.New(slog.DiscardHandler), bot.WithObserver(func(o bot.Observation) {
+	b := &testBundle{record: rec, rdb: rdb, prefix: prefix, turns: &atomic.Int64{}, locks: rs, counts: counts, engine: engine, pool: pool, rs: rs}
+	fast := bot.Fast(rs)
+	if wrap != nil {
+		fast = wrap(rs)
+	}
+	b.router = bot.NewRouter(engine, bot.Deps{Fast: fast, Record: rec},
+		slog.New(slog.DiscardHandler), append([]bot.RouterOption{bot.WithObserver(func(o bot.Observation) {
 			if !o.Duplicate && o.Err == nil {
-				turns.Add(1)
+				b.turns.Add(1)
 			}
-		}))
-	return testBundle{router: router, record: rec, rdb: rdb, prefix: prefix, turns: turns, locks: rs}
+			if o.Limited || o.Degraded || o.Stale > 0 || o.Err != nil {
+				b.mu.Lock()
+				b.observed = append(b.observed, o)
+				b.mu.Unlock()
+			}
+		})}, opts...)...)
+	return b
 }
 
-func (b testBundle) send(t testing.TB, user, msgID, text string) dialogs.Result {
+func (b *testBundle) send(t testing.TB, user, msgID, text string) dialogs.Result {
 	t.Helper()
 	res, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: user, MsgID: msgID, Text: text})
 	if err != nil {
@@ -261,6 +288,8 @@ func BenchmarkRouterTurns(b *testing.B) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	b.SetParallelism(8)
+	b.ReportAllocs()
+	before := tb.counts.Read()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -283,12 +312,21 @@ func BenchmarkRouterTurns(b *testing.B) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	reportRoundTrips(b, tb.counts.Read().Sub(before))
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
 		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "turns/s")
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 	}
+}
+
+// reportRoundTrips reports c per benchmark iteration (turn).
+func reportRoundTrips(b *testing.B, c storetest.Counts) {
+	n := float64(b.N)
+	b.ReportMetric(float64(c.Redis)/n, "redis-rt/turn")
+	b.ReportMetric(float64(c.PG)/n, "pg-rt/turn")
+	b.ReportMetric(float64(c.Statements)/n, "pg-stmts/turn")
 }
 
 // TestRetryAfterRedisLostTheDedupKeyIsStillOneTurn: Redis loses everything

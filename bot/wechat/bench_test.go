@@ -32,16 +32,18 @@ import (
 func BenchmarkWebhook(b *testing.B) {
 	b.Run("echo", func(b *testing.B) {
 		bundle := setup(b, setupOpts{})
-		benchWebhook(b, bundle)
+		benchWebhook(b, bundle, nil)
 	})
 	b.Run("router", func(b *testing.B) {
 		ctx := context.Background()
+		counts := &storetest.RoundTrips{}
 		rdb, prefix := storetest.RedisPrefix(b)
+		rdb.AddHook(counts.Hook())
 		rs, err := storeredis.New(rdb, storeredis.WithPrefix(prefix))
 		if err != nil {
 			b.Fatal(err)
 		}
-		pool, err := postgres.NewPool(ctx, storetest.PostgresURL(b), 16)
+		pool, err := postgres.NewPool(ctx, storetest.PostgresURL(b), 16, counts.Tracer())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,14 +60,22 @@ func BenchmarkWebhook(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log)
+		record := postgres.New(pool)
+		dispatcher := bot.NewSendDispatcher(log, record.MarkSent)
+		router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: record, Dispatcher: dispatcher}, log,
+			bot.WithSplit(Channel, SplitPassive))
 		bundle := setup(b, setupOpts{handler: router, deps: func(d *Deps) { d.Redis, d.KeyPrefix = rdb, prefix+"wechat:" }})
-		benchWebhook(b, bundle)
+		dispatcher.Register(Channel, bundle.a.Queue)
+		if err := dispatcher.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(dispatcher.Stop)
+		benchWebhook(b, bundle, counts)
 	})
 }
 
-func benchWebhook(b *testing.B, bundle *testBundle) {
-	const users = 5000
+func benchWebhook(b *testing.B, bundle *testBundle, counts *storetest.RoundTrips) {
+	const users = 500
 	answers := []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否", "张三"}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	var seq atomic.Int64
@@ -73,6 +83,10 @@ func benchWebhook(b *testing.B, bundle *testBundle) {
 	var latencies []time.Duration
 	b.SetParallelism(16)
 	b.ReportAllocs()
+	var before storetest.Counts
+	if counts != nil {
+		before = counts.Read()
+	}
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
@@ -100,6 +114,13 @@ func benchWebhook(b *testing.B, bundle *testBundle) {
 		mu.Unlock()
 	})
 	b.StopTimer()
+	if counts != nil {
+		c := counts.Read().Sub(before)
+		n := float64(b.N)
+		b.ReportMetric(float64(c.Redis)/n, "redis-rt/turn")
+		b.ReportMetric(float64(c.PG)/n, "pg-rt/turn")
+		b.ReportMetric(float64(c.Statements)/n, "pg-stmts/turn")
+	}
 	if len(latencies) == 0 {
 		return
 	}

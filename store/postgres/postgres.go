@@ -74,8 +74,9 @@ func (s *Store) Serial(ctx context.Context, id store.Identity, fn func(ctx conte
 }
 
 // NewPool returns a pool for the connection URL (postgres://…, or key=value
-// pairs) without connecting. maxConns 0 keeps pgx's default.
-func NewPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+// pairs) without connecting. maxConns 0 keeps pgx's default; tracer, when
+// given, sees every query and batch (the benchmarks count them).
+func NewPool(ctx context.Context, url string, maxConns int32, tracer ...pgx.QueryTracer) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors quote the whole URL, password included.
@@ -83,6 +84,9 @@ func NewPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, er
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	if len(tracer) > 0 {
+		cfg.ConnConfig.Tracer = tracer[0]
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
