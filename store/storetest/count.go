@@ -55,7 +55,6 @@ func (h redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 	}
 }
 
-
 type pgTracer struct{ r *RoundTrips }
 
 func (t pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
