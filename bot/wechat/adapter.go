@@ -278,16 +278,6 @@ func (a *Adapter) fallback(ctx context.Context, user string, parts []part) error
 	return nil
 }
 
-// Queue hands msgs for the candidate userID to the background sender of
-// customer-service messages, behind what is queued for them already; it
-// does not wait for the delivery. The turns' outbox rows come here (the
-// interim bot.SendDispatcher).
-func (a *Adapter) Queue(ctx context.Context, userID string, msgs []dialogs.Outbound) {
-	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
-	defer cancel()
-	a.enqueue(ctx, userID, msgs)
-}
-
 // enqueue hands msgs to the background sender.
 func (a *Adapter) enqueue(ctx context.Context, user string, msgs []dialogs.Outbound) {
 	parts, dropped := customerParts(msgs)
