@@ -216,7 +216,7 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 	if r.degraded.Load() && !r.probe(ctx) {
 		return r.serial(ctx, in, req, obs)
 	}
-	b, err := r.deps.Fast.Begin(ctx, req)
+	b, err := r.begin(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return dialogs.Result{}, fmt.Errorf("begin turn: %w", err)
@@ -253,6 +253,30 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 		r.log.Warn("finish turn", "channel", in.Channel, "err", err)
 	}
 	return out.res, nil
+}
+
+// busyPoll is how often a retry asks again about a message whose turn is in
+// flight elsewhere.
+const busyPoll = 50 * time.Millisecond
+
+// begin is Fast.Begin, waiting while the message's turn is in flight
+// elsewhere: the retry then gets that turn's reply when it is recorded, or
+// takes the message over when its owner died (its lease ran out). It gives
+// up with BeginBusy when ctx ends first.
+func (r *Router) begin(ctx context.Context, req store.BeginRequest) (store.Begun, error) {
+	for {
+		b, err := r.deps.Fast.Begin(ctx, req)
+		if err != nil || b.State != store.BeginBusy {
+			return b, err
+		}
+		t := time.NewTimer(busyPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return b, nil
+		case <-t.C:
+		}
+	}
 }
 
 // serial runs the turn on the record alone: the record's lock for the

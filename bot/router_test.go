@@ -51,11 +51,26 @@ var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
 
 func setup(t testing.TB, opts ...bot.RouterOption) *testBundle {
 	t.Helper()
-	return setupWith(t, nil, opts...)
+	return setupWith(t, false, nil, opts...)
 }
 
-// setupWith is setup with the fast path wrapped by wrap (nil: as is).
-func setupWith(t testing.TB, wrap func(bot.Fast) bot.Fast, opts ...bot.RouterOption) *testBundle {
+// onBoth runs test on a single Redis and on the 3-node Redis Cluster.
+func onBoth(t *testing.T, test func(t *testing.T, b *testBundle)) {
+	for _, cluster := range []bool{false, true} {
+		name := "redis"
+		if cluster {
+			name = "cluster"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, setupWith(t, cluster, nil))
+		})
+	}
+}
+
+// setupWith is setup on the Redis Cluster (cluster) or the single Redis,
+// with the fast path wrapped by wrap (nil: as is).
+func setupWith(t testing.TB, cluster bool, wrap func(bot.Fast) bot.Fast, opts ...bot.RouterOption) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	counts := &storetest.RoundTrips{}
@@ -68,6 +83,9 @@ func setupWith(t testing.TB, wrap func(bot.Fast) bot.Fast, opts ...bot.RouterOpt
 		t.Fatal(err)
 	}
 	rdb, prefix := storetest.RedisPrefix(t)
+	if cluster {
+		rdb, prefix = storetest.RedisClusterPrefix(t)
+	}
 	rdb.AddHook(counts.Hook())
 	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
 	if err != nil {
@@ -133,114 +151,114 @@ func entryMessages(i int) []string {
 // arrival order, and no answer is lost: the ten work history entries come
 // out whole and in order.
 func TestSameUserConcurrentMessagesInArrivalOrder(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	id := store.Identity{Channel: "test", UserID: "u-order"}
-	var msgs []string
-	for i := 0; i < 10; i++ {
-		msgs = append(msgs, entryMessages(i)...)
-	}
-	unlock, err := b.locks.LockUser(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(msgs))
-	for i, text := range msgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := b.router.Handle(ctx, dialogs.Inbound{Channel: id.Channel, UserID: id.UserID, MsgID: "m" + strconv.Itoa(i), Text: text})
-			if err != nil {
-				errs <- fmt.Errorf("message %d: %w", i, err)
-			}
-		}()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n, err := b.locks.Waiters(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == i+1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("message %d did not line up (%d waiting)", i, n)
-			}
-			time.Sleep(time.Millisecond)
+	onBoth(t, func(t *testing.T, b *testBundle) {
+		ctx := context.Background()
+		id := store.Identity{Channel: "test", UserID: "u-order"}
+		var msgs []string
+		for i := 0; i < 10; i++ {
+			msgs = append(msgs, entryMessages(i)...)
 		}
-	}
-	unlock()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if got := b.turns.Load(); got != int64(len(msgs)) {
-		t.Fatalf("%d turns, want %d", got, len(msgs))
-	}
-	inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var order []string
-	for _, m := range inbound {
-		order = append(order, m.MsgID)
-	}
-	want := make([]string, len(msgs))
-	for i := range msgs {
-		want[i] = "m" + strconv.Itoa(i)
-	}
-	if !slices.Equal(order, want) {
-		t.Fatalf("handled in order %v, want %v", order, want)
-	}
-	snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.router.Engine().Unmarshal(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Work) != 10 {
-		t.Fatalf("%d work entries recorded, want 10: %+v", len(s.Work), s.Work)
-	}
-	for i, w := range s.Work {
-		if w.Employer != fmt.Sprintf("第%02d号电子商务有限公司", i) || w.Start != fmt.Sprintf("%d-01", 2000+i) {
-			t.Fatalf("entry %d is %+v: answers were mixed up", i, w)
+		unlock, err := b.locks.LockUser(ctx, id)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(msgs))
+		for i, text := range msgs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := b.router.Handle(ctx, dialogs.Inbound{Channel: id.Channel, UserID: id.UserID, MsgID: "m" + strconv.Itoa(i), Text: text})
+				if err != nil {
+					errs <- fmt.Errorf("message %d: %w", i, err)
+				}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				n, err := b.locks.Waiters(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == i+1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("message %d did not line up (%d waiting)", i, n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		unlock()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := b.turns.Load(); got != int64(len(msgs)) {
+			t.Fatalf("%d turns, want %d", got, len(msgs))
+		}
+		inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, m := range inbound {
+			order = append(order, m.MsgID)
+		}
+		want := make([]string, len(msgs))
+		for i := range msgs {
+			want[i] = "m" + strconv.Itoa(i)
+		}
+		if !slices.Equal(order, want) {
+			t.Fatalf("handled in order %v, want %v", order, want)
+		}
+		snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-order"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := b.router.Engine().Unmarshal(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Work) != 10 {
+			t.Fatalf("%d work entries recorded, want 10: %+v", len(s.Work), s.Work)
+		}
+		for i, w := range s.Work {
+			if w.Employer != fmt.Sprintf("第%02d号电子商务有限公司", i) || w.Start != fmt.Sprintf("%d-01", 2000+i) {
+				t.Fatalf("entry %d is %+v: answers were mixed up", i, w)
+			}
+		}
+	})
 }
 
 // TestRetriedDeliveryIsOneTurn delivers the same message id three times at
 // once: one turn, two duplicates.
 func TestRetriedDeliveryIsOneTurn(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	var wg sync.WaitGroup
-	var dups atomic.Int64
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-dup", MsgID: "same", Text: "是"})
-			switch {
-			case errors.Is(err, bot.ErrDuplicate):
-				dups.Add(1)
-			case err != nil:
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if b.turns.Load() != 1 || dups.Load() != 2 {
-		t.Fatalf("%d turns and %d duplicates, want 1 and 2", b.turns.Load(), dups.Load())
-	}
-	inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-dup"})
-	if err != nil || len(inbound) != 1 {
-		t.Fatalf("recorded %d messages (%v), want 1", len(inbound), err)
-	}
+	onBoth(t, func(t *testing.T, b *testBundle) {
+		var wg sync.WaitGroup
+		var dups atomic.Int64
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-dup", MsgID: "same", Text: "是"})
+				switch {
+				case errors.Is(err, bot.ErrDuplicate):
+					dups.Add(1)
+				case err != nil:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if b.turns.Load() != 1 || dups.Load() != 2 {
+			t.Fatalf("%d turns and %d duplicates, want 1 and 2", b.turns.Load(), dups.Load())
+		}
+		inbound, err := b.record.InboundMessages(context.Background(), store.Identity{Channel: "test", UserID: "u-dup"})
+		if err != nil || len(inbound) != 1 {
+			t.Fatalf("recorded %d messages (%v), want 1", len(inbound), err)
+		}
+	})
 }
 
 // TestRecoveryAfterRedisLosesEverything deletes every Redis key of the
@@ -248,33 +266,33 @@ func TestRetriedDeliveryIsOneTurn(t *testing.T) {
 // other tests sharing this Redis) in the middle of a conversation: the next
 // message continues at the same question with every earlier answer.
 func TestRecoveryAfterRedisLosesEverything(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	for i, text := range []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2023-01", "至今", "否"} {
-		b.send(t, "u-rec", "r"+strconv.Itoa(i), text)
-	}
-	res := b.send(t, "u-rec", "r6", "是") // has_prior_cert: yes
-	if got := asked(res); got != "prior_cert_date" {
-		t.Fatalf("before the flush the bot asks %q, want prior_cert_date", got)
-	}
-	if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
-		t.Fatal(err)
-	}
-	res = b.send(t, "u-rec", "r7", "2023-02")
-	if got := asked(res); got != "has_training_cert" {
-		t.Fatalf("after the flush the bot asks %q, want has_training_cert (the conversation went on)", got)
-	}
-	snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-rec"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.router.Engine().Unmarshal(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Work) != 1 || s.Answers["has_prior_cert"] != true || s.Answers["prior_cert_date"] != "2023-02" {
-		t.Fatalf("answers after recovery: work %+v, answers %v", s.Work, s.Answers)
-	}
+	onBoth(t, func(t *testing.T, b *testBundle) {
+		for i, text := range []string{"是", "杭州某某电子商务有限公司", "电子商务师", "2023-01", "至今", "否"} {
+			b.send(t, "u-rec", "r"+strconv.Itoa(i), text)
+		}
+		res := b.send(t, "u-rec", "r6", "是") // has_prior_cert: yes
+		if got := asked(res); got != "prior_cert_date" {
+			t.Fatalf("before the flush the bot asks %q, want prior_cert_date", got)
+		}
+		if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
+			t.Fatal(err)
+		}
+		res = b.send(t, "u-rec", "r7", "2023-02")
+		if got := asked(res); got != "has_training_cert" {
+			t.Fatalf("after the flush the bot asks %q, want has_training_cert (the conversation went on)", got)
+		}
+		snap, err := b.record.LatestSession(context.Background(), store.Identity{Channel: "test", UserID: "u-rec"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := b.router.Engine().Unmarshal(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Work) != 1 || s.Answers["has_prior_cert"] != true || s.Answers["prior_cert_date"] != "2023-02" {
+			t.Fatalf("answers after recovery: work %+v, answers %v", s.Work, s.Answers)
+		}
+	})
 }
 
 // BenchmarkRouterTurns measures turns through engine + Redis + PostgreSQL
@@ -332,21 +350,21 @@ func reportRoundTrips(b *testing.B, c storetest.Counts) {
 // TestRetryAfterRedisLostTheDedupKeyIsStillOneTurn: Redis loses everything
 // between a delivery and its retry; the record's message ids catch the retry.
 func TestRetryAfterRedisLostTheDedupKeyIsStillOneTurn(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.send(t, "u-retry", "once", "是")
-	if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
-		t.Fatal(err)
-	}
-	_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-retry", MsgID: "once", Text: "是"})
-	if !errors.Is(err, bot.ErrDuplicate) {
-		t.Fatalf("retry after the flush: err %v, want ErrDuplicate", err)
-	}
-	res := b.send(t, "u-retry", "next", "杭州某某电子商务有限公司")
-	if got := asked(res); got != "work_history.occupation" {
-		t.Fatalf("the conversation went on at %q, want work_history.occupation", got)
-	}
-	if b.turns.Load() != 2 {
-		t.Fatalf("%d turns, want 2", b.turns.Load())
-	}
+	onBoth(t, func(t *testing.T, b *testBundle) {
+		b.send(t, "u-retry", "once", "是")
+		if err := storetest.DeleteKeys(context.Background(), b.rdb, b.prefix); err != nil {
+			t.Fatal(err)
+		}
+		_, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: "test", UserID: "u-retry", MsgID: "once", Text: "是"})
+		if !errors.Is(err, bot.ErrDuplicate) {
+			t.Fatalf("retry after the flush: err %v, want ErrDuplicate", err)
+		}
+		res := b.send(t, "u-retry", "next", "杭州某某电子商务有限公司")
+		if got := asked(res); got != "work_history.occupation" {
+			t.Fatalf("the conversation went on at %q, want work_history.occupation", got)
+		}
+		if b.turns.Load() != 2 {
+			t.Fatalf("%d turns, want 2", b.turns.Load())
+		}
+	})
 }

@@ -201,7 +201,7 @@ func (f flakyFast) Ping(context.Context) error {
 func TestDegradedModeWithoutRedis(t *testing.T) {
 	t.Parallel()
 	down := &atomic.Bool{}
-	b := setupWith(t, func(f bot.Fast) bot.Fast { return flakyFast{f, down} })
+	b := setupWith(t, false, func(f bot.Fast) bot.Fast { return flakyFast{f, down} })
 	ref := setup(t)
 	ctx := context.Background()
 	for i, text := range conversation {
@@ -249,8 +249,10 @@ func waitProbe() { time.Sleep(1100 * time.Millisecond) }
 // trips and one PostgreSQL round trip, with only the statements of what
 // changed. These counts are the goal; they must not grow back.
 func TestRoundTripsPerTurn(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
+	onBoth(t, testRoundTripsPerTurn)
+}
+
+func testRoundTripsPerTurn(t *testing.T, b *testBundle) {
 	b.send(t, "u-count", "c0", conversation[0])
 	var worst storetest.Counts
 	var total storetest.Counts

@@ -127,3 +127,18 @@ func TestSerialRollsBack(t *testing.T) {
 		t.Fatalf("a turn recorded in a failed Serial call: %v, want none (rolled back)", err)
 	}
 }
+
+// TestConformanceOnRedisCluster runs the suite with the fast path on a
+// 3-node Redis Cluster: every script of a turn touches one slot.
+func TestConformanceOnRedisCluster(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		pg := newStore(t)
+		rdb, prefix := storetest.RedisClusterPrefix(t)
+		rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Stores{Fast: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg)}
+	})
+}

@@ -24,7 +24,34 @@ var (
 	DatabaseURL = cmp.Or(os.Getenv("REGBOT_TEST_DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	// RedisURL is the Redis tests use (REGBOT_TEST_REDIS_URL).
 	RedisURL = cmp.Or(os.Getenv("REGBOT_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0")
+	// RedisClusterAddrs are the nodes of the Redis Cluster the scale-out
+	// tests use (REGBOT_TEST_REDIS_CLUSTER, comma-separated); .ci/run
+	// starts it with .ci/redis-cluster.sh.
+	RedisClusterAddrs = strings.Split(cmp.Or(os.Getenv("REGBOT_TEST_REDIS_CLUSTER"), "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103"), ",")
 )
+
+// RedisClusterPrefix is RedisPrefix on the test Redis Cluster: a client of
+// the cluster and a key prefix of the test's own, whose keys are deleted
+// when the test ends. The cluster is required: the test fails without it.
+func RedisClusterPrefix(t testing.TB) (goredis.UniversalClient, string) {
+	t.Helper()
+	rdb := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: RedisClusterAddrs})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rdb.ForEachShard(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() }); err != nil {
+		rdb.Close()
+		t.Fatalf("the Redis Cluster is required for this test (%s; start it with .ci/redis-cluster.sh): %v",
+			strings.Join(RedisClusterAddrs, ","), err)
+	}
+	prefix := "regbot-test:" + rand.Text()[:12] + ":"
+	t.Cleanup(func() {
+		defer rdb.Close()
+		if err := DeleteKeys(context.Background(), rdb, prefix); err != nil {
+			t.Errorf("delete test keys %s*: %v", prefix, err)
+		}
+	})
+	return rdb, prefix
+}
 
 // PostgresURL creates an empty schema of its own for the test and returns a
 // connection URL whose search_path is that schema; the schema and all in it
@@ -93,6 +120,12 @@ func RedisPrefix(t testing.TB) (goredis.UniversalClient, string) {
 // DeleteKeys deletes every key under prefix (SCAN, then DEL), as a Redis
 // flush would for one deployment. Recovery tests use it.
 func DeleteKeys(ctx context.Context, rdb goredis.UniversalClient, prefix string) error {
+	if c, ok := rdb.(*goredis.ClusterClient); ok {
+		// SCAN sees one node's keys: delete on every master.
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			return DeleteKeys(ctx, node, prefix)
+		})
+	}
 	iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
 	var keys []string
 	for iter.Next(ctx) {
