@@ -249,8 +249,9 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 	if err := r.deps.Fast.Finish(ctx, req, b, fin); err != nil {
 		// The record holds the turn and the candidate gets the answer; the
 		// fast path heals: an expired lease passes the turn on, and the
-		// record's seq catches a stale cached session.
-		r.log.Warn("finish turn", "channel", in.Channel, "err", err)
+		// record's seq catches a stale cached session. Redis went away
+		// during the turn: the next turns run without it.
+		r.enterDegraded(err)
 	}
 	return out.res, nil
 }

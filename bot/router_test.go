@@ -51,7 +51,7 @@ var today = time.Date(2026, 11, 28, 12, 0, 0, 0, dialogs.ChinaTime)
 
 func setup(t testing.TB, opts ...bot.RouterOption) *testBundle {
 	t.Helper()
-	return setupWith(t, false, nil, opts...)
+	return setupWith(t, setupOpts{}, opts...)
 }
 
 // onBoth runs test on a single Redis and on the 3-node Redis Cluster.
@@ -63,14 +63,23 @@ func onBoth(t *testing.T, test func(t *testing.T, b *testBundle)) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			test(t, setupWith(t, cluster, nil))
+			test(t, setupWith(t, setupOpts{cluster: cluster}))
 		})
 	}
 }
 
-// setupWith is setup on the Redis Cluster (cluster) or the single Redis,
-// with the fast path wrapped by wrap (nil: as is).
-func setupWith(t testing.TB, cluster bool, wrap func(bot.Fast) bot.Fast, opts ...bot.RouterOption) *testBundle {
+// setupOpts vary a test's stack.
+type setupOpts struct {
+	// cluster runs the fast path on the Redis Cluster.
+	cluster bool
+	// wrap wraps the fast path (a failing one).
+	wrap func(bot.Fast) bot.Fast
+	// dispatcher takes the turns' outbox rows.
+	dispatcher bot.Dispatcher
+}
+
+// setupWith is setup as o says.
+func setupWith(t testing.TB, o setupOpts, opts ...bot.RouterOption) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	counts := &storetest.RoundTrips{}
@@ -83,7 +92,7 @@ func setupWith(t testing.TB, cluster bool, wrap func(bot.Fast) bot.Fast, opts ..
 		t.Fatal(err)
 	}
 	rdb, prefix := storetest.RedisPrefix(t)
-	if cluster {
+	if o.cluster {
 		rdb, prefix = storetest.RedisClusterPrefix(t)
 	}
 	rdb.AddHook(counts.Hook())
@@ -102,10 +111,10 @@ func setupWith(t testing.TB, cluster bool, wrap func(bot.Fast) bot.Fast, opts ..
 	rec := postgres.New(pool)
 	b := &testBundle{record: rec, rdb: rdb, prefix: prefix, turns: &atomic.Int64{}, locks: rs, counts: counts, engine: engine, pool: pool, rs: rs}
 	fast := bot.Fast(rs)
-	if wrap != nil {
-		fast = wrap(rs)
+	if o.wrap != nil {
+		fast = o.wrap(rs)
 	}
-	b.router = bot.NewRouter(engine, bot.Deps{Fast: fast, Record: rec},
+	b.router = bot.NewRouter(engine, bot.Deps{Fast: fast, Record: rec, Dispatcher: o.dispatcher},
 		slog.New(slog.DiscardHandler), append([]bot.RouterOption{bot.WithObserver(func(o bot.Observation) {
 			if !o.Duplicate && o.Err == nil {
 				b.turns.Add(1)
