@@ -147,8 +147,14 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	// The SDK reads the body again; it parses XML only (official accounts
-	// never post JSON).
+	if !safe {
+		a.servePlain(w, r, body)
+		return
+	}
+
+	// Safe mode: the SDK decrypts, parses and encrypts the reply. It reads
+	// the body again; it parses XML only (official accounts never post
+	// JSON).
 	req := r.Clone(r.Context())
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
@@ -179,16 +185,73 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 			rec.reset()
 		}
 	}
-	if rec.body.Len() == 0 {
-		// Safe mode writes nothing for a nil reply; WeChat wants "success".
-		rec.header.Set("Content-Type", "text/plain; charset=utf-8")
-		rec.body.WriteString("success")
+	a.answer(w, r, ex, rec.header, rec.body.Bytes())
+}
+
+// servePlain is serveMessage in plaintext mode, without the SDK's server:
+// the signature is checked already, so the message is parsed once, from
+// the body read, and the passive reply is built directly (the SDK's
+// server would clone the request, check the signature again and build the
+// reply by reflection).
+func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte) {
+	var msg message.MixMessage
+	if err := xml.Unmarshal(body, &msg); err != nil {
+		a.log.Info("wechat message unreadable", "channel", Channel, "err", redact(err.Error()))
+		a.refuse(w, http.StatusBadRequest, "malformed")
+		return
 	}
-	for k, v := range rec.header {
+	ex := &exchange{a: a, ctx: r.Context()}
+	reply := ex.handle(&msg)
+	if ex.malformed {
+		a.refuse(w, http.StatusBadRequest, "malformed")
+		return
+	}
+	var out []byte
+	if text, ok := replyText(reply); ok {
+		text.SetToUserName(msg.FromUserName)
+		text.SetFromUserName(msg.ToUserName)
+		text.SetMsgType(message.MsgTypeText)
+		text.SetCreateTime(a.now().Unix())
+		var err error
+		if out, err = xml.Marshal(text); err != nil {
+			a.log.Error("wechat passive reply not built", "channel", Channel, "user", userHash(ex.user), "err", err)
+			out = nil
+		}
+	}
+	var header http.Header
+	if out != nil {
+		header = http.Header{"Content-Type": xmlContentType}
+	} else if ex.replied {
+		ex.rest, ex.replied = ex.all, false
+	}
+	a.answer(w, r, ex, header, out)
+}
+
+// xmlContentType is the passive reply's Content-Type, as the SDK sends it.
+var xmlContentType = []string{"application/xml; charset=utf-8"}
+
+// replyText is the text message of a passive reply.
+func replyText(reply *message.Reply) (*message.Text, bool) {
+	if reply == nil {
+		return nil, false
+	}
+	text, ok := reply.MsgData.(*message.Text)
+	return text, ok
+}
+
+// answer writes the webhook's answer (body, or "success" when it is empty)
+// and hands the rest of the turn's reply to the sender.
+func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, ex *exchange, header http.Header, body []byte) {
+	if len(body) == 0 {
+		// Safe mode writes nothing for a nil reply; WeChat wants "success".
+		header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		body = []byte("success")
+	}
+	for k, v := range header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(rec.body.Bytes())
+	_, _ = w.Write(body)
 	result := ex.result
 	if ex.replied {
 		result = "reply"

@@ -318,7 +318,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	// WeChat (bot/wechat): the SDK's HTTP client is process-wide; set it
 	// here, once, with a timeout.
 	if cfg.WeChat.Enabled() {
-		wechat.UseHTTPClient(&http.Client{Timeout: cfg.WeChat.APITimeout})
+		// Keep-alive sized to the concurrent sends (Go keeps two idle
+		// connections per host by default).
+		wechat.UseHTTPClient(&http.Client{Timeout: cfg.WeChat.APITimeout, Transport: bot.NewTransport(64)})
 		wechat.UseAPIBase(cfg.WeChat.APIBase)
 		s.wechat, err = wechat.New(cfg.WeChat, router, wechat.Deps{
 			Redis:      st.rdb,
