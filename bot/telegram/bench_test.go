@@ -25,10 +25,19 @@ import (
 
 // BenchmarkTelegramWebhook posts text updates from many chats to the
 // webhook, with the real Router and dialog on Redis and PostgreSQL and a
-// local stand-in for the Bot API (each reply is a sendMessage before the
-// webhook answers), and reports turns per second, the latency percentiles,
-// allocations and the Redis and PostgreSQL round trips per turn.
+// local stand-in for the Bot API, and reports turns per second, the latency
+// percentiles, allocations, the Redis and PostgreSQL round trips and the
+// Bot API calls per turn.
+//
+//   - api: every reply is a sendMessage before the webhook answers.
+//   - webhook-reply: the last message is the webhook's response
+//     (telegram.webhook_reply).
 func BenchmarkTelegramWebhook(b *testing.B) {
+	b.Run("api", func(b *testing.B) { benchTelegramWebhook(b, false) })
+	b.Run("webhook-reply", func(b *testing.B) { benchTelegramWebhook(b, true) })
+}
+
+func benchTelegramWebhook(b *testing.B, webhookReply bool) {
 	ctx := context.Background()
 	var sends atomic.Int64
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,7 +73,7 @@ func BenchmarkTelegramWebhook(b *testing.B) {
 		b.Fatal(err)
 	}
 	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log)
-	a, err := New(Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL},
+	a, err := New(Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL, WebhookReply: webhookReply},
 		router, Deps{HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, log)
 	if err != nil {
 		b.Fatal(err)

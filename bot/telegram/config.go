@@ -67,6 +67,13 @@ type Config struct {
 	// ServerURL is the Bot API server (default https://api.telegram.org);
 	// tests and self-hosted Bot API servers change it.
 	ServerURL string `yaml:"server_url"`
+	// WebhookReply, in webhook mode, answers an update with the turn's last
+	// message as the webhook's response (a sendMessage Telegram runs when
+	// it gets the answer) instead of a Bot API call: one call less per
+	// turn. Telegram does not report a failure of it (a blocked user is
+	// found on the next send instead); messages with images always go by
+	// the API.
+	WebhookReply bool `yaml:"webhook_reply"`
 }
 
 // Enabled reports whether the channel is configured (it has a token).

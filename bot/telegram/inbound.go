@@ -63,6 +63,9 @@ type incoming struct {
 	stale bool
 	// blocked says the user blocked the bot.
 	blocked bool
+	// reply, in webhook mode with Config.WebhookReply, takes the turn's
+	// last message for the webhook's response.
+	reply *webhookReply
 }
 
 // fileRef is an image on Telegram's servers.
@@ -336,7 +339,16 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 	if inc.callback != nil {
 		a.markChosen(ctx, inc, log)
 	}
-	a.sendLogged(ctx, inc.chatID, log, res.Messages...)
+	msgs := res.Messages
+	if inc.reply != nil && len(msgs) > 0 {
+		if p, ok := a.replyParams(inc.chatID, msgs[len(msgs)-1]); ok {
+			// The earlier messages go first, by the API; the last one
+			// leaves with the webhook's response, after them.
+			inc.reply.params, inc.reply.msg = p, msgs[len(msgs)-1]
+			msgs = msgs[:len(msgs)-1]
+		}
+	}
+	a.sendLogged(ctx, inc.chatID, log, msgs...)
 	return true
 }
 

@@ -163,6 +163,33 @@ func (a *Adapter) sends(chatID int64, m dialogs.Outbound) []apiSend {
 	return out
 }
 
+// replyParams is m as the single sendMessage a webhook response can carry:
+// ok is false for a message with an image or one that needs several
+// messages.
+func (a *Adapter) replyParams(chatID int64, m dialogs.Outbound) (*tgbot.SendMessageParams, bool) {
+	if m.Image != nil {
+		return nil, false
+	}
+	text := joinText(m.Text, a.uploadHint(m.Ask))
+	link := m.Link
+	if link != nil && !isWebURL(link.URL) {
+		text = joinText(text, linkLine(link))
+		link = nil
+	}
+	kb := keyboard(m.Choices, link)
+	if text == "" && kb != nil {
+		text = "请选择："
+	}
+	if text == "" || utf16Len(text) > maxTextUnits {
+		return nil, false
+	}
+	p := &tgbot.SendMessageParams{ChatID: chatID, Text: text}
+	if kb != nil {
+		p.ReplyMarkup = kb
+	}
+	return p, true
+}
+
 // keyboard lays choices out as buttons, a link as a URL button; nil when
 // there are none. Short labels share a row, long ones get their own.
 func keyboard(choices []dialogs.Choice, link *dialogs.Link) *inlineKeyboard {

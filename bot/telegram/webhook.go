@@ -9,7 +9,10 @@ import (
 	"io"
 	"net/http"
 
+	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+
+	"regbot/dialogs"
 )
 
 // secretHeader carries the webhook's secret_token on every Telegram post.
@@ -59,6 +62,9 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inc, ok := a.accept(&upd); ok {
 		// A turn under way finishes even if Telegram hangs up.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), turnTimeout)
+		if a.cfg.WebhookReply {
+			inc.reply = &webhookReply{}
+		}
 		handled := a.process(ctx, inc, a.queue.join(inc.chatKey()))
 		cancel()
 		if !handled {
@@ -67,8 +73,29 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "update not handled, deliver again", http.StatusServiceUnavailable)
 			return
 		}
+		if inc.reply != nil && inc.reply.params != nil {
+			body, err := json.Marshal(struct {
+				Method string `json:"method"`
+				*tgbot.SendMessageParams
+			}{"sendMessage", inc.reply.params})
+			if err == nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(body)
+				return
+			}
+			// Not expected: the message goes by the API after all.
+			a.sendLogged(context.WithoutCancel(r.Context()), inc.chatID, a.log, inc.reply.msg)
+		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// webhookReply is the message a webhook update is answered with
+// (Config.WebhookReply): params, set by process, is its sendMessage.
+type webhookReply struct {
+	params *tgbot.SendMessageParams
+	msg    dialogs.Outbound
 }
 
 // secretOK compares the header with the configured secret in constant time
