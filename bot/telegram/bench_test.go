@@ -138,4 +138,3 @@ func benchTelegramWebhook(b *testing.B, webhookReply bool) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
-
