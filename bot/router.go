@@ -438,12 +438,14 @@ func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cach
 	}
 	var out turnOut
 	var err error
-	if turn.Reply, err = encodeMessages(slices.Concat(inline, rest)); err != nil {
-		r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
-	}
-	turn.ReplyInline = len(inline)
 	if out.reply, err = encodeMessages(inline); err != nil {
 		r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+	}
+	turn.Reply, turn.ReplyInline = out.reply, len(inline)
+	if len(rest) > 0 {
+		if turn.Reply, err = encodeMessages(slices.Concat(inline, rest)); err != nil {
+			r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+		}
 	}
 	if len(rest) > 0 {
 		payload, err := encodeMessages(rest)
