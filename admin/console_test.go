@@ -66,7 +66,7 @@ func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
 	}
 	mem := memory.New()
 	log := slog.New(slog.DiscardHandler)
-	router := bot.NewRouter(engine, bot.Deps{Sessions: mem, Deduper: mem, Locker: mem, Record: pg}, log)
+	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: pg}, log)
 	pkgs, err := admin.NewPackages(cfg, engine, pg, blobs, log)
 	if err != nil {
 		t.Fatal(err)
