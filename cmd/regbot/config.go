@@ -109,8 +109,8 @@ type TurnsConfig struct {
 	// message it was handling) before another takes it over (default 2s).
 	Lease time.Duration `yaml:"lease"`
 	// UserRatePerMinute is each candidate's sustained message rate on every
-	// channel (default 30; 0 turns the limit off); UserBurst the messages
-	// they may send at once (default 20). A message over the limit is
+	// channel (default 60; 0 turns the limit off); UserBurst the messages
+	// they may send at once (default 30). A message over the limit is
 	// recorded and not answered, but for one "slow down" sentence.
 	UserRatePerMinute float64 `yaml:"user_rate_per_minute"`
 	UserBurst         int     `yaml:"user_burst"`
@@ -151,8 +151,8 @@ const (
 	defaultDataDir           = "data"
 	defaultLogLevel          = "info"
 	defaultLogFormat         = "json"
-	defaultUserRatePerMinute = 30
-	defaultUserBurst         = 20
+	defaultUserRatePerMinute = 60
+	defaultUserBurst         = 30
 )
 
 // envOverrides are the environment variables that replace a setting, for
