@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -512,6 +513,11 @@ func (h *heartbeat) renew(keys []string, tickets []any) {
 	})
 	var retry []int
 	for i, c := range cmds {
+		if errors.Is(c.Err(), goredis.ErrClosed) {
+			// The client is closed: nothing can be renewed any more.
+			h.remove(keys[i], tickets[i].(int64))
+			continue
+		}
 		if goredis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
 			retry = append(retry, i)
 			continue
