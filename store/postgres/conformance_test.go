@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goredis "github.com/redis/go-redis/v9"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,27 +20,32 @@ import (
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		pool := newPool(t)
-		pg := postgres.New(pool)
 		rdb, prefix := storetest.RedisPrefix(t)
-		rs, err := redis.New(rdb, redis.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ob := txOutbox{Store: pg, pool: pool}
-		return storetest.Stores{Fast: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg),
-			Queue: func(ctx context.Context, msgs []store.Outgoing) error {
-				_, err := ob.QueueOutbox(ctx, msgs)
-				return err
-			},
-			Outbox: func(ctx context.Context, id store.Identity) ([]store.Delivery, error) {
-				app, err := pg.Application(ctx, id, "internet-marketing-l4")
-				if err != nil {
-					return nil, err
-				}
-				return pg.Deliveries(ctx, app.CandidateID, 0)
-			}}
+		return stores(t, rdb, prefix)
 	})
+}
+
+// stores are PostgreSQL on a fresh schema and Redis (rdb) under prefix.
+func stores(t *testing.T, rdb goredis.UniversalClient, prefix string) storetest.Stores {
+	pool := newPool(t)
+	pg := postgres.New(pool)
+	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := txOutbox{Store: pg, pool: pool}
+	return storetest.Stores{Fast: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg),
+		Queue: func(ctx context.Context, msgs []store.Outgoing) error {
+			_, err := ob.QueueOutbox(ctx, msgs)
+			return err
+		},
+		Outbox: func(ctx context.Context, id store.Identity) ([]store.Delivery, error) {
+			app, err := pg.Application(ctx, id, "internet-marketing-l4")
+			if err != nil {
+				return nil, err
+			}
+			return pg.Deliveries(ctx, app.CandidateID, 0)
+		}}
 }
 
 // newStore returns a Store on a fresh schema with the migrations applied.
@@ -133,12 +139,7 @@ func TestSerialRollsBack(t *testing.T) {
 func TestConformanceOnRedisCluster(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		pg := newStore(t)
 		rdb, prefix := storetest.RedisClusterPrefix(t)
-		rs, err := redis.New(rdb, redis.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return storetest.Stores{Fast: rs, Locker: rs, Limiter: rs, Record: pg, Inspect: inspector(pg)}
+		return stores(t, rdb, prefix)
 	})
 }
