@@ -250,6 +250,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Notifier, error) {
 		n.now = time.Now
 	}
 	n.fast = newFastPath(n)
+	n.queue.bind(n)
 	return n, nil
 }
 
@@ -267,7 +268,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if n.started || n.stopped {
 		return errors.New("notify: already started")
 	}
-	if err := n.queue.start(ctx, n); err != nil {
+	if err := n.queue.start(ctx); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	n.fast.start()

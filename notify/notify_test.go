@@ -587,3 +587,25 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueFromACommand: a process that only queues (a command like
+// regbot status import, its Notifier never started) inserts the rows and
+// their jobs; a serving process delivers them.
+func TestQueueFromACommand(t *testing.T) {
+	t.Parallel()
+	b := setupPostgres(t, testConfig)
+	rec := postgres.New(b.pool)
+	cmd, err := notify.New(testConfig, notify.Deps{Record: rec, Queue: notify.NewRiverQueue(b.pool, rec, testLog())}, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.candidate(t)
+	rows, err := cmd.Queue(context.Background(), message(t, id, "from the command"))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("Queue on a Notifier never started: %+v, %v", rows, err)
+	}
+	b.waitState(t, rows[0].ID, store.DeliverySent)
+	if got := b.sender.got(id.UserID); fmt.Sprint(got) != "[from the command]" {
+		t.Fatalf("delivered %v", got)
+	}
+}

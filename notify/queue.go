@@ -16,8 +16,10 @@ import (
 // path does not make: NewRiverQueue on PostgreSQL, NewMemoryQueue on the
 // embedded store. Both run the same delivery code (Notifier.work).
 type Queue interface {
+	// bind gives the queue its Notifier (New calls it; no I/O).
+	bind(n *Notifier)
 	// start runs the queue's workers and its sweep until stop.
-	start(ctx context.Context, n *Notifier) error
+	start(ctx context.Context) error
 	stop()
 	// add inserts msgs owned by the queue from the start, with their jobs,
 	// in tx (nil: a transaction of its own).
@@ -71,8 +73,10 @@ func NewMemoryQueue(rec MemoryRecord) Queue {
 	return &memoryQueue{rec: rec, wake: make(chan struct{}, 1), run: make(chan memJob), quit: make(chan struct{})}
 }
 
-func (q *memoryQueue) start(ctx context.Context, n *Notifier) error {
-	q.n = n
+func (q *memoryQueue) bind(n *Notifier) { q.n = n }
+
+func (q *memoryQueue) start(ctx context.Context) error {
+	n := q.n
 	q.ctx, q.cancelF = context.WithCancel(context.WithoutCancel(ctx))
 	q.wg.Add(2 + n.cfg.QueueWorkers)
 	go q.schedule()

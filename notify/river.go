@@ -71,10 +71,13 @@ type riverQueue struct {
 	rec  RiverRecord
 	log  *slog.Logger
 
-	n      *Notifier
-	client *river.Client[pgx.Tx]
-	quit   chan struct{}
-	swept  sync.WaitGroup
+	n *Notifier
+
+	mu      sync.Mutex
+	client  *river.Client[pgx.Tx] // built on first use
+	started bool
+	quit    chan struct{}
+	swept   sync.WaitGroup
 }
 
 // NewRiverQueue returns the River queue over the PostgreSQL record on pool
@@ -127,51 +130,73 @@ func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
 	return 2 * w.n.cfg.SendTimeout
 }
 
-func (q *riverQueue) start(ctx context.Context, n *Notifier) error {
+func (q *riverQueue) bind(n *Notifier) { q.n = n }
+
+// riverClient returns the River client, building it on first use (it needs
+// the schema's name, so it is not built before there is a context to ask
+// the database with). A client that is not started still inserts jobs: a
+// command that queues messages without delivering them (regbot status
+// import) leaves them to the serving processes.
+func (q *riverQueue) riverClient(ctx context.Context) (*river.Client[pgx.Tx], error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.client != nil {
+		return q.client, nil
+	}
 	schema, err := currentSchema(ctx, q.pool)
 	if err != nil {
-		return fmt.Errorf("river: %w", err)
+		return nil, fmt.Errorf("river: %w", err)
 	}
-	q.n = n
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &deliverWorker{n: n}); err != nil {
-		return fmt.Errorf("river: %w", err)
+	if err := river.AddWorkerSafely(workers, &deliverWorker{n: q.n}); err != nil {
+		return nil, fmt.Errorf("river: %w", err)
 	}
-	q.client, err = river.NewClient(riverpgxv5.New(q.pool), &river.Config{
-		Queues:      map[string]river.QueueConfig{riverQueueName: {MaxWorkers: n.cfg.QueueWorkers}},
+	client, err := river.NewClient(riverpgxv5.New(q.pool), &river.Config{
+		Queues:      map[string]river.QueueConfig{riverQueueName: {MaxWorkers: q.n.cfg.QueueWorkers}},
 		Workers:     workers,
 		Schema:      schema,
-		MaxAttempts: n.cfg.MaxAttempts,
+		MaxAttempts: q.n.cfg.MaxAttempts,
 		// Snoozed and retried jobs come due without a notification: idle
 		// producers find them by polling.
-		FetchPollInterval: n.cfg.PollInterval,
+		FetchPollInterval: q.n.cfg.PollInterval,
 		// A producer fetches at most one batch per cooldown, which bounds a
 		// queue at queue_workers / cooldown jobs a second (River's 100 ms
 		// default: 320/s with 32 workers).
-		FetchCooldown: min(10*time.Millisecond, n.cfg.PollInterval),
+		FetchCooldown: min(10*time.Millisecond, q.n.cfg.PollInterval),
 		// River's own lines below warn (each errored job at info) would
 		// repeat what notify logs.
 		Logger: slog.New(minLevel{q.log.Handler(), slog.LevelWarn}),
 	})
 	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	q.client = client
+	return client, nil
+}
+
+func (q *riverQueue) start(ctx context.Context) error {
+	client, err := q.riverClient(ctx)
+	if err != nil {
+		return err
+	}
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
-	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("river: %w", err)
-	}
+	q.mu.Lock()
+	q.started = true
+	q.mu.Unlock()
 	q.swept.Add(1)
 	go q.sweepLoop()
 	return nil
 }
 
 func (q *riverQueue) stop() {
-	if q.client == nil {
+	q.mu.Lock()
+	started := q.started
+	q.started = false
+	q.mu.Unlock()
+	if !started {
 		return
-	}
-	select {
-	case <-q.quit:
-		return
-	default:
 	}
 	close(q.quit)
 	q.swept.Wait()
@@ -206,8 +231,9 @@ func (q *riverQueue) jobs(rows []store.Queued, terms map[int64]handOverTerms) []
 }
 
 func (q *riverQueue) add(ctx context.Context, tx pgx.Tx, msgs []store.Outgoing) ([]store.Delivery, error) {
-	if q.client == nil {
-		return nil, errors.New("notify: the queue is not started")
+	client, err := q.riverClient(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if tx == nil {
 		var out []store.Delivery
@@ -226,20 +252,24 @@ func (q *riverQueue) add(ctx context.Context, tx pgx.Tx, msgs []store.Outgoing) 
 	for i, r := range rows {
 		queued[i] = store.Queued{ID: r.ID, NotBefore: r.NotBefore}
 	}
-	if _, err := q.client.InsertManyTx(ctx, tx, q.jobs(queued, nil)); err != nil {
+	if _, err := client.InsertManyTx(ctx, tx, q.jobs(queued, nil)); err != nil {
 		return nil, fmt.Errorf("queue outbox jobs: %w", err)
 	}
 	return rows, nil
 }
 
 func (q *riverQueue) handOver(ctx context.Context, owner string, rows []handOver) error {
+	client, err := q.riverClient(ctx)
+	if err != nil {
+		return err
+	}
 	ids, terms := handOverIDs(rows)
 	return pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
 		queued, err := q.rec.QueueDeliveriesTx(ctx, tx, owner, ids)
 		if err != nil || len(queued) == 0 {
 			return err
 		}
-		if _, err := q.client.InsertManyTx(ctx, tx, q.jobs(queued, terms)); err != nil {
+		if _, err := client.InsertManyTx(ctx, tx, q.jobs(queued, terms)); err != nil {
 			return fmt.Errorf("queue outbox jobs: %w", err)
 		}
 		return nil
