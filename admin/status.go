@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"regbot/dialogs"
 	"regbot/store"
@@ -46,6 +47,11 @@ type Change struct {
 	Reason     string
 	Reopen     []string
 	PaymentURL string
+	// Since is when the application last changed, as the caller saw it:
+	// part of the derived key, so that the same change made again after
+	// the candidate moved on (rejected, resubmitted, rejected again) is a
+	// new turn.
+	Since time.Time
 	// Key makes the change idempotent: the same key is one turn however
 	// often it is sent. Empty: derived from the change itself.
 	Key string
@@ -111,14 +117,16 @@ func (c *StatusChanger) Apply(ctx context.Context, ch Change) (Outcome, error) {
 	return Failed, err
 }
 
-// changeKey is the idempotency key of a change: the same change from the
-// same status is the same turn, so re-running an import or a double click
-// changes and sends nothing twice, while the same target reached again
-// later (rejected, fixed, resubmitted, rejected again) is a new turn.
+// changeKey is the idempotency key of a change: the same change to the
+// same application state is the same turn, so re-running an import or a
+// double click changes and sends nothing twice, while the same target
+// reached again later (rejected, fixed, resubmitted, rejected again) is a
+// new turn. A key made new by an unrelated change of the application does
+// no harm: a status the application already has is no change.
 func changeKey(ch Change) string {
 	h := sha256.New()
 	for _, part := range []string{ch.Identity.Channel, ch.Identity.UserID, string(ch.From), string(ch.To),
-		ch.Actor, ch.Reason, strings.Join(ch.Reopen, ","), ch.PaymentURL} {
+		ch.Actor, ch.Reason, strings.Join(ch.Reopen, ","), ch.PaymentURL, ch.Since.UTC().Format(time.RFC3339Nano)} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

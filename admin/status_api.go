@@ -172,7 +172,7 @@ func (a *StatusAPI) set(w http.ResponseWriter, r *http.Request, actor string) {
 		a.storeError(w, err)
 		return
 	}
-	ch := Change{Identity: id, From: app.Status, To: to, Actor: actor, Reason: strings.TrimSpace(req.Reason),
+	ch := Change{Identity: id, From: app.Status, Since: app.UpdatedAt, To: to, Actor: actor, Reason: strings.TrimSpace(req.Reason),
 		Reopen: reopen, PaymentURL: strings.TrimSpace(req.PaymentURL)}
 	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
 		ch.Key = "staff:" + k

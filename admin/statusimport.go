@@ -360,7 +360,7 @@ func (run *importRun) change(ctx context.Context, rec []string) (Change, Outcome
 	}
 	// One person may have talked to the bot on several channels: the
 	// conversation they used last gets the change.
-	ch.Identity, ch.From = apps[0].Identity, apps[0].Status
+	ch.Identity, ch.From, ch.Since = apps[0].Identity, apps[0].Status, apps[0].UpdatedAt
 	return ch, "", nil
 }
 

@@ -67,6 +67,7 @@ func (r *recorder) notifications(t *testing.T, id store.Identity) []string {
 }
 
 type importBundle struct {
+	router *bot.Router
 	rec    *recorder
 	engine *dialogs.Engine
 	imp    *admin.StatusImport
@@ -89,7 +90,7 @@ func setupImport(t *testing.T) *importBundle {
 	log := slog.New(slog.DiscardHandler)
 	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: rec}, log)
 	changer := admin.NewStatusChanger(router, func(err error) bool { return errors.Is(err, bot.ErrDuplicate) })
-	return &importBundle{rec: rec, engine: engine,
+	return &importBundle{router: router, rec: rec, engine: engine,
 		imp: admin.NewStatusImport(changer, mem, plan),
 		api: admin.NewStatusAPI(changer, mem, mem, plan, admin.TokenAuthorizer(staffToken), log)}
 }
@@ -239,6 +240,25 @@ func TestStatusImport(t *testing.T) {
 		if n := b.rec.notifications(t, id); len(n) != 1 {
 			t.Errorf("%v got %d notifications after two imports, want 1", id, len(n))
 		}
+	}
+
+	// The rejected candidate resubmits; the official system rejects them
+	// again for the same reason: a new change, although the same row.
+	if _, err := b.router.Handle(context.Background(), dialogs.Inbound{Channel: review.Channel, UserID: review.UserID,
+		MsgID: "resubmit", Text: "我已在官网提交"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.status(t, review); got != store.StatusUnderReview {
+		t.Fatalf("after 我已在官网提交: %q", got)
+	}
+	out.Reset()
+	rep, err = b.imp.Import(context.Background(), strings.NewReader(file), admin.ImportOptions{}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Applied != 1 || b.status(t, review) != store.StatusRejected || len(b.rec.notifications(t, review)) != 2 {
+		t.Fatalf("rejected again after resubmitting: %+v, status %q, %d notifications\n%s",
+			rep, b.status(t, review), len(b.rec.notifications(t, review)), out.String())
 	}
 }
 
