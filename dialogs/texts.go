@@ -11,6 +11,10 @@ import (
 	"regbot/dialogs/answers"
 )
 
+// Fill replaces {name} placeholders in text; kv are name, value pairs.
+// Channel adapters use it for the texts they say themselves.
+func Fill(text string, kv ...string) string { return fill(text, kv...) }
+
 // fill replaces {name} placeholders in text; kv are name, value pairs.
 func fill(text string, kv ...string) string {
 	if len(kv) == 0 || !strings.Contains(text, "{") {
@@ -60,6 +64,12 @@ func checkPlaceholders(where, text string, allowed []string) []error {
 // declares is refused too, so a misspelt key is caught. Every problem names
 // the text's key.
 func (p *Plan) CheckTexts(complete bool, sets ...map[string][]string) error {
+	return CheckTexts(p.Texts, complete, sets...)
+}
+
+// CheckTexts is Plan.CheckTexts on a map of texts: what a channel adapter
+// runs on the texts it is given.
+func CheckTexts(texts map[string]string, complete bool, sets ...map[string][]string) error {
 	var errs []error
 	known := map[string]bool{}
 	for _, set := range sets {
@@ -70,7 +80,7 @@ func (p *Plan) CheckTexts(complete bool, sets ...map[string][]string) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			known[k] = true
-			text, ok := p.Texts[k]
+			text, ok := texts[k]
 			if !ok || strings.TrimSpace(text) == "" && !blankAllowed[k] {
 				errs = append(errs, fmt.Errorf("texts.%s is missing", k))
 				continue
@@ -80,7 +90,7 @@ func (p *Plan) CheckTexts(complete bool, sets ...map[string][]string) error {
 	}
 	if complete {
 		var unknown []string
-		for k := range p.Texts {
+		for k := range texts {
 			if !known[k] {
 				unknown = append(unknown, k)
 			}
@@ -138,6 +148,7 @@ var engineTexts = map[string][]string{
 	"package_empty":       nil,
 	"package_unavailable": nil,
 	"package_ready":       nil,
+	"package_link_label":  nil,
 	// Progress.
 	"progress_title":      nil,
 	"progress_answers":    nil,

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"regbot/bot/console"
+	"regbot/bot/telegram"
+	"regbot/bot/web"
+	"regbot/bot/wechat"
 	"regbot/dialogs"
 	"regbot/materials"
 	"regbot/plans"
@@ -299,7 +303,7 @@ func TestMaterials(t *testing.T) {
 func TestTexts(t *testing.T) {
 	t.Parallel()
 	p := parseDefault(t)
-	if err := p.CheckTexts(true, dialogs.TextKeys, materials.TextKeys); err != nil {
+	if err := p.CheckTexts(true, dialogs.TextKeys, materials.TextKeys, web.TextKeys, telegram.TextKeys, wechat.TextKeys, console.TextKeys); err != nil {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"上一步", "返回", "修改", "重新开始", "进度", "帮助", "转人工"} {

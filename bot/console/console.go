@@ -26,6 +26,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +35,7 @@ import (
 	"strings"
 
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 // Handler runs one inbound message (bot.Router satisfies it).
@@ -51,6 +53,18 @@ type Config struct {
 	ImageDir string
 	// MaxImageBytes bounds a file sent with /image.
 	MaxImageBytes int64
+	// Texts are the plan's texts (TextKeys); nil: the embedded default
+	// plan's.
+	Texts map[string]string
+}
+
+// TextKeys are the plan texts the terminal channel says itself, each with
+// the placeholders it may use.
+var TextKeys = map[string][]string{
+	"console_banner":           {"title"},
+	"console_image_unreadable": {"path"},
+	"console_image_too_large":  {"max"},
+	"console_image_saved":      {"path"},
 }
 
 // Console runs a conversation over a reader and a writer.
@@ -73,6 +87,11 @@ func New(cfg Config, h Handler, out io.Writer) *Console {
 	}
 	if cfg.MaxImageBytes == 0 {
 		cfg.MaxImageBytes = 20 << 20
+	}
+	if cfg.Texts == nil {
+		if p, err := plans.Default(); err == nil {
+			cfg.Texts = p.Texts
+		}
 	}
 	return &Console{cfg: cfg, h: h, out: out}
 }
@@ -114,6 +133,12 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 	return nil
 }
 
+// say is the plan's text of key with its placeholders filled.
+func (c *Console) say(key string, kv ...string) string { return dialogs.Fill(c.cfg.Texts[key], kv...) }
+
+// Banner is the line a human sees when the terminal chat starts.
+func (c *Console) Banner(title string) string { return c.say("console_banner", "title", title) }
+
 // inbound turns a line into a message.
 func (c *Console) inbound(line string) (dialogs.Inbound, error) {
 	in := dialogs.Inbound{}
@@ -121,14 +146,14 @@ func (c *Console) inbound(line string) (dialogs.Inbound, error) {
 		path = strings.TrimSpace(path)
 		st, err := os.Stat(path)
 		if err != nil {
-			return in, fmt.Errorf("无法读取图片文件：%s", path)
+			return in, errors.New(c.say("console_image_unreadable", "path", path))
 		}
 		if st.Size() > c.cfg.MaxImageBytes {
-			return in, fmt.Errorf("图片文件过大（超过 %d MB）", c.cfg.MaxImageBytes>>20)
+			return in, errors.New(c.say("console_image_too_large", "max", strconv.FormatInt(c.cfg.MaxImageBytes>>20, 10)+" MB"))
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return in, fmt.Errorf("无法读取图片文件：%s", path)
+			return in, errors.New(c.say("console_image_unreadable", "path", path))
 		}
 		in.Image = &dialogs.Image{Data: data, Name: filepath.Base(path), Document: true}
 		return in, nil
@@ -199,7 +224,7 @@ func (c *Console) message(m dialogs.Outbound) error {
 		fmt.Fprintf(c.out, "  %s：%s\n", m.Link.Label, m.Link.URL)
 	}
 	if img != nil {
-		fmt.Fprintf(c.out, "  [图片已保存：%s]\n", img.Path)
+		fmt.Fprintf(c.out, "  %s\n", c.say("console_image_saved", "path", img.Path))
 	}
 	return nil
 }

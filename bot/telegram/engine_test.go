@@ -158,7 +158,7 @@ func TestEligibilityConversation(t *testing.T) {
 		}
 		got = e.upload("身份证反面.jpg", checkerJPEG(t, 1000, 630))
 		// The 40–80 KB photo is next: the question says to send a file.
-		if last := textOf(got[len(got)-1]); !strings.Contains(last, "一寸") || !strings.Contains(last, hintSizeMatters) {
+		if last := textOf(got[len(got)-1]); !strings.Contains(last, "一寸") || !strings.Contains(last, planText("telegram_hint_size")) {
 			t.Errorf("want the photo question with the size hint:\n%s", transcript(got))
 		}
 

@@ -17,6 +17,7 @@ import (
 
 	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/plans"
 	"regbot/store"
 )
 
@@ -330,4 +331,14 @@ func modes(t *testing.T, fn func(t *testing.T, mode string)) {
 			fn(t, mode)
 		})
 	}
+}
+
+// planText is the default plan's text of key with its placeholders filled:
+// what the adapter says.
+func planText(key string, kv ...string) string {
+	p, err := plans.Default()
+	if err != nil {
+		panic(err)
+	}
+	return dialogs.Fill(p.Texts[key], kv...)
 }

@@ -20,26 +20,6 @@ import (
 	"regbot/dialogs"
 )
 
-// What the adapter itself says (zh-CN). Everything else comes from the engine.
-const (
-	textTooLarge       = "文件太大了：Telegram 机器人只能接收 20 MB 以内的文件。请压缩到 20 MB 以内后重新发送。"
-	textDownloadFailed = "图片没有收到，请重新发送一次。"
-	textBusy           = "系统繁忙，请稍后再试。"
-	textStaleButton    = "这个按钮已失效，请使用最新消息里的按钮。"
-)
-
-// commandTexts maps the bot's menu commands to the words the engine knows.
-// /start is the "subscribe" event instead: a welcome for a new candidate, a
-// welcome back for a known one.
-var commandTexts = map[string]string{
-	"help":    "帮助",
-	"status":  "进度",
-	"human":   "转人工",
-	"back":    "上一步",
-	"edit":    "修改",
-	"restart": "重新开始",
-}
-
 // imageExts are the file name extensions taken as images when a document
 // comes without an image MIME type.
 var imageExts = map[string]bool{
@@ -216,7 +196,10 @@ func parseMessage(inc incoming, msg *models.Message) (incoming, bool) {
 	return inc, true
 }
 
-// parseText maps the menu commands and keeps any other text as typed.
+// parseText reads a menu command as "/name" (the adapter then says it
+// with the plan's word for it, see texts.commandWord) and keeps any other
+// text as typed. /start is the "subscribe" event: a welcome for a new
+// candidate, a welcome back for a known one.
 func parseText(inc *incoming, text string) {
 	if cmd, ok := strings.CutPrefix(text, "/"); ok {
 		name, _, _ := strings.Cut(cmd, " ")
@@ -226,9 +209,11 @@ func parseText(inc *incoming, text string) {
 			inc.in.Event = "subscribe"
 			return
 		}
-		if t, ok := commandTexts[name]; ok {
-			inc.in.Text = t
-			return
+		for _, c := range menuCommands {
+			if c.name == name {
+				inc.in.Text = "/" + name
+				return
+			}
 		}
 	}
 	inc.in.Text = text
@@ -306,17 +291,17 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 	case inc.stale:
 		return true
 	case inc.tooLarge:
-		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textTooLarge})
+		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: a.texts.text("telegram_too_large", "max", strconv.Itoa(MaxFileBytes>>20)+" MB")})
 		return true
 	case inc.file != nil:
 		img, err := a.download(ctx, inc.file)
 		switch {
 		case errors.Is(err, errTooLarge):
-			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textTooLarge})
+			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: a.texts.text("telegram_too_large", "max", strconv.Itoa(MaxFileBytes>>20)+" MB")})
 			return true
 		case err != nil:
 			log.Error("telegram file download failed", "err", err)
-			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textDownloadFailed})
+			a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: a.texts.text("telegram_download_failed")})
 			return true
 		}
 		inc.in.Image = img
@@ -331,7 +316,7 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 		// Nothing of the turn happened (the Router forgot the message id):
 		// a redelivery may still run it.
 		log.Error("telegram turn failed", "err", err)
-		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: textBusy})
+		a.sendLogged(ctx, inc.chatID, log, dialogs.Outbound{Text: a.texts.text("telegram_busy")})
 		return false
 	case err != nil:
 		log.Error("telegram turn done, but a later step failed", "err", err)
@@ -375,7 +360,7 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, log *slog.Logger
 func (a *Adapter) answerCallback(ctx context.Context, inc incoming, log *slog.Logger) {
 	p := &tgbot.AnswerCallbackQueryParams{CallbackQueryID: inc.callback.id}
 	if inc.stale {
-		p.Text = textStaleButton
+		p.Text = a.texts.text("telegram_stale_button")
 	}
 	// No retries: an answer later than a few seconds is useless.
 	if _, err := a.api.AnswerCallbackQuery(ctx, p); err != nil {

@@ -37,15 +37,6 @@ const (
 // than Telegram allows: the button's label then stands for the choice.
 const labelDataPrefix = "#label:"
 
-// Hints added to messages asking for an image: Telegram re-compresses
-// photos, only a file sent as a document reaches the bot untouched.
-const (
-	// hintSizeMatters is for materials with a file size rule.
-	hintSizeMatters = "提示：这份材料对文件大小有要求，而 Telegram 会压缩以「照片」方式发送的图片。请点 📎 选择「文件」发送，保留原图。"
-	// hintDocument is for any upload when the adapter cannot tell.
-	hintDocument = "提示：Telegram 会压缩以「照片」方式发送的图片；对文件大小有要求时，请点 📎 选择「文件」发送，保留原图。"
-)
-
 // inlineKeyboard is the reply_markup of a message with buttons. The
 // library's InlineKeyboardButton always carries an empty copy_text, which
 // Telegram rejects; these carry only what is set.
@@ -117,7 +108,7 @@ func (a *Adapter) sends(chatID int64, m dialogs.Outbound) []apiSend {
 		text = joinText(text, linkLine(link))
 		link = nil
 	}
-	kb := keyboard(m.Choices, link)
+	kb := keyboard(m.Choices, link, a.texts.text("telegram_open_link"))
 	var out []apiSend
 	if m.Image != nil {
 		caption := ""
@@ -148,7 +139,7 @@ func (a *Adapter) sends(chatID int64, m dialogs.Outbound) []apiSend {
 		if kb == nil {
 			return out
 		}
-		chunks = []string{"请选择："}
+		chunks = []string{a.texts.text("telegram_choose")}
 	}
 	for i, c := range chunks {
 		p := &tgbot.SendMessageParams{ChatID: chatID, Text: c}
@@ -176,9 +167,9 @@ func (a *Adapter) replyParams(chatID int64, m dialogs.Outbound) (*tgbot.SendMess
 		text = joinText(text, linkLine(link))
 		link = nil
 	}
-	kb := keyboard(m.Choices, link)
+	kb := keyboard(m.Choices, link, a.texts.text("telegram_open_link"))
 	if text == "" && kb != nil {
-		text = "请选择："
+		text = a.texts.text("telegram_choose")
 	}
 	if text == "" || utf16Len(text) > maxTextUnits {
 		return nil, false
@@ -192,7 +183,7 @@ func (a *Adapter) replyParams(chatID int64, m dialogs.Outbound) (*tgbot.SendMess
 
 // keyboard lays choices out as buttons, a link as a URL button; nil when
 // there are none. Short labels share a row, long ones get their own.
-func keyboard(choices []dialogs.Choice, link *dialogs.Link) *inlineKeyboard {
+func keyboard(choices []dialogs.Choice, link *dialogs.Link, openLink string) *inlineKeyboard {
 	if len(choices) == 0 && link == nil {
 		return nil
 	}
@@ -226,7 +217,7 @@ func keyboard(choices []dialogs.Choice, link *dialogs.Link) *inlineKeyboard {
 	if link != nil {
 		label := link.Label
 		if label == "" {
-			label = "打开链接"
+			label = openLink
 		}
 		kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: label, URL: link.URL}})
 	}
@@ -262,9 +253,9 @@ func (a *Adapter) uploadHint(ask *dialogs.Ask) string {
 	case ask == nil || ask.Type != "image":
 		return ""
 	case a.deps.SizeMatters == nil:
-		return hintDocument
+		return a.texts.text("telegram_hint_document")
 	case a.deps.SizeMatters(ask.Slot):
-		return hintSizeMatters
+		return a.texts.text("telegram_hint_size")
 	}
 	return ""
 }

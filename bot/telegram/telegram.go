@@ -82,6 +82,11 @@ type Deps struct {
 	SizeMatters func(material string) bool
 	// Registerer registers the adapter's metrics. May be nil.
 	Registerer prometheus.Registerer
+	// Texts are the plan's texts (TextKeys) and Commands its command words
+	// (the menu's commands stand for them); nil: the embedded default
+	// plan's.
+	Texts    map[string]string
+	Commands map[string][]string
 	// HTTPClient talks to the Bot API and downloads files; its Timeout, if
 	// any, must exceed Config.PollTimeout. Default: a client with a timeout
 	// 15 s over it that keeps up to 64 connections open for reuse.
@@ -91,6 +96,7 @@ type Deps struct {
 // Adapter is the Telegram channel. Build it with New; in polling mode run
 // it with Start and Stop, in webhook mode mount it as an http.Handler.
 type Adapter struct {
+	texts  texts
 	cfg    Config
 	h      Handler
 	deps   Deps
@@ -139,11 +145,16 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 		// TCP and TLS connection each.
 		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: bot.NewTransport(maxInFlight)}
 	}
+	texts, err := loadTexts(deps.Texts, deps.Commands)
+	if err != nil {
+		return nil, err
+	}
 	failures, err := registerFailures(deps.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	a := &Adapter{
+		texts:    texts,
 		cfg:      cfg,
 		h:        h,
 		deps:     deps,
@@ -238,7 +249,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 
 // prepare makes the Bot API calls Start needs.
 func (a *Adapter) prepare(ctx context.Context) error {
-	if _, err := a.api.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: menuCommands}); err != nil {
+	if _, err := a.api.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: a.texts.botCommands()}); err != nil {
 		if errors.Is(err, tgbot.ErrorUnauthorized) {
 			return fmt.Errorf("telegram: the bot token was rejected: %w", err)
 		}
@@ -277,17 +288,6 @@ func (a *Adapter) Stop() {
 	a.wg.Wait()
 }
 
-// menuCommands is the command menu Telegram shows next to the input box.
-var menuCommands = []models.BotCommand{
-	{Command: "start", Description: "开始 / 欢迎"},
-	{Command: "status", Description: "查看报名进度"},
-	{Command: "help", Description: "帮助"},
-	{Command: "back", Description: "返回上一步"},
-	{Command: "edit", Description: "修改回答"},
-	{Command: "restart", Description: "重新开始"},
-	{Command: "human", Description: "转人工客服"},
-}
-
 // onPolledUpdate is the library's handler in polling mode. The library calls
 // it for one update at a time, in order (WithNotAsyncHandlers): it takes the
 // chat's place in line here, then handles the update in the background, so
@@ -312,6 +312,7 @@ func (a *Adapter) onPolledUpdate(ctx context.Context, _ *tgbot.Bot, upd *models.
 // redeliveries it has just seen.
 func (a *Adapter) accept(upd *models.Update) (incoming, bool) {
 	inc, ok := parseUpdate(upd)
+	inc.in.Text = a.texts.commandWord(inc.in.Text)
 	if !ok {
 		return inc, false
 	}

@@ -142,7 +142,7 @@ func TestLargeFileRefused(t *testing.T) {
 			"file_id": "huge", "file_unique_id": "h", "file_name": "scan.jpg", "mime_type": "image/jpeg", "file_size": 30 << 20,
 		}}))
 		sent := b.waitSent(1)
-		if got := textOf(sent[0]); got != textTooLarge {
+		if got := textOf(sent[0]); got != planText("telegram_too_large", "max", "20 MB") {
 			t.Errorf("reply = %q", got)
 		}
 		if gets := b.api.callsOf("getFile"); len(gets) != 0 {
@@ -154,7 +154,7 @@ func TestLargeFileRefused(t *testing.T) {
 			"file_id": "huge2", "file_unique_id": "h2", "file_name": "scan2.jpg", "mime_type": "image/jpeg",
 		}}))
 		sent = b.waitSent(2)
-		if got := textOf(sent[1]); got != textTooLarge {
+		if got := textOf(sent[1]); got != planText("telegram_too_large", "max", "20 MB") {
 			t.Errorf("reply = %q", got)
 		}
 		if in := b.h.inbounds(); len(in) != 0 {
@@ -417,7 +417,7 @@ func TestRender(t *testing.T) {
 	// A label button that no longer exists is answered as stale.
 	b.deliver(callbackUpdate(2, testChat, "#label:3", 5, "请选择专业", nil))
 	answers := b.api.callsOf("answerCallbackQuery")
-	if len(answers) != 2 || answers[1].Fields["text"] != textStaleButton {
+	if len(answers) != 2 || answers[1].Fields["text"] != planText("telegram_stale_button") {
 		t.Errorf("stale button answers = %+v", answers)
 	}
 	if len(b.h.inbounds()) != 1 {
@@ -460,7 +460,7 @@ func TestHandlerError(t *testing.T) {
 	for _, c := range b.api.sent() {
 		texts = append(texts, textOf(c))
 	}
-	if want := []string{textBusy, textBusy, "第三次成功", "好的"}; !slices.Equal(texts, want) {
+	if want := []string{planText("telegram_busy"), planText("telegram_busy"), "第三次成功", "好的"}; !slices.Equal(texts, want) {
 		t.Errorf("sent %q, want %q", texts, want)
 	}
 	if logs := b.logs.String(); !strings.Contains(logs, "connection refused") || !strings.Contains(logs, `"msg_id":"tg-update:1"`) {
@@ -502,7 +502,7 @@ func TestDownloadFailure(t *testing.T) {
 		{"file_id": "gone", "file_unique_id": "g", "width": 90, "height": 90},
 	}}))
 	sent := b.api.sent()
-	if len(sent) != 2 || textOf(sent[0]) != textDownloadFailed || textOf(sent[1]) != textDownloadFailed {
+	if len(sent) != 2 || textOf(sent[0]) != planText("telegram_download_failed") || textOf(sent[1]) != planText("telegram_download_failed") {
 		t.Errorf("sent %+v", sent)
 	}
 	if !strings.Contains(b.logs.String(), "status 404") {

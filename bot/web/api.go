@@ -22,24 +22,13 @@ import (
 	"regbot/store"
 )
 
-// What the API answers when it refuses a request. The page shows the text.
-const (
-	msgBusy       = "系统繁忙，请稍后再试"
-	msgTooMany    = "操作太频繁，请稍后再试"
-	msgForbidden  = "页面已过期，请刷新页面后再试"
-	msgBadRequest = "请求无效，请刷新页面后再试"
-	msgEmpty      = "请输入内容"
-	msgNotImage   = "请上传图片文件（JPG/PNG）"
-	msgNoFile     = "请选择要上传的图片"
-	msgNotFound   = "内容不存在或已过期"
-)
-
-func msgTooLong(runes int) string {
-	return fmt.Sprintf("消息太长了（最多 %d 字），请分几次发送", runes)
+// tooLong and tooLarge say what the chat's limits are.
+func (c *Chat) tooLong() string {
+	return c.texts.say("web_too_long", "max", strconv.Itoa(c.cfg.MaxTextRunes))
 }
 
-func msgTooLarge(bytes int64) string {
-	return fmt.Sprintf("图片太大了（最大 %s），请压缩后再发送", formatBytes(bytes))
+func (c *Chat) tooLarge() string {
+	return c.texts.say("web_too_large", "max", formatBytes(c.cfg.MaxUploadBytes))
 }
 
 func formatBytes(n int64) string {
@@ -106,7 +95,7 @@ func (c *Chat) serveHistory(w http.ResponseWriter, r *http.Request, v visitor) {
 	if s := r.URL.Query().Get("after"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, msgBadRequest)
+			writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 			return
 		}
 		after = n
@@ -131,15 +120,15 @@ func (c *Chat) serveMessage(w http.ResponseWriter, r *http.Request, v visitor) {
 	var req messageRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, msgTooLong(c.cfg.MaxTextRunes))
+			writeError(w, http.StatusRequestEntityTooLarge, c.tooLong())
 			return
 		}
-		writeError(w, http.StatusBadRequest, msgBadRequest)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 		return
 	}
 	msgID, ok := c.msgID(v, req.MsgID)
 	if !ok {
-		writeError(w, http.StatusBadRequest, msgBadRequest)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 		return
 	}
 	in := dialogs.Inbound{Channel: Channel, UserID: v.id, MsgID: msgID}
@@ -149,7 +138,7 @@ func (c *Chat) serveMessage(w http.ResponseWriter, r *http.Request, v visitor) {
 		in.Event = "subscribe"
 	case req.Choice != "":
 		if len(req.Choice) > 200 || !utf8.ValidString(req.Choice) {
-			writeError(w, http.StatusBadRequest, msgBadRequest)
+			writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 			return
 		}
 		in.Choice = req.Choice
@@ -157,17 +146,17 @@ func (c *Chat) serveMessage(w http.ResponseWriter, r *http.Request, v visitor) {
 	case req.Text != nil:
 		text := strings.TrimSpace(*req.Text)
 		if utf8.RuneCountInString(text) > c.cfg.MaxTextRunes {
-			writeError(w, http.StatusRequestEntityTooLarge, msgTooLong(c.cfg.MaxTextRunes))
+			writeError(w, http.StatusRequestEntityTooLarge, c.tooLong())
 			return
 		}
 		if text == "" {
-			writeError(w, http.StatusBadRequest, msgEmpty)
+			writeError(w, http.StatusBadRequest, c.texts.say("web_empty"))
 			return
 		}
 		in.Text = text
 		user.Text = text
 	default:
-		writeError(w, http.StatusBadRequest, msgEmpty)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_empty"))
 		return
 	}
 	var keep []Entry
@@ -194,23 +183,34 @@ func (c *Chat) choiceLabel(ctx context.Context, v visitor, id string) string {
 			break
 		}
 	}
+	if key, ok := menuLabels[id]; ok {
+		return c.texts.say(key)
+	}
 	return id
+}
+
+// menuLabels are the texts of the page's fixed menu, by the command it
+// sends.
+var menuLabels = map[string]string{
+	"cmd:progress": "web_menu_progress",
+	"cmd:help":     "web_menu_help",
+	"cmd:human":    "web_menu_human",
 }
 
 func (c *Chat) serveUpload(w http.ResponseWriter, r *http.Request, v visitor) {
 	limit := c.cfg.MaxUploadBytes + multipartSlack
 	if r.ContentLength > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, msgTooLarge(c.cfg.MaxUploadBytes))
+		writeError(w, http.StatusRequestEntityTooLarge, c.tooLarge())
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
-		writeError(w, http.StatusBadRequest, msgNoFile)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_no_file"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, msgNoFile)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_no_file"))
 		return
 	}
 	var (
@@ -237,7 +237,7 @@ func (c *Chat) serveUpload(w http.ResponseWriter, r *http.Request, v visitor) {
 			clientID = string(b)
 		case "image":
 			if data != nil {
-				writeError(w, http.StatusBadRequest, msgBadRequest)
+				writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 				return
 			}
 			name = uploadName(part.FileName())
@@ -247,25 +247,25 @@ func (c *Chat) serveUpload(w http.ResponseWriter, r *http.Request, v visitor) {
 				return
 			}
 			if int64(len(data)) > c.cfg.MaxUploadBytes {
-				writeError(w, http.StatusRequestEntityTooLarge, msgTooLarge(c.cfg.MaxUploadBytes))
+				writeError(w, http.StatusRequestEntityTooLarge, c.tooLarge())
 				return
 			}
 		}
 		part.Close()
 	}
 	if data == nil {
-		writeError(w, http.StatusBadRequest, msgNoFile)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_no_file"))
 		return
 	}
 	// A quick answer for what is plainly not an image; whether it decodes,
 	// and whether it fits the material, is the engine's call.
 	if !strings.HasPrefix(http.DetectContentType(data), "image/") {
-		writeError(w, http.StatusUnsupportedMediaType, msgNotImage)
+		writeError(w, http.StatusUnsupportedMediaType, c.texts.say("web_not_image"))
 		return
 	}
 	msgID, ok := c.msgID(v, clientID)
 	if !ok {
-		writeError(w, http.StatusBadRequest, msgBadRequest)
+		writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 		return
 	}
 	in := dialogs.Inbound{
@@ -273,16 +273,16 @@ func (c *Chat) serveUpload(w http.ResponseWriter, r *http.Request, v visitor) {
 		// The browser sends the file untouched, like a document on Telegram.
 		Image: &dialogs.Image{Data: data, Name: name, Document: true},
 	}
-	c.turn(w, r, v, in, []Entry{{From: FromUser, Upload: cmp.Or(name, "图片"), At: c.now()}})
+	c.turn(w, r, v, in, []Entry{{From: FromUser, Upload: cmp.Or(name, c.texts.say("web_image")), At: c.now()}})
 }
 
 // uploadError answers a failed read of an upload body.
 func (c *Chat) uploadError(w http.ResponseWriter, err error) {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		writeError(w, http.StatusRequestEntityTooLarge, msgTooLarge(c.cfg.MaxUploadBytes))
+		writeError(w, http.StatusRequestEntityTooLarge, c.tooLarge())
 		return
 	}
-	writeError(w, http.StatusBadRequest, msgNoFile)
+	writeError(w, http.StatusBadRequest, c.texts.say("web_no_file"))
 }
 
 // uploadName keeps the base name of an uploaded file, shortened.
@@ -357,12 +357,12 @@ func (c *Chat) turn(w http.ResponseWriter, r *http.Request, v visitor, in dialog
 func (c *Chat) serveImage(w http.ResponseWriter, r *http.Request, v visitor) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeError(w, http.StatusNotFound, msgNotFound)
+		writeError(w, http.StatusNotFound, c.texts.say("web_not_found"))
 		return
 	}
 	e, err := c.history.Entry(r.Context(), v.id, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (e.Image == nil || len(e.Image.Data) == 0)) {
-		writeError(w, http.StatusNotFound, msgNotFound)
+		writeError(w, http.StatusNotFound, c.texts.say("web_not_found"))
 		return
 	}
 	if err != nil {
@@ -371,7 +371,7 @@ func (c *Chat) serveImage(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	ct := http.DetectContentType(e.Image.Data)
 	if !strings.HasPrefix(ct, "image/") {
-		writeError(w, http.StatusNotFound, msgNotFound)
+		writeError(w, http.StatusNotFound, c.texts.say("web_not_found"))
 		return
 	}
 	w.Header().Set("Content-Type", ct)
@@ -419,7 +419,7 @@ func safeURL(raw string) bool {
 func (c *Chat) fail(w http.ResponseWriter, v visitor, what string, err error) {
 	reqID := randomHex(8)
 	c.log.Error(what, "user", v.logKey(), "request_id", reqID, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorResponse{Error: msgBusy, RequestID: reqID})
+	writeJSON(w, http.StatusInternalServerError, errorResponse{Error: c.texts.say("web_busy"), RequestID: reqID})
 }
 
 func randomHex(n int) string {

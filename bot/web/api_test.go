@@ -199,7 +199,7 @@ func TestCSRF(t *testing.T) {
 			if res.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tc.want, res.body)
 			}
-			if tc.want == 403 && decode[errorResponse](t, res).Error != msgForbidden {
+			if tc.want == 403 && decode[errorResponse](t, res).Error != planText("web_forbidden") {
 				t.Errorf("body = %s", res.body)
 			}
 		})
@@ -233,7 +233,7 @@ func TestRateLimit(t *testing.T) {
 	if r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("4th request: %d", r.StatusCode)
 	}
-	if decode[errorResponse](t, r).Error != msgTooMany || r.Header.Get("Retry-After") != "20" {
+	if decode[errorResponse](t, r).Error != planText("web_too_many") || r.Header.Get("Retry-After") != "20" {
 		t.Errorf("429 = %s Retry-After %q", r.body, r.Header.Get("Retry-After"))
 	}
 	if r := get("203.0.113.8"); r.StatusCode != 200 {
@@ -319,10 +319,10 @@ func TestTextLimits(t *testing.T) {
 		{name: "2000 characters", body: body(strings.Repeat("字", 2000)), want: 200},
 		{name: "2001 characters", body: body(strings.Repeat("字", 2001)), want: 413, msg: "消息太长了（最多 2000 字），请分几次发送"},
 		{name: "100 KB", body: body(strings.Repeat("a", 100<<10)), want: 413, msg: "消息太长了（最多 2000 字），请分几次发送"},
-		{name: "blank", body: body("  \n "), want: 400, msg: msgEmpty},
-		{name: "nothing", body: `{}`, want: 400, msg: msgEmpty},
-		{name: "not JSON", body: `text=hi`, want: 400, msg: msgBadRequest},
-		{name: "bad msg id", body: `{"msg_id":"a b","text":"hi"}`, want: 400, msg: msgBadRequest},
+		{name: "blank", body: body("  \n "), want: 400, msg: planText("web_empty")},
+		{name: "nothing", body: `{}`, want: 400, msg: planText("web_empty")},
+		{name: "not JSON", body: `text=hi`, want: 400, msg: planText("web_bad_request")},
+		{name: "bad msg id", body: `{"msg_id":"a b","text":"hi"}`, want: 400, msg: planText("web_bad_request")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.postJSON("/chat/api/message", tc.body)
@@ -449,7 +449,7 @@ func TestHandlerErrorsStayPrivate(t *testing.T) {
 		t.Fatalf("status %d", r.StatusCode)
 	}
 	e := decode[errorResponse](t, r)
-	if e.Error != msgBusy || e.RequestID == "" || bytes.Contains(r.body, []byte("secret")) {
+	if e.Error != planText("web_busy") || e.RequestID == "" || bytes.Contains(r.body, []byte("secret")) {
 		t.Errorf("body = %s", r.body)
 	}
 	// A turn that happened but was not fully saved is still shown.
@@ -537,9 +537,9 @@ func TestUploadRefusals(t *testing.T) {
 			req.Header.Set(csrfHeader, c.cookie(csrfCookie))
 			return c.do(req)
 		}, want: 413, msg: "图片太大了（最大 20 MB），请压缩后再发送"},
-		{name: "PDF", do: func() *response { return c.upload("证书.pdf", []byte("%PDF-1.4\n1 0 obj"), "p1") }, want: 415, msg: msgNotImage},
-		{name: "text named .jpg", do: func() *response { return c.upload("a.jpg", []byte("hello"), "p2") }, want: 415, msg: msgNotImage},
-		{name: "empty file", do: func() *response { return c.upload("a.jpg", nil, "p3") }, want: 415, msg: msgNotImage},
+		{name: "PDF", do: func() *response { return c.upload("证书.pdf", []byte("%PDF-1.4\n1 0 obj"), "p1") }, want: 415, msg: planText("web_not_image")},
+		{name: "text named .jpg", do: func() *response { return c.upload("a.jpg", []byte("hello"), "p2") }, want: 415, msg: planText("web_not_image")},
+		{name: "empty file", do: func() *response { return c.upload("a.jpg", nil, "p3") }, want: 415, msg: planText("web_not_image")},
 		{name: "no file", do: func() *response {
 			var buf bytes.Buffer
 			mw := multipart.NewWriter(&buf)
@@ -549,8 +549,8 @@ func TestUploadRefusals(t *testing.T) {
 			req.Header.Set("Content-Type", mw.FormDataContentType())
 			req.Header.Set(csrfHeader, c.cookie(csrfCookie))
 			return c.do(req)
-		}, want: 400, msg: msgNoFile},
-		{name: "JSON instead of multipart", do: func() *response { return c.postJSON("/chat/api/upload", `{}`) }, want: 400, msg: msgNoFile},
+		}, want: 400, msg: planText("web_no_file")},
+		{name: "JSON instead of multipart", do: func() *response { return c.postJSON("/chat/api/upload", `{}`) }, want: 400, msg: planText("web_no_file")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.do()

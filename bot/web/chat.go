@@ -57,6 +57,9 @@ type Chat struct {
 	// new release is never served from a stale browser cache.
 	version string
 	now     func() time.Time
+	// texts are the plan's sentences the chat says itself.
+	texts texts
+	given map[string]string
 }
 
 // Option configures a Chat.
@@ -71,6 +74,10 @@ func WithHistory(h History) Option { return func(c *Chat) { c.history = h } }
 // share one limit. When the limiter fails, requests are let through and the
 // error is logged: the chat stays up when Redis blinks.
 func WithRateLimiter(l RateLimiter) Option { return func(c *Chat) { c.limiter = l } }
+
+// WithTexts sets the plan texts the chat says itself (TextKeys); without
+// it the embedded default plan's are used.
+func WithTexts(texts map[string]string) Option { return func(c *Chat) { c.given = texts } }
 
 // WithClock sets the clock used for rate limiting and timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(c *Chat) { c.now = now } }
@@ -93,6 +100,11 @@ func New(cfg Config, h Handler, log *slog.Logger, opts ...Option) (*Chat, error)
 	for _, o := range opts {
 		o(c)
 	}
+	texts, err := loadTexts(c.given)
+	if err != nil {
+		return nil, err
+	}
+	c.texts = texts
 	if cfg.CookieSecret == "" {
 		c.secret = make([]byte, minSecretBytes)
 		rand.Read(c.secret)
@@ -112,7 +124,7 @@ func New(cfg Config, h Handler, log *slog.Logger, opts ...Option) (*Chat, error)
 	}
 	c.cop = http.NewCrossOriginProtection()
 	c.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusForbidden, msgForbidden)
+		writeError(w, http.StatusForbidden, c.texts.say("web_forbidden"))
 	}))
 	page, version, err := parsePage()
 	if err != nil {
@@ -150,7 +162,7 @@ func (c *Chat) api(h apiFunc) http.Handler {
 		}
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(1, wait.Round(time.Second)/time.Second))))
-			writeError(w, http.StatusTooManyRequests, msgTooMany)
+			writeError(w, http.StatusTooManyRequests, c.texts.say("web_too_many"))
 			return
 		}
 		h(w, r, c.visitor(w, r))
@@ -165,7 +177,7 @@ func rateKey(client string) string { return "web:ip:" + client }
 func (c *Chat) post(h apiFunc) http.Handler {
 	return c.cop.Handler(c.api(func(w http.ResponseWriter, r *http.Request, v visitor) {
 		if !c.checkCSRF(r, v) {
-			writeError(w, http.StatusForbidden, msgForbidden)
+			writeError(w, http.StatusForbidden, c.texts.say("web_forbidden"))
 			return
 		}
 		h(w, r, v)

@@ -15,12 +15,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 // fakeHandler stands in for bot.Router: it drops repeated message ids like
@@ -61,6 +63,14 @@ func (f *fakeHandler) Handle(_ context.Context, in dialogs.Inbound) (dialogs.Res
 		return result(dialogs.Outbound{Text: "已记录"}), errors.New("save session: conflict")
 	case in.Text == "mobile":
 		return result(dialogs.Outbound{Text: "请输入手机号", Ask: &dialogs.Ask{Slot: "mobile", Type: "mobile"}}), nil
+	case in.Text == "package":
+		return result(dialogs.Outbound{Text: "这是您的材料包：", Link: &dialogs.Link{Label: "材料包下载", URL: "/materials/test-token"}}), nil
+	case in.Text == "long":
+		var lines []string
+		for i := range 20 {
+			lines = append(lines, fmt.Sprintf("第 %d 行", i+1))
+		}
+		return result(dialogs.Outbound{Text: strings.Join(lines, "\n")}), nil
 	case in.Text == "link":
 		return result(
 			dialogs.Outbound{Text: "模板下载", Link: &dialogs.Link{Label: "模板包", URL: "https://example.com/t.zip"}},
@@ -123,6 +133,16 @@ func checkerJPEG(t testing.TB, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// planText is the default plan's text of key with its placeholders
+// filled: what the page and the API say.
+func planText(key string, kv ...string) string {
+	p, err := plans.Default()
+	if err != nil {
+		panic(err)
+	}
+	return dialogs.Fill(p.Texts[key], kv...)
 }
 
 // testSecret is a fixed cookie secret (32 zero-ish bytes, base64).

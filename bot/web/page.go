@@ -30,6 +30,9 @@ type pageData struct {
 	MaxUploadBytes int64
 	MaxUploadText  string
 	MaxTextRunes   int
+	// T are the page's sentences; Texts the same as JSON for the script.
+	T     texts
+	Texts string
 }
 
 // parsePage parses the page template and hashes the static files.
@@ -69,10 +72,11 @@ func (c *Chat) servePage(w http.ResponseWriter, r *http.Request) {
 		Base: c.cfg.Path, Version: c.version,
 		MaxUploadBytes: c.cfg.MaxUploadBytes, MaxUploadText: formatBytes(c.cfg.MaxUploadBytes),
 		MaxTextRunes: c.cfg.MaxTextRunes,
+		T:            c.texts, Texts: c.texts.pageTexts(c.cfg.MaxTextRunes, formatBytes(c.cfg.MaxUploadBytes)),
 	})
 	if err != nil {
 		c.log.Error("render chat page", "err", err)
-		http.Error(w, msgBusy, http.StatusInternalServerError)
+		http.Error(w, c.texts.say("web_busy"), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()

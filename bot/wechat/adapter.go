@@ -31,12 +31,6 @@ const Channel = "wechat"
 // DefaultKeyPrefix prefixes the adapter's Redis keys.
 const DefaultKeyPrefix = "regbot:wechat:"
 
-// What the candidate reads when something fails on our side.
-const (
-	msgBusy        = "系统繁忙，请稍后再试。"
-	msgImageFailed = "图片接收失败，请重新发送一次。"
-)
-
 // Handler runs one inbound message; bot.Router satisfies it. It returns
 // bot.ErrDuplicate for a message id already handled. A Result with messages
 // together with an error means the turn happened and something after it
@@ -57,12 +51,17 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Texts are the plan's texts (TextKeys); nil: the embedded default
+	// plan's.
+	Texts map[string]string
 }
 
 // Adapter is the WeChat official-account channel: the webhook (ServeHTTP or
 // Routes), the background sender of customer-service messages (Start,
 // Stop) and direct sending for notifications (Send, SendTemplate).
 type Adapter struct {
+	// texts are the plan's sentences the adapter says itself (TextKeys).
+	texts   map[string]string
 	cfg     Config
 	h       Handler
 	log     *slog.Logger
@@ -93,7 +92,11 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &Adapter{cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix}
+	texts, err := loadTexts(deps.Texts)
+	if err != nil {
+		return nil, err
+	}
+	a := &Adapter{texts: texts, cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -26,6 +26,7 @@ import (
 
 	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 const (
@@ -392,4 +393,13 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// planText is the default plan's text of key: what the adapter says.
+func planText(key string) string {
+	p, err := plans.Default()
+	if err != nil {
+		panic(err)
+	}
+	return p.Texts[key]
 }

@@ -457,7 +457,7 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 		data, err := a.fetchImage(ctx, media)
 		if err != nil {
 			a.log.Warn("wechat image not downloaded", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
-			return outcome{msgs: []dialogs.Outbound{{Text: msgImageFailed}}}
+			return outcome{msgs: []dialogs.Outbound{{Text: a.texts["wechat_image_failed"]}}}
 		}
 		in.Image = &dialogs.Image{Data: data, Name: "wechat-" + in.MsgID + ".jpg"}
 	}
@@ -467,7 +467,7 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 		return outcome{msgs: res.Messages, duplicate: true}
 	case err != nil && len(res.Messages) == 0:
 		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
-		return outcome{msgs: []dialogs.Outbound{{Text: msgBusy}}}
+		return outcome{msgs: []dialogs.Outbound{{Text: a.texts["wechat_busy"]}}}
 	case err != nil:
 		a.log.Error("wechat turn finished with an error", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 	}

@@ -431,8 +431,8 @@ func TestImageUnavailable(t *testing.T) {
 	b := setup(t, setupOpts{})
 	fake.reset()
 	_, body := b.post(t, request{xml: imageXML("o-gone", 92, "GONE", "")})
-	if got := passiveText(t, body, "o-gone"); got != msgImageFailed {
-		t.Errorf("reply %q, want %q", got, msgImageFailed)
+	if got := passiveText(t, body, "o-gone"); got != planText("wechat_image_failed") {
+		t.Errorf("reply %q, want %q", got, planText("wechat_image_failed"))
 	}
 	if n := b.h.turnCount(); n != 0 {
 		t.Errorf("handler ran %d turns", n)
@@ -470,13 +470,13 @@ func TestHandlerError(t *testing.T) {
 	b := setup(t, setupOpts{memory: true})
 	b.h.reply = func(dialogs.Inbound) (dialogs.Result, error) { return dialogs.Result{}, errors.New("database down") }
 	_, body := b.post(t, request{xml: textXML("o-err", 111, "你好")})
-	if got := passiveText(t, body, "o-err"); got != msgBusy {
-		t.Errorf("reply %q, want %q", got, msgBusy)
+	if got := passiveText(t, body, "o-err"); got != planText("wechat_busy") {
+		t.Errorf("reply %q, want %q", got, planText("wechat_busy"))
 	}
 	b.h.reply = func(dialogs.Inbound) (dialogs.Result, error) { panic("bug") }
 	_, body = b.post(t, request{xml: textXML("o-err", 112, "你好")})
-	if got := passiveText(t, body, "o-err"); got != msgBusy {
-		t.Errorf("after a panic: reply %q, want %q", got, msgBusy)
+	if got := passiveText(t, body, "o-err"); got != planText("wechat_busy") {
+		t.Errorf("after a panic: reply %q, want %q", got, planText("wechat_busy"))
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 
 	"regbot/bot"
 	"regbot/bot/console"
+	"regbot/bot/telegram"
+	"regbot/bot/web"
+	"regbot/bot/wechat"
 	"regbot/dialogs"
 	"regbot/materials"
 	"regbot/plans"
@@ -79,10 +82,10 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	mem := memory.New()
 	router := bot.NewRouter(engine, bot.Deps{Fast: mem, Record: mem}, log)
+	c := console.New(console.Config{JSON: *jsonOut, UserID: *user, ImageDir: dir, Texts: plan.Texts}, router, stdout)
 	if !*jsonOut {
-		fmt.Fprintln(stdout, "regbot chat —", plan.Title, "（内置内存存储：退出后不保留任何数据；Ctrl-D 退出）")
+		fmt.Fprintln(stdout, c.Banner(plan.Title))
 	}
-	c := console.New(console.Config{JSON: *jsonOut, UserID: *user, ImageDir: dir}, router, stdout)
 	return c.Run(ctx, stdin)
 }
 
@@ -133,7 +136,7 @@ func loadPlan(path string) (*dialogs.Plan, error) {
 // textKeys are the texts of every part of regbot that talks to
 // candidates, each with the placeholders it may use.
 func textKeys() []map[string][]string {
-	return []map[string][]string{dialogs.TextKeys, materials.TextKeys}
+	return []map[string][]string{dialogs.TextKeys, materials.TextKeys, web.TextKeys, telegram.TextKeys, wechat.TextKeys, console.TextKeys}
 }
 
 // runPlanCheck is `regbot plan check FILE`: it loads and compiles a plan and

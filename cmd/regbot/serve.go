@@ -326,6 +326,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 			Redis:      st.rdb,
 			KeyPrefix:  cfg.Redis.Prefix + "wechat:",
 			Registerer: m.reg,
+			Texts:      plan.Texts,
 		}, log)
 		if err != nil {
 			return nil, err
@@ -334,7 +335,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	}
 	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
 	if !cfg.Web.Disabled {
-		webOpts := []web.Option{web.WithRateLimiter(st.limiter)}
+		webOpts := []web.Option{web.WithRateLimiter(st.limiter), web.WithTexts(plan.Texts)}
 		if st.history != nil {
 			webOpts = append(webOpts, web.WithHistory(web.NewSharedHistory(st.history, cfg.Web.HistoryMessages, webHistoryIdle)))
 		}
@@ -347,6 +348,8 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	if cfg.Telegram.Enabled() {
 		s.telegram, err = telegram.New(cfg.Telegram, router, telegram.Deps{
 			SizeMatters: telegram.SizeMattersIn(plan),
+			Texts:       plan.Texts,
+			Commands:    plan.Commands,
 			Unreachable: st.unreachable,
 			Registerer:  m.reg,
 		}, log)

@@ -12,23 +12,32 @@ const base = root.dataset.base;
 const maxUpload = Number(root.dataset.maxUpload);
 const maxUploadText = root.dataset.maxUploadText;
 const maxText = Number(root.dataset.maxText);
+// T are the page's sentences, from the plan file (the server fills them in).
+const T = JSON.parse(root.dataset.texts || "{}");
 
 const log = document.getElementById("log");
 const form = document.getElementById("composer");
 const textEl = document.getElementById("text");
 const fileEl = document.getElementById("file");
 const sendBtn = document.getElementById("send");
+const menu = document.getElementById("menu");
 
 const MSG = {
-  busy: "系统繁忙，请稍后再试",
-  tooMany: "操作太频繁，请稍后再试",
-  expired: "页面已过期，请刷新页面后再试",
-  network: "网络异常，请检查网络后重试",
-  uploadFailed: "图片上传失败，请检查网络后重试",
-  tooLong: `消息太长了（最多 ${maxText} 字），请分几次发送`,
-  tooLarge: `图片太大了（最大 ${maxUploadText}），请压缩后再发送`,
-  imageGone: "（图片已过期）",
+  busy: T.web_busy,
+  tooMany: T.web_too_many,
+  expired: T.web_forbidden,
+  network: T.web_network,
+  uploadFailed: T.web_upload_failed,
+  tooLong: T.web_too_long,
+  tooLarge: T.web_too_large,
+  imageGone: T.web_image_gone,
 };
+
+// FOLD_LINES: a message longer than this many lines (a checklist, the
+// registration steps) shows its first FOLD_SHOW lines and a button to
+// unfold it.
+const FOLD_LINES = 10;
+const FOLD_SHOW = 6;
 
 let busy = false;
 
@@ -71,35 +80,84 @@ function scrollToEnd() {
   log.scrollTop = log.scrollHeight;
 }
 
+// fill replaces {name} in a page text.
+function fill(text, values) {
+  return String(text || "").replace(/\{(\w+)\}/g, (all, k) => (k in values ? values[k] : all));
+}
+
+// textBlock shows a message's text; a long one is folded to its first
+// lines with a button that unfolds it.
+function textBlock(text) {
+  const lines = text.split("\n");
+  if (lines.length <= FOLD_LINES) return el("p", "text", text);
+  const box = el("div", "fold");
+  const p = el("p", "text", lines.slice(0, FOLD_SHOW).join("\n") + " …");
+  const toggle = el("button", "unfold", T.web_expand);
+  toggle.type = "button";
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    p.textContent = open ? text : lines.slice(0, FOLD_SHOW).join("\n") + " …";
+    toggle.textContent = open ? T.web_collapse : T.web_expand;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  box.append(p, toggle);
+  return box;
+}
+
+// sameSite reports a link to this server (the material package): it is
+// downloaded rather than opened.
+function sameSite(href) {
+  try {
+    return new URL(href).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
 // render turns one message (as the API shows it) into a list item.
 function render(m) {
   const li = el("li", `msg ${m.from === "user" ? "user" : "bot"}`);
   li.dataset.id = m.id === undefined ? "" : String(m.id);
   const bubble = el("div", "bubble");
-  if (m.text) bubble.append(el("p", "text", m.text));
-  if (m.upload) bubble.append(el("p", "upload-name", `[图片] ${m.upload}`));
+  if (m.text) bubble.append(textBlock(m.text));
+  if (m.upload) bubble.append(el("p", "upload-name", fill(T.web_upload_shown, { name: m.upload })));
   if (m.preview) {
     const img = el("img", "image");
     img.src = m.preview;
-    img.alt = m.upload || "图片";
+    img.alt = m.upload || T.web_image;
     img.addEventListener("load", scrollToEnd, { once: true });
+    // A file named .jpg that is not a picture: no broken thumbnail, the
+    // file's name above says what was sent.
+    img.addEventListener("error", () => img.remove(), { once: true });
     bubble.append(img);
   }
   if (m.image) {
     const img = el("img", "image");
     img.src = m.image;
-    img.alt = m.image_name || "图片";
+    img.alt = m.image_name || T.web_image;
     img.addEventListener("load", scrollToEnd, { once: true });
-    img.addEventListener("error", () => img.replaceWith(el("p", "text", MSG.imageGone)), { once: true });
-    bubble.append(img);
+    const save = el("a", "download", T.web_download);
+    save.href = m.image;
+    save.setAttribute("download", m.image_name || "");
+    img.addEventListener("error", () => {
+      img.replaceWith(el("p", "text", MSG.imageGone));
+      save.remove();
+    }, { once: true });
+    bubble.append(img, save);
   }
   if (m.link) {
     const href = safeHref(m.link.url);
     if (href) {
       const a = el("a", "link", m.link.label || m.link.url);
       a.href = href;
-      a.target = "_blank";
       a.rel = "noopener noreferrer";
+      if (sameSite(href)) {
+        a.classList.add("download");
+        a.setAttribute("download", "");
+      } else {
+        a.target = "_blank";
+      }
       bubble.append(a);
     } else {
       bubble.append(el("p", "text", `${m.link.label}：${m.link.url}`));
@@ -107,9 +165,12 @@ function render(m) {
   }
   li.append(bubble);
   if (m.choices && m.choices.length > 0) {
+    // Numbered as the bot reads typed numbers (the number is drawn by the
+    // stylesheet, so a button's text stays its label).
     const box = el("div", "choices");
-    for (const c of m.choices) {
+    for (const [i, c] of m.choices.entries()) {
       const b = el("button", null, c.label);
+      b.dataset.n = String(i + 1);
       b.type = "button";
       b.dataset.choice = c.id;
       b.addEventListener("click", () => sendChoice(c));
@@ -130,13 +191,13 @@ function add(m) {
 // HINTS adapt the input box to the question asked: the placeholder, and the
 // keyboard a phone shows.
 const HINTS = {
-  number: ["请输入数字", "decimal"],
-  month: ["例如 2020-03", "text"],
-  date: ["例如 2030-05-01，或“长期”", "text"],
-  mobile: ["请输入 11 位手机号", "tel"],
-  id_number: ["请输入 18 位身份证号", "text"],
-  name: ["请输入姓名", "text"],
-  image: ["请点击左侧相机按钮上传图片", "text"],
+  number: [T.web_hint_number, "decimal"],
+  month: [T.web_hint_month, "text"],
+  date: [T.web_hint_date, "text"],
+  mobile: [T.web_hint_mobile, "tel"],
+  id_number: [T.web_hint_id_number, "text"],
+  name: [T.web_hint_name, "text"],
+  image: [T.web_hint_image, "text"],
 };
 
 // adaptInput follows the newest question after the visitor's last message.
@@ -149,7 +210,7 @@ function adaptInput() {
       break;
     }
   }
-  const [placeholder, mode] = HINTS[ask] || ["输入消息…", "text"];
+  const [placeholder, mode] = HINTS[ask] || [T.web_placeholder, "text"];
   textEl.placeholder = placeholder;
   textEl.inputMode = mode;
   root.dataset.ask = ask;
@@ -177,6 +238,7 @@ function setBusy(on) {
   root.dataset.busy = on ? "1" : "0";
   sendBtn.disabled = on;
   fileEl.disabled = on;
+  for (const b of menu.querySelectorAll("button")) b.disabled = on;
   refreshChoices();
   adaptInput();
 }
@@ -272,7 +334,7 @@ function sendFile(file) {
   body.append("msg_id", newID());
   body.append("image", file, file.name);
   const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
-  post("/api/upload", body, { from: "user", upload: file.name || "图片", preview }, true);
+  post("/api/upload", body, { from: "user", upload: file.name || T.web_image, preview }, true);
 }
 
 async function loadHistory() {
@@ -314,6 +376,10 @@ textEl.addEventListener("keydown", (e) => {
   }
 });
 textEl.addEventListener("input", autosize);
+// The fixed menu sends commands, whatever the conversation is at.
+for (const b of menu.querySelectorAll("button")) {
+  b.addEventListener("click", () => sendChoice({ id: b.dataset.command, label: b.textContent }));
+}
 fileEl.addEventListener("change", () => {
   const file = fileEl.files && fileEl.files[0];
   fileEl.value = "";
