@@ -363,12 +363,16 @@ var Stages = []string{StageEligibility, StageIneligible, StagePersonal, StageUpl
 
 // LoadPlanFile reads and parses a plan file. It does not compile the rules:
 // NewEngine does, so that every problem is reported with the file name.
-func LoadPlanFile(path string) (*Plan, error) {
+//
+// texts are the text keys of the other packages that talk to candidates
+// (materials, the channels): given, the plan is checked against every one
+// of them, and a text nobody uses is refused too (`regbot plan check`).
+func LoadPlanFile(path string, texts ...map[string][]string) (*Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	p, err := ParsePlan(data)
+	p, err := ParsePlan(data, texts...)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
@@ -391,14 +395,18 @@ func LoadPlanFS(fsys fs.FS, name string) (*Plan, error) {
 // ParsePlan parses plan YAML, refusing unknown keys, and checks its structure
 // (keys unique, references resolve, texts present). It reports every
 // structural problem at once.
-func ParsePlan(data []byte) (*Plan, error) {
+//
+// With texts (the other packages' text keys, see LoadPlanFile) the plan's
+// texts are checked against them and the engine's all at once, and a text
+// nobody uses is refused.
+func ParsePlan(data []byte, texts ...map[string][]string) (*Plan, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Plan
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	if err := p.validate(); err != nil {
+	if err := p.validate(texts); err != nil {
 		return nil, err
 	}
 	return &p, nil

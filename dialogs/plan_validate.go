@@ -22,13 +22,14 @@ var faqPlaceholders = []string{"condition", "title", "missing", "status"}
 var registrationPlaceholders = []string{"condition", "title"}
 
 // validate checks the plan's structure and reports every problem at once,
-// each naming where it is.
-func (p *Plan) validate() error {
+// each naming where it is. texts are other packages' text keys: given, the
+// texts are checked completely (a text nobody uses is refused too).
+func (p *Plan) validate(texts []map[string][]string) error {
 	var errs []error
 	if p.ID == "" {
 		errs = append(errs, errors.New("id is empty"))
 	}
-	errs = append(errs, p.CheckTexts(false, TextKeys))
+	errs = append(errs, p.CheckTexts(len(texts) > 0, append([]map[string][]string{TextKeys}, texts...)...))
 	errs = append(errs, p.validateLists()...)
 	errs = append(errs, p.validateUnderstanding()...)
 	vars := p.validateSlots(&errs)

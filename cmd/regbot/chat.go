@@ -111,17 +111,20 @@ func removeIfUnused(dir string) {
 func loadPlan(path string) (*dialogs.Plan, error) {
 	var plan *dialogs.Plan
 	var err error
+	// Every text every part of regbot says must be there, with only the
+	// placeholders it takes, and no text nobody says.
 	if path == "" {
 		plan, err = plans.Default()
+		if err == nil {
+			err = plan.CheckTexts(true, append(textKeys(), dialogs.TextKeys)...)
+		}
 	} else {
-		plan, err = dialogs.LoadPlanFile(path)
+		plan, err = dialogs.LoadPlanFile(path, textKeys()...)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Every text every part of regbot says must be there, with only the
-	// placeholders it takes, and no text nobody says.
-	errs := []error{plan.CheckTexts(true, textKeys()...)}
+	var errs []error
 	for _, m := range plan.Materials {
 		if err := materials.Validate(m.Checks); err != nil {
 			errs = append(errs, fmt.Errorf("materials.%s.checks: %w", m.Key, err))
@@ -133,10 +136,10 @@ func loadPlan(path string) (*dialogs.Plan, error) {
 	return plan, nil
 }
 
-// textKeys are the texts of every part of regbot that talks to
-// candidates, each with the placeholders it may use.
+// textKeys are the texts of the parts of regbot besides the engine that
+// talk to candidates, each with the placeholders it may use.
 func textKeys() []map[string][]string {
-	return []map[string][]string{dialogs.TextKeys, materials.TextKeys, web.TextKeys, telegram.TextKeys, wechat.TextKeys, console.TextKeys}
+	return []map[string][]string{materials.TextKeys, web.TextKeys, telegram.TextKeys, wechat.TextKeys, console.TextKeys}
 }
 
 // runPlanCheck is `regbot plan check FILE`: it loads and compiles a plan and

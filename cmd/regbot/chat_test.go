@@ -71,7 +71,17 @@ type transcript []line
 // and returns every line it printed.
 func chat(t *testing.T, messages ...string) transcript {
 	t.Helper()
-	cmd := exec.Command(regbotBin, "chat", "--json", "--now", "2026-11-28", "--image-dir", t.TempDir())
+	return chatPlan(t, "", messages...)
+}
+
+// chatPlan is chat with the plan file at plan ("" for the embedded one).
+func chatPlan(t *testing.T, plan string, messages ...string) transcript {
+	t.Helper()
+	args := []string{"chat", "--json", "--now", "2026-11-28", "--image-dir", t.TempDir()}
+	if plan != "" {
+		args = append(args, "--plan", plan)
+	}
+	cmd := exec.Command(regbotBin, args...)
 	cmd.Stdin = strings.NewReader(strings.Join(messages, "\n") + "\n")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -370,6 +380,38 @@ func TestPlanCheck(t *testing.T) {
 			name:  "bad photo checks",
 			edit:  func(s string) string { return strings.Replace(s, `ratio: "5:7"`, `ratio: "5x7"`, 1) },
 			wants: []string{"materials.photo.checks", "5x7"},
+		},
+		{
+			name: "a condition's explanation with an unknown placeholder",
+			edit: func(s string) string {
+				return strings.Replace(s, "have: ，您目前是 {work_years}", "have: ，您目前是 {wrk_years}", 1)
+			},
+			wants: []string{"conditions.C2.all[0].have: unknown placeholder {wrk_years}"},
+		},
+		{
+			name: "an engine text missing, another with an unknown placeholder",
+			edit: func(s string) string {
+				s = regexp.MustCompile(`(?m)^  welcome_back: .*\n`).ReplaceAllString(s, "")
+				return strings.Replace(s, "好消息！您符合报考条件{condition}", "好消息！您符合报考条件{conditon}", 1)
+			},
+			wants: []string{"texts.welcome_back is missing", "texts.eligible_one: unknown placeholder {conditon}"},
+		},
+		{
+			name: "a parser's message and a channel's text missing, a key misspelt",
+			edit: func(s string) string {
+				s = regexp.MustCompile(`(?m)^  answer_month_future: .*\n`).ReplaceAllString(s, "")
+				s = regexp.MustCompile(`(?m)^  web_menu_human: .*\n`).ReplaceAllString(s, "")
+				return strings.Replace(s, "\n  greeting: ", "\n  greting: ", 1)
+			},
+			wants: []string{"texts.answer_month_future is missing", "texts.web_menu_human is missing",
+				"texts.greeting is missing", "texts.greting is not a text regbot uses"},
+		},
+		{
+			name: "an FAQ answer with an unknown placeholder",
+			edit: func(s string) string {
+				return strings.Replace(s, "您按{condition}报名，还需要：{missing}", "您按{condition}报名，还需要：{missed}", 1)
+			},
+			wants: []string{"faq.materials.variants[0].answer: unknown placeholder {missed}"},
 		},
 		{
 			name: "a photo check's sentence missing, another with an unknown placeholder",
