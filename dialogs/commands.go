@@ -105,7 +105,6 @@ func (e *Engine) packageLink(t *turn) error {
 		if err != nil {
 			return fmt.Errorf("package link: %w", err)
 		}
-		link = &Link{Label: e.text("package_link_label"), URL: link.URL}
 		t.res.Messages = append(t.res.Messages, Outbound{Text: e.text("package_ready"), Link: link})
 	}
 	e.ask(t)

@@ -148,7 +148,6 @@ var engineTexts = map[string][]string{
 	"package_empty":       nil,
 	"package_unavailable": nil,
 	"package_ready":       nil,
-	"package_link_label":  nil,
 	// Progress.
 	"progress_title":      nil,
 	"progress_answers":    nil,
