@@ -106,7 +106,7 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	app := &rec.Application
 	var status string
 	err := s.pool.QueryRow(ctx, `
-		select a.id, a.candidate_id, a.plan_id, a.condition, a.status, a.answers, a.updated_at, a.session, c.created_at
+		select a.id, a.candidate_id, a.plan_id, a.condition, a.status, a.answers, a.updated_at, `+snapshotOf+`, c.created_at
 		from applications a join candidates c on c.id = a.candidate_id
 		where a.candidate_id = $1 and a.plan_id = $2`, candidateID, planID).
 		Scan(&app.ID, &app.CandidateID, &app.PlanID, &app.Condition, &status, &app.Answers, &app.UpdatedAt, &rec.Session, &rec.CreatedAt)

@@ -78,3 +78,21 @@ func jsonEq(got []byte, want string) bool {
 	}
 	return reflect.DeepEqual(a, b)
 }
+
+// TestCandidateRecordHasTheSnapshot: the console's candidate record reads
+// the session snapshot where turns write it (applications.snapshot since
+// migration 009).
+func TestCandidateRecordHasTheSnapshot(t *testing.T) {
+	t.Parallel()
+	pg := newStore(t)
+	ctx := context.Background()
+	turn := store.Turn{Identity: store.Identity{Channel: "wechat", UserID: "o-snap"}, PlanID: "p", MsgID: "1", Inbound: "你好",
+		Session: []byte(`{"v":1,"step":"x"}`), Fresh: true}
+	if err := pg.RecordTurn(ctx, &turn); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := pg.CandidateRecord(ctx, turn.CandidateID, "p")
+	if err != nil || string(rec.Session) != `{"v":1,"step":"x"}` {
+		t.Fatalf("candidate record session %q, %v; want the turn's snapshot", rec.Session, err)
+	}
+}
