@@ -8,6 +8,14 @@ import (
 	"regbot/store"
 )
 
+// Audit records an action of the request's signed-in staff member in the
+// audit log: action names it ("broadcast.send"), target what it was done
+// to ("broadcast:3"), detail says more (never a password, ID number or
+// mobile). Pages mounted with Staff or Admin call it for every action.
+func (c *Console) Audit(r *http.Request, action, target, detail string) {
+	c.audit(r, action, target, detail)
+}
+
 // audit records a staff action of the request's signed-in staff member.
 // A failure to write it is logged; the action has happened either way.
 func (c *Console) audit(r *http.Request, action, target, detail string) {

@@ -61,6 +61,17 @@ func staffOf(r *http.Request) *staff {
 	return s
 }
 
+// SignedIn returns the staff member signed in on a request that went
+// through Staff or Admin, with the session's CSRF token that every POST
+// form must carry as the field "csrf".
+func SignedIn(r *http.Request) (user store.StaffUser, csrf string, ok bool) {
+	s := staffOf(r)
+	if s == nil {
+		return store.StaffUser{}, "", false
+	}
+	return s.user, s.session.CSRF, true
+}
+
 // Staff lets h run for any signed-in, active staff member: others are sent
 // to sign in. A POST must carry the session's CSRF token (403 otherwise).
 // Other admin pages (broadcasts, status import) wrap their handlers in it.

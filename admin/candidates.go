@@ -318,7 +318,11 @@ func payloadText(payload []byte) string {
 func conversation(in []store.InboundMessage, out []deliveryView) []conversationItem {
 	var items []conversationItem
 	for _, m := range in {
-		items = append(items, conversationItem{At: m.At, From: true, Text: m.Text})
+		text := m.Text
+		if strings.HasPrefix(text, "[图片 ") {
+			text = "[图片]" // the ref is the record's, not for reading
+		}
+		items = append(items, conversationItem{At: m.At, From: true, Text: text})
 	}
 	for _, d := range out {
 		items = append(items, conversationItem{At: d.CreatedAt, Kind: orDash(outKindNames[d.Kind]), Text: d.Text})

@@ -177,17 +177,16 @@ func (c *Console) materialPackage(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusConflict, "还有材料未审核通过，全部通过后才能下载材料包。")
 		return
 	}
-	var buf bytes.Buffer
-	if err := c.deps.Packages.Write(ctx, &buf, rec.Session); err != nil {
-		c.fail(w, r, err)
-		return
-	}
 	c.audit(r, "package.download", "candidate:"+strconv.FormatInt(cand, 10), "")
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
 	h.Set("Content-Disposition", `attachment; filename="materials.zip"`)
 	h.Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	// Streamed: a failure half-way leaves a broken zip the browser
+	// reports, and the log says why.
+	if err := c.deps.Packages.Write(ctx, w, rec.Session); err != nil {
+		c.log.Error("console material package", "err", err)
+	}
 }
 
 // allAccepted reports whether every material the candidate's condition
