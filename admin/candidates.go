@@ -313,8 +313,9 @@ func payloadText(payload []byte) string {
 	return strings.Join(parts, "\n")
 }
 
-// conversation merges the candidate's messages and what the outbox sent
-// them, oldest first (the bot's immediate replies are not kept).
+// conversation merges the candidate's messages with the bot's answer to
+// each and what the outbox sent them besides (notifications, staff
+// replies, reminders, broadcasts), oldest first.
 func conversation(in []store.InboundMessage, out []deliveryView) []conversationItem {
 	var items []conversationItem
 	for _, m := range in {
@@ -323,8 +324,14 @@ func conversation(in []store.InboundMessage, out []deliveryView) []conversationI
 			text = "[图片]" // the ref is the record's, not for reading
 		}
 		items = append(items, conversationItem{At: m.At, From: true, Text: text})
+		if len(m.Reply) > 0 {
+			items = append(items, conversationItem{At: m.At, Kind: "机器人", Text: payloadText(m.Reply)})
+		}
 	}
 	for _, d := range out {
+		if d.Kind == store.OutReply {
+			continue // part of a turn's answer, shown with its message
+		}
 		items = append(items, conversationItem{At: d.CreatedAt, Kind: orDash(outKindNames[d.Kind]), Text: d.Text})
 	}
 	slices.SortStableFunc(items, func(a, b conversationItem) int { return a.At.Compare(b.At) })

@@ -112,8 +112,8 @@ func TestPackageOnceEveryMaterialIsAccepted(t *testing.T) {
 	c.mustSignIn("zhao")
 	rows, _, _ := b.pg.CandidateList(context.Background(), store.CandidateFilter{})
 	page := "/admin/candidates/" + strconv.FormatInt(rows[0].CandidateID, 10)
-	if status, _, _ := c.get(page + "/materials.zip"); status != http.StatusConflict {
-		t.Fatalf("package before review: %d, want 409", status)
+	if status, _, body := c.get(page + "/materials.zip"); status != http.StatusConflict {
+		t.Fatalf("package before review: %d, want 409\n%s", status, body)
 	}
 	_, _, body := c.get(page)
 	actions := regexp.MustCompile(`action="(/admin/candidates/\d+/documents/\d+/review)"`).FindAllStringSubmatch(body, -1)

@@ -149,13 +149,15 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	if err != nil {
 		return fail(err)
 	}
-	rows, err = s.pool.Query(ctx, `select msg_id, text, at from inbound_messages where candidate_id = $1 order by id`, candidateID)
+	rows, err = s.pool.Query(ctx, `
+		select msg_id, text, at, reply, reply_inline from inbound_messages
+		where candidate_id = $1 and kind = 'candidate' order by id`, candidateID)
 	if err != nil {
 		return fail(err)
 	}
 	rec.Inbound, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.InboundMessage, error) {
 		var m store.InboundMessage
-		err := r.Scan(&m.MsgID, &m.Text, &m.At)
+		err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline)
 		return m, err
 	})
 	if err != nil {
