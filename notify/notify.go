@@ -302,6 +302,15 @@ func (n *Notifier) Dispatch(ctx context.Context, rows []store.Delivery) {
 	n.fast.dispatch(rows)
 }
 
+// Backlog is how many rows the fast path holds waiting for a worker. A
+// producer of many rows (a broadcast) keeps it low, so that the replies of
+// turns do not wait behind its rows.
+func (n *Notifier) Backlog() int {
+	n.fast.mu.Lock()
+	defer n.fast.mu.Unlock()
+	return n.fast.backlog
+}
+
 // QueueTx queues msgs inside tx, a transaction of the caller on the
 // PostgreSQL record (a status change, a staff reply, a reminder, a
 // broadcast): the outbox rows and their queue jobs exist only if tx

@@ -28,6 +28,11 @@ type Store struct {
 
 	rec record
 	out outbox
+
+	// pace are the send-rate buckets (TakeRate): the next send's
+	// theoretical arrival time by key.
+	paceMu sync.Mutex
+	pace   map[string]time.Time
 }
 
 // Option configures a Store.

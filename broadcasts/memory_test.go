@@ -1,0 +1,8 @@
+package broadcasts_test
+
+import (
+	"regbot/broadcasts"
+	"regbot/store/memory"
+)
+
+func memoryLimiter() broadcasts.Limiter { return memory.New() }
