@@ -142,6 +142,9 @@ type Runner struct {
 	// to the outbox with a send of the rate already taken (by channel and
 	// user id): Pace lets it through without taking another.
 	paced map[string]time.Time
+	// held is, by channel, until when this process sends no broadcast
+	// message (a platform's retry_after it was told).
+	held map[string]time.Time
 
 	quit    chan struct{}
 	done    sync.WaitGroup
@@ -161,7 +164,7 @@ func NewRunner(cfg Config, svc *Service, st RunnerStore, outbox Outbox, lim Limi
 	}
 	return &Runner{cfg: cfg, svc: svc, st: st, outbox: outbox, lim: lim, log: log,
 		work: map[string][]int64{}, lanes: map[string]chan struct{}{}, paced: map[string]time.Time{},
-		quit: make(chan struct{})}, nil
+		held: map[string]time.Time{}, quit: make(chan struct{})}, nil
 }
 
 // Start runs the runner until Stop.
@@ -405,19 +408,56 @@ type pacedSender struct {
 func (p *pacedSender) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 	interval := p.r.cfg.interval(p.channel)
 	limited := interval > 0 && p.r.lim != nil
-	if limited && d.Kind == store.OutBroadcast && !p.r.unmark(store.Identity{Channel: p.channel, UserID: d.UserID}) {
-		if err := p.r.wait(ctx, p.channel, interval); err != nil {
+	if limited && d.Kind == store.OutBroadcast {
+		if err := p.r.waitHold(ctx, p.channel); err != nil {
 			return d.Done, err
+		}
+		if !p.r.unmark(store.Identity{Channel: p.channel, UserID: d.UserID}) {
+			if err := p.r.wait(ctx, p.channel, interval); err != nil {
+				return d.Done, err
+			}
 		}
 	}
 	done, err := p.next.Deliver(ctx, d)
 	var rl *bot.RateLimitedError
 	if limited && errors.As(err, &rl) {
+		p.r.hold(p.channel, rl.RetryAfter)
 		if herr := p.r.lim.HoldRate(context.WithoutCancel(ctx), rateKey(p.channel), interval, p.r.cfg.Burst, rl.RetryAfter); herr != nil {
 			p.r.log.Error("broadcasts: hold the rate", "channel", p.channel, "err", herr)
 		}
 	}
 	return done, err
+}
+
+// hold keeps this process from sending broadcast messages on channel for
+// d; the shared bucket (HoldRate) keeps every process's Runner from
+// granting more.
+func (r *Runner) hold(channel string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until := time.Now().Add(d); until.After(r.held[channel]) {
+		r.held[channel] = until
+	}
+}
+
+// waitHold waits while channel is held: a message granted before the
+// platform's 429 came waits for its retry_after too.
+func (r *Runner) waitHold(ctx context.Context, channel string) error {
+	r.mu.Lock()
+	until := r.held[channel]
+	r.mu.Unlock()
+	d := time.Until(until)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // wait takes one send of channel's rate, waiting for it.

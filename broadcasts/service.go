@@ -392,9 +392,11 @@ func (s *Service) Resume(ctx context.Context, id int64) error {
 	return s.st.SetBroadcastState(ctx, id, []store.BroadcastState{store.BroadcastPaused}, store.BroadcastSending, "")
 }
 
-// Cancel ends broadcast id before it is done: recipients not sent yet are
-// not sent (their outbox rows are withdrawn). It returns how many outbox
-// rows it withdrew.
+// Cancel ends broadcast id before it is done: recipients not handed to a
+// sender yet are not sent (those waiting in the outbox for a retry are
+// withdrawn); the few already on their way to the platform (at most a
+// batch, about a second's worth) still go. It returns how many outbox rows
+// it withdrew.
 func (s *Service) Cancel(ctx context.Context, id int64) (int, error) {
 	err := s.st.SetBroadcastState(ctx, id, []store.BroadcastState{store.BroadcastDraft, store.BroadcastScheduled,
 		store.BroadcastSending, store.BroadcastPaused}, store.BroadcastCancelled, "")

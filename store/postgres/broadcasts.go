@@ -22,8 +22,8 @@ const broadcastColumns = `id, plan_id, title, filter, segment, body, image_ref, 
 
 func scanBroadcast(r pgx.CollectableRow) (store.Broadcast, error) {
 	var (
-		b                          store.Broadcast
-		state                      string
+		b                         store.Broadcast
+		state                     string
 		sendAt, started, finished *time.Time
 	)
 	err := r.Scan(&b.ID, &b.PlanID, &b.Title, &b.Filter, &b.Segment, &b.Body, &b.ImageRef, &b.ImageName, &state, &sendAt,
@@ -294,10 +294,12 @@ func candidates[T any](list []T, id func(T) int64) []int64 {
 }
 
 // PendingBroadcastRows returns the outbox rows of broadcast id not yet
-// delivered.
+// delivered and not being delivered (under no live claim): those a cancel
+// can still withdraw. A row under a claim is on its way to the platform
+// and is let go, so that the record says what the candidate got.
 func (s *Store) PendingBroadcastRows(ctx context.Context, id int64) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, `select o.id from broadcast_recipients r join outbox o on o.id = r.outbox_id
-		where r.broadcast_id = $1 and o.state = 'pending'`, id)
+		where r.broadcast_id = $1 and o.state = 'pending' and (o.claimed_until is null or o.claimed_until <= now())`, id)
 	if err != nil {
 		return nil, fmt.Errorf("broadcast %d pending rows: %w", id, translate(err))
 	}
