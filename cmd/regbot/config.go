@@ -22,6 +22,8 @@ import (
 	"regbot/bot/telegram"
 	"regbot/bot/web"
 	"regbot/bot/wechat"
+	"regbot/broadcasts"
+	"regbot/notify"
 	"regbot/store/blob"
 	"regbot/store/redis"
 )
@@ -63,6 +65,12 @@ type Config struct {
 	// Admin is the staff side: the material package endpoint and the
 	// candidates' package links (admin).
 	Admin admin.Config `yaml:"admin"`
+
+	// Notify tunes the outbox's delivery (package notify, docs/notify.md).
+	Notify notify.Config `yaml:"notify"`
+
+	// Broadcasts paces broadcasts per channel (package broadcasts).
+	Broadcasts broadcasts.Config `yaml:"broadcasts"`
 }
 
 // HTTPConfig is the HTTP server's section.
@@ -238,6 +246,8 @@ func (c Config) withDefaults() Config {
 		c.WeChat = c.WeChat.Defaults()
 	}
 	c.Admin = c.Admin.WithDefaults()
+	c.Notify = c.Notify.WithDefaults()
+	c.Broadcasts = c.Broadcasts.WithDefaults()
 	return c
 }
 
@@ -316,6 +326,12 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.Admin.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Notify.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Broadcasts.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Admin.Console.EmbeddedAdminPassword != "" && c.Database.URL != "" {

@@ -39,6 +39,16 @@ func commands() map[string]command {
 		"user enable":      {"enable a disabled console account (--config FILE LOGIN)", runUserEnable},
 		"user unlock":      {"unlock a console account locked by wrong passwords (--config FILE LOGIN)", runUserUnlock},
 		"user list":        {"list the console accounts (--config FILE)", runUserList},
+		"broadcast create": {"write a broadcast: --title, --filter or --segment, --text or --text-file, [--image] (--config FILE)", runBroadcastCreate},
+		"broadcast send":   {"send a broadcast now or --at a time, --wait for it (--config FILE ID)", runBroadcastSend},
+		"broadcast status": {"a broadcast's counts and rate, --watch for a progress bar (--config FILE ID)", runBroadcastStatus},
+		"broadcast pause":  {"pause a broadcast (--config FILE ID)", runBroadcastPause},
+		"broadcast resume": {"resume a paused broadcast (--config FILE ID)", runBroadcastResume},
+		"broadcast cancel": {"cancel a broadcast (--config FILE ID)", runBroadcastCancel},
+		"broadcast report": {"a broadcast's per-recipient CSV report (--config FILE [--out FILE] ID)", runBroadcastReport},
+		"broadcast list":   {"the latest broadcasts (--config FILE)", runBroadcastList},
+		"segment save":     {"save a broadcast filter by name (--config FILE NAME FILTER)", runSegmentSave},
+		"segment list":     {"the saved broadcast filters (--config FILE)", runSegmentList},
 	}
 }
 

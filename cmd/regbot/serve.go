@@ -23,6 +23,7 @@ import (
 	"regbot/bot/telegram"
 	"regbot/bot/web"
 	"regbot/bot/wechat"
+	"regbot/broadcasts"
 	"regbot/dialogs"
 	"regbot/materials"
 	"regbot/notify"
@@ -113,6 +114,10 @@ type stores struct {
 	// PostgreSQL, in process on memory).
 	outbox notify.Record
 	queue  notify.Queue
+	// broadcasts is the record of broadcasts, and pace their shared send
+	// rate (Redis, or PostgreSQL without it); nil on the embedded store.
+	broadcasts broadcastRecord
+	pace       broadcasts.Limiter
 	// limiter is the shared token bucket (Redis, or memory).
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
@@ -183,6 +188,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	st.statuses = rec
 	st.console = rec
 	st.unreachable = rec.MarkUnreachable
+	st.broadcasts, st.pace = rec, rec
 	st.checks = append(st.checks, readiness{name: "postgres", check: rec.Ping})
 
 	if cfg.Redis.URL == "" {
@@ -206,7 +212,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		if err != nil {
 			return fail(fmt.Errorf("redis: cannot connect: %w", err))
 		}
-		st.deps.Fast, st.limiter = rs, rs
+		st.deps.Fast, st.limiter, st.pace = rs, rs, rs
 		st.rdb = rdb
 		st.history = rs
 		// Without Redis turns go on, on PostgreSQL alone: degraded, not down.
@@ -235,6 +241,10 @@ type server struct {
 	packages *admin.Packages
 	// statuses is the staff status API.
 	statuses *admin.StatusAPI
+	// broadcasts sends broadcasts from this process; nil on the embedded
+	// store. broadcastService writes and starts them (the console's page).
+	broadcasts       *broadcasts.Runner
+	broadcastService *broadcasts.Service
 	// console is the staff console at /admin/; nil when disabled or
 	// without a database.
 	console *admin.Console
@@ -282,7 +292,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	// Router's Dispatcher hook); the channels' senders join as they are
 	// built below.
 	senders := map[string]notify.Sender{}
-	notifier, err := notify.New(notify.Config{}, notify.Deps{Record: st.outbox, Queue: st.queue, Blobs: blobs,
+	notifier, err := notify.New(cfg.Notify, notify.Deps{Record: st.outbox, Queue: st.queue, Blobs: blobs,
 		Senders: senders, Registerer: m.reg}, log)
 	if err != nil {
 		return nil, err
@@ -296,6 +306,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	router := bot.NewRouter(engine, st.deps, log, routerOpts...)
 	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages, notifier: notifier,
 		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
+	if err := s.newBroadcasts(plan, blobs); err != nil {
+		return nil, err
+	}
 	switch embedded := cfg.Database.URL == ""; {
 	case cfg.Admin.Console.Disabled:
 	case embedded && cfg.Admin.Console.EmbeddedAdminPassword == "":
@@ -331,7 +344,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		senders[wechat.Channel] = s.wechat
+		senders[wechat.Channel] = s.paced(wechat.Channel, s.wechat)
 	}
 	// Web chat (bot/web): its per-IP limit shares the stores' token buckets.
 	if !cfg.Web.Disabled {
@@ -356,7 +369,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		senders[telegram.Channel] = s.telegram
+		senders[telegram.Channel] = s.paced(telegram.Channel, s.telegram)
 	}
 	return s, nil
 }
@@ -441,6 +454,13 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 		return err
 	}
 	defer s.notifier.Stop()
+	// Broadcasts hand their recipients to the notifier: they stop first.
+	if s.broadcasts != nil {
+		if err := s.broadcasts.Start(ctx); err != nil {
+			return err
+		}
+		defer s.broadcasts.Stop()
+	}
 	// Telegram: registers the webhook or starts polling; Stop (after the
 	// HTTP shutdown) waits for the turns under way.
 	if s.telegram != nil {

@@ -52,9 +52,10 @@ type Server struct {
 	mu    sync.Mutex
 	sends []Send
 	fail  func(s Send) *Error
-	// hold, when set, keeps every send waiting (not delivered) until it is
-	// closed or the client goes away.
-	hold  chan struct{}
+	// hold, when set, keeps every send waiting (not delivered) until
+	// Release or Drop, or until the client goes away.
+	hold    chan struct{}
+	dropped bool
 	msgID int
 }
 
@@ -77,8 +78,8 @@ func (s *Server) FailWith(fn func(s Send) *Error) {
 	s.fail = fn
 }
 
-// Hold keeps every further send waiting, undelivered, until Release: a
-// platform that stopped answering.
+// Hold keeps every further send waiting, undelivered, until Release or
+// Drop: a platform that stopped answering.
 func (s *Server) Hold() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -88,10 +89,18 @@ func (s *Server) Hold() {
 }
 
 // Release lets held sends through.
-func (s *Server) Release() {
+func (s *Server) Release() { s.end(false) }
+
+// Drop ends held sends undelivered (a 502, as from a proxy that lost
+// them): the sends of a client that died while they were held never
+// reached the platform.
+func (s *Server) Drop() { s.end(true) }
+
+func (s *Server) end(drop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.hold != nil {
+		s.dropped = drop
 		close(s.hold)
 		s.hold = nil
 	}
@@ -133,6 +142,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-hold:
 		case <-r.Context().Done():
 			return // the client went away: nothing was delivered
+		}
+		s.mu.Lock()
+		dropped := s.dropped
+		s.mu.Unlock()
+		if dropped {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"ok": false, "error_code": 502, "description": "Bad Gateway"})
+			return
 		}
 	}
 	s.mu.Lock()

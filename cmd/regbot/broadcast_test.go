@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"regbot/bot/telegram/telegramtest"
+	"regbot/store/postgres"
+	"regbot/store/storetest"
+)
+
+// broadcastServeConfig is a serve config with Telegram (webhook mode,
+// against the fake Bot API), PostgreSQL and Redis, quick recovery of a
+// dead process's messages (notify.lease) and the broadcast rate given.
+func broadcastServeConfig(addr, dbURL, prefix, blobDir, apiURL string, rate int) string {
+	return fmt.Sprintf(`http:
+  listen: %s
+database:
+  url: %s
+redis:
+  url: %s
+  prefix: %q
+blob:
+  dir: %s
+  encryption_key: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
+web:
+  disabled: true
+telegram:
+  token: %q
+  mode: webhook
+  webhook_secret: regbot_webhook_secret_0123456789
+  server_url: %s
+notify:
+  lease: 3s
+  send_timeout: 1s
+  sweep_interval: 500ms
+  poll_interval: 200ms
+broadcasts:
+  rates:
+    telegram: %d
+  poll_interval: 200ms
+log:
+  format: text
+`, addr, dbURL, storetest.RedisURL, prefix, blobDir, telegramtest.Token, apiURL, rate)
+}
+
+// seedCandidates migrates the record at dbURL and adds n candidates on
+// Telegram, each with a name.
+func seedCandidates(t *testing.T, dbURL string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pool.Exec(ctx, `
+		with c as (insert into candidates (created_at) select now() from generate_series(1, $1) returning id),
+		i as (insert into identities (channel, user_id, candidate_id)
+		      select 'telegram', (5000000 + id)::text, id from c returning candidate_id)
+		insert into applications (candidate_id, plan_id, answers)
+		select candidate_id, 'internet-marketing-l4', jsonb_build_object('name', '考生' || candidate_id) from i`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cli runs one regbot command in this process and returns its stdout; a
+// failure fails the test unless wantFail.
+func cli(t *testing.T, wantFail bool, args ...string) (stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	if (code != 0) != wantFail {
+		t.Fatalf("regbot %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+var createdID = regexp.MustCompile(`broadcast (\d+) created`)
+
+// TestBroadcastCommandsAndCrash drives a broadcast from the command line
+// while the real `regbot serve` sends it through a fake Bot API: a
+// mistyped filter is refused with expr's message, a filter matching nobody
+// sends nothing, and a serve SIGKILLed mid-broadcast (while Telegram holds
+// the sends in flight, so nothing accepted is unrecorded) and started
+// again finishes it with every candidate getting the message exactly once;
+// status --watch shows a progress bar, report writes the CSV.
+func TestBroadcastCommandsAndCrash(t *testing.T) {
+	t.Parallel()
+	const n = 1500
+	tg := telegramtest.New(t)
+	_, prefix := storetest.RedisPrefix(t)
+	dbURL := storetest.PostgresURL(t)
+	seedCandidates(t, dbURL, n)
+	addr := freeAddr(t)
+	conf := broadcastServeConfig(addr, dbURL, prefix, t.TempDir(), tg.URL(), 300)
+	cfgPath := writeConfig(t, conf)
+
+	_, stderr := cli(t, true, "broadcast", "create", "--config", cfgPath, "--title", "考试", "--filter", `status == 3`, "--text", "x")
+	if !strings.Contains(stderr, "mismatched types string and int") {
+		t.Fatalf("a mistyped filter: %s", stderr)
+	}
+	out, _ := cli(t, false, "broadcast", "create", "--config", cfgPath, "--title", "没人", "--filter", `status == "paid"`, "--text", "x")
+	if !strings.Contains(out, "matches 0 candidates") || !strings.Contains(out, "warning: the filter matches no candidate") {
+		t.Fatalf("create with a filter matching nobody:\n%s", out)
+	}
+	_, stderr = cli(t, true, "broadcast", "send", "--config", cfgPath, createdID.FindStringSubmatch(out)[1])
+	if !strings.Contains(stderr, "matches no candidate: nothing was sent") {
+		t.Fatalf("send with a filter matching nobody: %s", stderr)
+	}
+
+	_, stderrA, cmdA := startServe(t, addr, conf, "/readyz")
+	out, _ = cli(t, false, "broadcast", "create", "--config", cfgPath, "--title", "考试通知",
+		"--filter", `status == "collecting"`, "--text", "{name|考生}您好，考试时间已公布。")
+	if !strings.Contains(out, fmt.Sprintf("matches %d candidates (telegram %d)", n, n)) {
+		t.Fatalf("create:\n%s", out)
+	}
+	id := createdID.FindStringSubmatch(out)[1]
+	out, _ = cli(t, false, "broadcast", "send", "--config", cfgPath, id)
+	if !strings.Contains(out, fmt.Sprintf("sending to %d candidates", n)) {
+		t.Fatalf("send:\n%s", out)
+	}
+	waitDelivered(t, tg, n/3)
+	tg.Hold()
+	time.Sleep(300 * time.Millisecond) // the outcomes of what went through are written
+	if err := cmdA.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmdA.Wait()
+	killTime := time.Now()
+	tg.Drop() // the sends held when it died never reached Telegram
+	killedAt := len(tg.Delivered())
+	out, _ = cli(t, false, "broadcast", "status", "--config", cfgPath, id)
+	if !strings.Contains(out, "sending") {
+		t.Fatalf("status after the kill:\n%s", out)
+	}
+	_, stderrB, _ := startServe(t, addr, conf, "/readyz")
+	out, stderr = cli(t, false, "broadcast", "status", "--config", cfgPath, "--watch", id)
+	if t.Failed() {
+		t.Logf("first serve:\n%s\nsecond serve:\n%s", tail(stderrA.String()), tail(stderrB.String()))
+	}
+	if !strings.Contains(out, fmt.Sprintf("sent %d, failed 0", n)) || !strings.Contains(stderr, "broadcast "+id) || !strings.Contains(stderr, "%") {
+		t.Fatalf("status --watch:\nstdout: %s\nstderr: %s", out, tail(stderr))
+	}
+	got := tg.Delivered()
+	if len(got) != n {
+		t.Fatalf("%d chats got the broadcast, want %d", len(got), n)
+	}
+	for chat, k := range got {
+		if k != 1 {
+			var times []string
+			for _, s := range tg.Sends() {
+				if s.ChatID == chat {
+					times = append(times, s.String())
+				}
+			}
+			t.Fatalf("chat %s got it %d times (killed at %s):\n%s\nfirst serve:\n%s\nsecond serve:\n%s", chat, k,
+				killTime.Format("15:04:05.000"), strings.Join(times, "\n"), tail(stderrA.String()), tail(stderrB.String()))
+		}
+	}
+	t.Logf("killed after %d of %d delivered", killedAt, n)
+	out, _ = cli(t, false, "broadcast", "report", "--config", cfgPath, id)
+	if lines := strings.Count(out, "\n"); lines != n+1 || strings.Count(out, ",sent,") != n {
+		t.Fatalf("report: %d lines, %d sent", lines, strings.Count(out, ",sent,"))
+	}
+	out, _ = cli(t, false, "broadcast", "list", "--config", cfgPath)
+	if !strings.Contains(out, "考试通知") || !strings.Contains(out, "done") {
+		t.Fatalf("list:\n%s", out)
+	}
+}
+
+// TestBroadcastTwoInstances: two serve processes on one database and one
+// Redis share a broadcast; every candidate gets it once.
+func TestBroadcastTwoInstances(t *testing.T) {
+	t.Parallel()
+	const n = 800
+	tg := telegramtest.New(t)
+	_, prefix := storetest.RedisPrefix(t)
+	dbURL := storetest.PostgresURL(t)
+	seedCandidates(t, dbURL, n)
+	blobs := t.TempDir()
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	confA := broadcastServeConfig(addrA, dbURL, prefix, blobs, tg.URL(), 400)
+	startServe(t, addrA, confA, "/readyz")
+	startServe(t, addrB, broadcastServeConfig(addrB, dbURL, prefix, blobs, tg.URL(), 400), "/readyz")
+	cfgPath := writeConfig(t, confA)
+	cli(t, false, "segment", "save", "--config", cfgPath, "所有考生", `true`)
+	out, _ := cli(t, false, "broadcast", "create", "--config", cfgPath, "--title", "两台", "--segment", "所有考生", "--text", "通知")
+	id := createdID.FindStringSubmatch(out)[1]
+	out, _ = cli(t, false, "broadcast", "send", "--config", cfgPath, "--wait", id)
+	if !strings.Contains(out, fmt.Sprintf("sent %d, failed 0", n)) {
+		t.Fatalf("send --wait:\n%s", out)
+	}
+	got := tg.Delivered()
+	if len(got) != n {
+		t.Fatalf("%d chats got the broadcast, want %d", len(got), n)
+	}
+	for chat, k := range got {
+		if k != 1 {
+			t.Fatalf("chat %s got it %d times", chat, k)
+		}
+	}
+}
+
+func waitDelivered(t *testing.T, tg *telegramtest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(tg.Delivered()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d delivered, want %d", len(tg.Delivered()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
