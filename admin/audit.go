@@ -38,6 +38,14 @@ func (c *Console) auditAs(ctx context.Context, userID int64, login, address, act
 
 // auditActions name the actions in the audit log (zh-CN for staff).
 var auditActions = map[string]string{
+	"broadcast.create": "新建群发",
+	"broadcast.send":   "发送群发",
+	"broadcast.pause":  "暂停群发",
+	"broadcast.resume": "继续群发",
+	"broadcast.cancel": "取消群发",
+	"broadcast.report": "下载群发报告",
+	"segment.save":     "保存分组",
+	"segment.delete":   "删除分组",
 	"signin":           "登录",
 	"signin.failed":    "登录失败",
 	"signin.locked":    "账号被锁定",

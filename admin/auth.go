@@ -82,6 +82,16 @@ func (c *Console) Staff(h http.HandlerFunc) http.Handler { return c.authed(store
 func (c *Console) Admin(h http.HandlerFunc) http.Handler { return c.authed(store.RoleAdmin, h) }
 
 func (c *Console) authed(role store.Role, h http.HandlerFunc) http.Handler {
+	return c.authedForm(role, maxFormBytes, h)
+}
+
+// adminUpload is Admin for a form with a file (multipart, up to
+// maxUploadBytes): the CSRF token is checked the same way.
+func (c *Console) adminUpload(h http.HandlerFunc) http.Handler {
+	return c.authedForm(store.RoleAdmin, maxUploadBytes, h)
+}
+
+func (c *Console) authedForm(role store.Role, limit int64, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
 		who, ok := c.session(w, r)
@@ -97,8 +107,8 @@ func (c *Console) authed(role store.Role, h http.HandlerFunc) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if err := r.ParseForm(); err != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := parseForm(r, limit); err != nil {
 				c.renderError(w, r, http.StatusBadRequest, "表单内容有误或过长。")
 				return
 			}
@@ -110,6 +120,14 @@ func (c *Console) authed(role store.Role, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// parseForm parses a POST's form, multipart ones (with a file) too.
+func parseForm(r *http.Request, limit int64) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(limit)
+	}
+	return r.ParseForm()
 }
 
 func sameToken(got, want string) bool {

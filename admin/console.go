@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"regbot/broadcasts"
 	"regbot/dialogs"
 	"regbot/materials"
 	"regbot/store"
@@ -107,6 +108,9 @@ type ConsoleDeps struct {
 	IsDuplicate func(error) bool
 	Blobs       materials.BlobReader
 	Packages    *Packages
+	// Broadcasts writes and sends broadcasts (optional: no 群发 pages
+	// without it, e.g. on the embedded store).
+	Broadcasts *broadcasts.Service
 	// Statuses sets a candidate's status from their page (optional: no
 	// form without it).
 	Statuses *StatusChanger
@@ -207,6 +211,9 @@ func (c *Console) Routes(mux Mux) {
 	mux.Handle("POST /admin/users", c.Admin(c.addUser))
 	mux.Handle("POST /admin/users/{user}", c.Admin(c.changeUser))
 	mux.Handle("GET /admin/audit", c.Admin(c.auditPage))
+	if c.deps.Broadcasts != nil {
+		c.broadcastRoutes(mux) // /admin/broadcasts…, /admin/segments…
+	}
 
 	// Anything else under /admin/: sign-in first, then "not found".
 	mux.Handle("/admin/", c.Staff(c.notFound))

@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"regbot/admin"
 	"regbot/bot"
+	"regbot/broadcasts"
 	"regbot/dialogs"
 	"regbot/plans"
 	"regbot/store"
@@ -31,6 +34,7 @@ import (
 type consoleBundle struct {
 	t      *testing.T
 	srv    *httptest.Server
+	pool   *pgxpool.Pool
 	pg     *postgres.Store
 	router *bot.Router
 	engine *dialogs.Engine
@@ -75,6 +79,7 @@ func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
 	console, err := admin.NewConsole(cfg, admin.ConsoleDeps{
 		Store: pg, Engine: engine, Turns: router, Blobs: blobs, Packages: pkgs, Limiter: mem, Now: clock.now,
 		IsDuplicate: func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
+		Broadcasts:  broadcasts.NewService(pg, plan, blobs, log),
 	}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +88,7 @@ func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
 	console.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &consoleBundle{t: t, srv: srv, pg: pg, router: router, engine: engine, blobs: blobs, clock: clock, routes: mux.patterns}
+	return &consoleBundle{t: t, srv: srv, pool: pool, pg: pg, router: router, engine: engine, blobs: blobs, clock: clock, routes: mux.patterns}
 }
 
 // testClock is the console's clock, moved forward by tests.

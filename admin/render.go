@@ -88,6 +88,15 @@ var flashes = map[string]string{
 	"password":  "密码已更新。",
 	"duplicate": "该操作已处理过，没有重复执行。",
 	"status":    "状态已更新，考生会收到通知。",
+
+	"broadcast_saved":     "群发已保存为草稿：确认人数后发送。",
+	"broadcast_sending":   "群发已开始发送。",
+	"broadcast_scheduled": "群发已定时。",
+	"broadcast_paused":    "群发已暂停（已在发送途中的少量消息仍会送达）。",
+	"broadcast_resumed":   "群发已继续。",
+	"broadcast_cancelled": "群发已取消。",
+	"segment":             "分组已保存。",
+	"segment_deleted":     "分组已删除。",
 }
 
 // render writes a page for the signed-in staff member.
@@ -182,6 +191,10 @@ var (
 		store.OutReply: "回复", store.OutNotification: "状态通知", store.OutStaff: "工作人员",
 		store.OutReminder: "提醒", store.OutBroadcast: "群发",
 	}
+	broadcastStates = map[store.BroadcastState]string{
+		store.BroadcastDraft: "草稿", store.BroadcastScheduled: "已定时", store.BroadcastSending: "发送中",
+		store.BroadcastPaused: "已暂停", store.BroadcastDone: "已完成", store.BroadcastCancelled: "已取消",
+	}
 	ticketStateNames = map[string]string{store.TicketOpen: "待回复", store.TicketAnswered: "已回复", store.TicketClosed: "已关闭"}
 )
 
@@ -213,6 +226,7 @@ func (c *Console) funcs() template.FuncMap {
 		"audit":         func(a string) string { return orDash(auditActions[a]) },
 		"kb":            func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
 		"add":           func(a, b int) int { return a + b },
+		"bstate":        func(s store.BroadcastState) string { return orDash(broadcastStates[s]) },
 		"flagged":       func(t store.Ticket) bool { return c.flagged(t) },
 		"pollMillis":    func() int64 { return c.cfg.PollEvery.Milliseconds() },
 		"conditions":    func() []dialogs.Condition { return c.plan.Conditions },

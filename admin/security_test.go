@@ -22,7 +22,7 @@ func routePath(pattern string) (string, string) {
 		method, path = http.MethodGet, pattern
 	}
 	path = strings.NewReplacer("{$}", "", "{ticket}", "1", "{candidate}", "1", "{document}", "1",
-		"{user}", "1", "{message}", "1").Replace(path)
+		"{user}", "1", "{message}", "1", "{broadcast}", "1", "{action}", "pause").Replace(path)
 	if strings.HasSuffix(path, "/admin/") && method == http.MethodGet && pattern == "/admin/" {
 		path = "/admin/no-such-page"
 	}
