@@ -110,7 +110,7 @@ func (c *Console) renderCompose(w http.ResponseWriter, r *http.Request, status i
 // broadcastCreate previews the form (button 预览) or saves it as a draft
 // (保存草稿) and opens it.
 func (c *Console) broadcastCreate(w http.ResponseWriter, r *http.Request) {
-	who := staffOf(r).user
+	who, _, _ := SignedIn(r)
 	f := r.PostForm
 	form := broadcastForm{Title: f.Get("title"), Segment: f.Get("segment"), Filter: f.Get("filter"), Body: f.Get("body")}
 	if form.Segment != "" {
@@ -145,7 +145,7 @@ func (c *Console) broadcastCreate(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.audit(r, "broadcast.create", broadcastTarget(b.ID), b.Title)
+	c.Audit(r, "broadcast.create", broadcastTarget(b.ID), b.Title)
 	http.Redirect(w, r, fmt.Sprintf("/admin/broadcasts/%d?done=broadcast_saved", b.ID), http.StatusSeeOther)
 }
 
@@ -349,7 +349,7 @@ func (c *Console) broadcastReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.audit(r, "broadcast.report", broadcastTarget(b.ID), "")
+	c.Audit(r, "broadcast.report", broadcastTarget(b.ID), "")
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="broadcast-%d.csv"`, b.ID))
 	if err := c.deps.Broadcasts.Report(r.Context(), b.ID, w); err != nil {
@@ -389,7 +389,7 @@ func (c *Console) broadcastAction(w http.ResponseWriter, r *http.Request) {
 			flash = "broadcast_scheduled"
 		}
 		if err == nil {
-			c.audit(r, "broadcast.send", broadcastTarget(b.ID), fmt.Sprintf("%d recipients %s", n, r.PostForm.Get("at")))
+			c.Audit(r, "broadcast.send", broadcastTarget(b.ID), fmt.Sprintf("%d recipients %s", n, r.PostForm.Get("at")))
 		}
 	case "pause":
 		err, flash = svc.Pause(ctx, b.ID), "broadcast_paused"
@@ -415,7 +415,7 @@ func (c *Console) broadcastAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PathValue("action") != "send" {
-		c.audit(r, "broadcast."+r.PathValue("action"), broadcastTarget(b.ID), "")
+		c.Audit(r, "broadcast."+r.PathValue("action"), broadcastTarget(b.ID), "")
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/broadcasts/%d?done=%s", b.ID, flash), http.StatusSeeOther)
 }
@@ -424,7 +424,7 @@ func broadcastTarget(id int64) string { return "broadcast:" + strconv.FormatInt(
 
 // segmentSave saves a filter under a name.
 func (c *Console) segmentSave(w http.ResponseWriter, r *http.Request) {
-	who := staffOf(r).user
+	who, _, _ := SignedIn(r)
 	name, filter := r.PostForm.Get("name"), r.PostForm.Get("filter")
 	if _, err := c.deps.Broadcasts.SaveSegment(r.Context(), name, filter, who.ID); err != nil {
 		if isInputError(err) {
@@ -434,7 +434,7 @@ func (c *Console) segmentSave(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.audit(r, "segment.save", "segment:"+name, filter)
+	c.Audit(r, "segment.save", "segment:"+name, filter)
 	http.Redirect(w, r, "/admin/broadcasts?done=segment", http.StatusSeeOther)
 }
 
@@ -445,6 +445,6 @@ func (c *Console) segmentDelete(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.audit(r, "segment.delete", "segment:"+name, "")
+	c.Audit(r, "segment.delete", "segment:"+name, "")
 	http.Redirect(w, r, "/admin/broadcasts?done=segment_deleted", http.StatusSeeOther)
 }

@@ -220,7 +220,7 @@ func (b *consoleBrowser) waitJS(expr string, within time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(` + expr + `)`))
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
 		if err == nil && ok {
 			return
 		}

@@ -56,7 +56,7 @@ type Server struct {
 	// Release or Drop, or until the client goes away.
 	hold    chan struct{}
 	dropped bool
-	msgID int
+	msgID   int
 }
 
 // New starts a server, closed when t ends.
