@@ -19,6 +19,13 @@ func (e *Engine) answer(t *turn) error {
 		e.advance(t)
 		return nil
 	case stepDone:
+		if s.Status == store.StatusMaterialsReady || s.Status == store.StatusRejected {
+			// The guide's "我已在官网提交" button, typed as its number.
+			if _, ok := pickChoice(t.in, []Choice{e.choice(choiceSubmitted, "label_submitted")}); ok {
+				e.submitted(t)
+				return nil
+			}
+		}
 		if e.isQuestion(t.in) {
 			e.unknownQuestion(t)
 			return nil

@@ -422,3 +422,38 @@ func TestEditOneWorkPeriod(t *testing.T) {
 		t.Fatalf("condition %q after the edit (%s), want C2 with the new years", c.s.Condition, c.lastText())
 	}
 }
+
+// TestAfterEveryMaterial checks what a candidate hears once every material
+// is in: a greeting is greeted (not welcomed back), the terminal's package
+// sentence does not promise a download it cannot give, and the guide's
+// button can be picked by typing its number.
+func TestAfterEveryMaterial(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.say(atUpload...)
+	for i := 0; strings.HasPrefix(c.s.Step, "upload:") && i < 10; i++ {
+		c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 320, 448, uint64(300+i))}})
+	}
+	if c.s.Status != "materials_ready" {
+		t.Fatalf("status %q after every upload (%s)", c.s.Status, c.lastText())
+	}
+	if !strings.Contains(c.lastText(), "个人信息填写") || !strings.Contains(c.lastText(), "请点选申报条件第（二）条") {
+		t.Errorf("the registration guide lacks its own 个人信息填写 step or the condition to tick: %s", c.lastText())
+	}
+	c.say("你好")
+	if got := c.lastText(); strings.Contains(got, "欢迎回来") || !strings.Contains(got, "您好") {
+		t.Errorf("你好 after finishing: %s", got)
+	}
+	// No package link in this engine: nothing promises a download.
+	if got := c.lastText(); strings.Contains(got, "可下载") {
+		t.Errorf("the package is promised although it cannot be downloaded here: %s", got)
+	}
+	c.say("材料包")
+	if got := c.lastText(); !strings.Contains(got, "转人工") || strings.Contains(got, "可下载") {
+		t.Errorf("材料包 without a link: %s", got)
+	}
+	c.say("1")
+	if c.s.Status != "under_review" {
+		t.Errorf("typing 1 for 我已在官网提交: status %q (%s)", c.s.Status, c.lastText())
+	}
+}
