@@ -75,6 +75,9 @@ type Session struct {
 	// Reminders counts the reminders ever queued (their keys).
 	Soon      *Forecast `json:"soon,omitempty"`
 	Reminders int       `json:"reminders,omitempty"`
+	// MaterialsReminder is set while a reminder of the missing materials
+	// is queued (the candidate said they would send them later).
+	MaterialsReminder bool `json:"materials_reminder,omitempty"`
 }
 
 // PendingKind names a sub-question.

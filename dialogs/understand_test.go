@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"regbot/dialogs"
 	"regbot/materials"
+	"regbot/store"
 )
 
 // Scripts that bring a candidate to a question (today is 2026-11-28).
@@ -455,5 +457,33 @@ func TestAfterEveryMaterial(t *testing.T) {
 	c.say("1")
 	if c.s.Status != "under_review" {
 		t.Errorf("typing 1 for 我已在官网提交: status %q (%s)", c.s.Status, c.lastText())
+	}
+}
+
+// TestLaterQueuesAReminderOfWhatIsMissing: "I will send it later" queues
+// one reminder of the missing materials three days on; an accepted upload
+// cancels it, since what it lists has changed.
+func TestLaterQueuesAReminderOfWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.say(atUpload...)
+	res := c.send(dialogs.Inbound{Text: "我明天再发"})
+	if len(res.Outbox) != 1 || res.Outbox[0].Kind != store.OutReminder {
+		t.Fatalf("outbox %+v, want one reminder", res.Outbox)
+	}
+	r := res.Outbox[0]
+	if want := time.Date(2026, 12, 1, 10, 0, 0, 0, dialogs.ChinaTime); !r.NotBefore.Equal(want) {
+		t.Errorf("reminder due %v, want %v", r.NotBefore, want)
+	}
+	msgs, err := dialogs.DecodeMessages(r.Payload)
+	if err != nil || len(msgs) != 1 || !strings.Contains(msgs[0].Text, "还差 5 份") || !strings.Contains(msgs[0].Text, "工作经历承诺书") {
+		t.Fatalf("reminder %+v (%v)", msgs, err)
+	}
+	if res := c.send(dialogs.Inbound{Text: "等下再发"}); len(res.Outbox) != 0 {
+		t.Errorf("a second 'later' queued another reminder: %+v", res.Outbox)
+	}
+	res = c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 320, 448, 400)}})
+	if !res.CancelReminders {
+		t.Errorf("an accepted upload did not cancel the reminder (%s)", c.lastText())
 	}
 }

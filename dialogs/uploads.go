@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"regbot/store"
 )
@@ -196,13 +198,44 @@ func (e *Engine) uploadText(t *turn, key string) error {
 		return nil
 	}
 	if e.words.later(t.in.Text) {
-		t.say(e.text("later_ok"))
+		if err := e.queueMaterialsReminder(t); err != nil {
+			return err
+		}
+		t.say(e.text("later_ok", "days", strconv.Itoa(materialsReminderDays)))
 		e.remindMissing(t)
 		e.ask(t)
 		return nil
 	}
 	m, _ := e.plan.Material(key)
 	return e.fail(t, e.text("expect_image", "material", m.Name))
+}
+
+// materialsReminderDays is how long after "I will send it later" the
+// candidate is reminded of what is missing (at reminderHour, China time).
+const materialsReminderDays = 3
+
+// queueMaterialsReminder queues a reminder of the missing materials, once:
+// an accepted upload cancels it, since what it lists has changed.
+func (e *Engine) queueMaterialsReminder(t *turn) error {
+	s := t.s
+	missing := e.missingMaterials(s)
+	if s.MaterialsReminder || len(missing) == 0 {
+		return nil
+	}
+	payload, err := EncodeMessages([]Outbound{{Text: e.text("materials_reminder",
+		"count", count(len(missing)), "missing", e.materialNames(missing))}})
+	if err != nil {
+		return err
+	}
+	day := t.now.AddDate(0, 0, materialsReminderDays)
+	due := time.Date(day.Year(), day.Month(), day.Day(), reminderHour, 0, 0, 0, ChinaTime)
+	s.Reminders++
+	t.res.Outbox = append(t.res.Outbox, store.Outgoing{
+		Identity: s.Identity(), Kind: store.OutReminder, Payload: payload, NotBefore: due,
+		Key: fmt.Sprintf("reminder:%s:%s:%d", s.Identity().Key(), s.PlanID, s.Reminders),
+	})
+	s.MaterialsReminder = true
+	return nil
 }
 
 // upload takes the inbound image as material key.
@@ -303,6 +336,11 @@ func (e *Engine) accept(t *turn, key, ref string, id fileID, reminder string, on
 		s.Materials = map[string]MaterialState{}
 	}
 	s.Materials[key] = MaterialState{Ref: ref, Hash: id.hash, Print: id.print}
+	if s.MaterialsReminder {
+		// The reminder lists what was missing then: moot now.
+		s.MaterialsReminder = false
+		t.res.CancelReminders = true
+	}
 	msg := e.text("upload_received", "material", m.Name)
 	if reminder != "" {
 		msg += "\n" + reminder
