@@ -487,3 +487,41 @@ func TestLaterQueuesAReminderOfWhatIsMissing(t *testing.T) {
 		t.Errorf("an accepted upload did not cancel the reminder (%s)", c.lastText())
 	}
 }
+
+// TestPlausibleAnswersAreNeverTakenForFAQ sends, at each question, the
+// answers people really give, including ones that hold FAQ keywords or
+// synonyms: each is stored, none gets an FAQ answer instead.
+func TestPlausibleAnswersAreNeverTakenForFAQ(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		setup   []string
+		answers []string
+	}{
+		{atStart, []string{"是", "否", "有", "没有", "做过", "是的", "没做过"}},
+		{atPriorCert, []string{"是", "否", "有", "没有", "有的", "没有证书", "有五级证书", "没有，考试没通过", "没，还没考"}},
+		{atTraining, []string{"有结业证书", "参加过培训", "没参加过", "没有培训"}},
+		{atHours, []string{"120", "120学时", "104课时", "一百零四", "共96小时"}},
+		{atStartMonth, []string{"2021-03", "2021年3月", "2021.3", "202103"}},
+		{atEndMonth, []string{"至今", "现在", "2023-06"}},
+		{atSchool, []string{"1", "2", "3", "技工学校", "都不是"}},
+		{atGrad, []string{"1", "2", "3", "应届", "已取得毕业证书", "其他"}},
+		{atMajor, []string{"电子商务", "市场营销专业", "摄影"}},
+		{atEmployer, []string{"杭州某某照片科技有限公司", "某某网络科技（审核部）", "浙江某某电子商务有限公司"}},
+		{atExpiry, []string{"长期", "2035-06-01", "2035年6月1日"}},
+		{atMobile, []string{"13800138000"}},
+	}
+	for _, tt := range tests {
+		for _, a := range tt.answers {
+			t.Run(a, func(t *testing.T) {
+				t.Parallel()
+				c := newConversation(t, dialogs.Options{})
+				c.say(tt.setup...)
+				before, asked := state(c.s), c.asked()
+				c.say(a)
+				if state(c.s) == before && c.asked() == asked {
+					t.Errorf("%q at %s was not taken as the answer: %s", a, asked, c.lastText())
+				}
+			})
+		}
+	}
+}
