@@ -40,6 +40,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"regbot/bot"
+	"regbot/dialogs"
 	"regbot/store"
 )
 
@@ -327,6 +328,18 @@ func (n *Notifier) QueueTx(ctx context.Context, tx pgx.Tx, msgs ...store.Outgoin
 // once). A message whose Key was queued before is left out of the result.
 func (n *Notifier) Queue(ctx context.Context, msgs ...store.Outgoing) ([]store.Delivery, error) {
 	return n.queue.add(ctx, nil, msgs)
+}
+
+// QueueMessages queues msgs for id in a transaction of their own: how a
+// channel adapter hands over what it could not answer with (a WeChat turn
+// past its reply budget). Images must be in the blob store (Ref set).
+func (n *Notifier) QueueMessages(ctx context.Context, id store.Identity, kind store.OutKind, msgs []dialogs.Outbound) error {
+	payload, err := dialogs.EncodeMessages(msgs)
+	if err != nil {
+		return err
+	}
+	_, err = n.Queue(ctx, store.Outgoing{Identity: id, Kind: kind, Payload: payload})
+	return err
 }
 
 // Cancel withdraws pending messages before they are sent (a reminder made

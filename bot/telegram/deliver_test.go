@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,33 @@ func TestDeliverResumes(t *testing.T) {
 	}
 	if _, err := b.a.Deliver(context.Background(), bot.Delivery{UserID: "not-a-chat", Messages: msgs}); !errors.Is(err, bot.ErrPermanent) {
 		t.Errorf("Deliver to a malformed chat id = %v, want ErrPermanent", err)
+	}
+}
+
+// TestSplitFor: replies go through the outbox; with webhook_reply only a
+// reply of one text message that fits stays for the webhook's response.
+func TestSplitFor(t *testing.T) {
+	t.Parallel()
+	text := dialogs.Outbound{Text: "请上传证件照", Ask: &dialogs.Ask{Slot: "photo", Type: "image"}}
+	img := dialogs.Outbound{Text: "扫码", Image: &dialogs.OutImage{Name: "qr.png", Data: []byte("png")}}
+	long := dialogs.Outbound{Text: strings.Repeat("长", maxTextUnits-10)}
+	cases := []struct {
+		name   string
+		cfg    Config
+		msgs   []dialogs.Outbound
+		inline int
+	}{
+		{"polling", Config{Mode: ModePolling, WebhookReply: true}, []dialogs.Outbound{text}, 0},
+		{"webhook", Config{Mode: ModeWebhook}, []dialogs.Outbound{text}, 0},
+		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{text}, 1},
+		{"webhook reply, two messages", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{text, text}, 0},
+		{"webhook reply, image", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{img}, 0},
+		{"webhook reply, too long with a hint", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{long}, 0},
+	}
+	for _, tc := range cases {
+		inline, rest := SplitFor(tc.cfg)(tc.msgs)
+		if len(inline) != tc.inline || len(inline)+len(rest) != len(tc.msgs) {
+			t.Errorf("%s: %d inline, %d by the outbox; want %d inline", tc.name, len(inline), len(rest), tc.inline)
+		}
 	}
 }

@@ -311,6 +311,14 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
 		log.Debug("telegram update already handled")
+		// Telegram delivers an update again only when it did not get the
+		// answer: a recorded turn's webhook reply (its stored inline
+		// message) is answered again, the rest went by the outbox.
+		if inc.reply != nil && len(res.Messages) == 1 {
+			if p, ok := a.replyParams(inc.chatID, res.Messages[0]); ok {
+				inc.reply.params, inc.reply.msg = p, res.Messages[0]
+			}
+		}
 		return true
 	case err != nil && len(res.Messages) == 0:
 		// Nothing of the turn happened (the Router forgot the message id):

@@ -50,10 +50,26 @@ type inlineButton struct {
 	URL          string `json:"url,omitempty"`
 }
 
-// Split sends every message of a turn through the outbox (bot.WithSplit):
-// the webhook's HTTP response carries none, and notify delivers them with
-// Deliver, durably and in order.
-func Split(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) { return nil, msgs }
+// SplitFor returns how a turn's messages split between the HTTP answer and
+// the outbox on the channel cfg configures (bot.WithSplit): all go through
+// the outbox, where notify delivers them durably and in order with
+// Deliver; only in webhook mode with webhook_reply, a reply that is one text
+// message (no image, fitting one message) leaves as the webhook's response
+// instead, which nothing sent earlier can be overtaken by.
+func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
+	cfg = cfg.WithDefaults()
+	reply := cfg.Mode == ModeWebhook && cfg.WebhookReply
+	return func(msgs []dialogs.Outbound) ([]dialogs.Outbound, []dialogs.Outbound) {
+		if reply && len(msgs) == 1 && msgs[0].Image == nil && utf16Len(msgs[0].Text)+maxHintUnits <= maxTextUnits {
+			return msgs, nil
+		}
+		return nil, msgs
+	}
+}
+
+// maxHintUnits is room left for the upload hint a message may get (the
+// plan's telegram_hint_* texts are a sentence or two).
+const maxHintUnits = 512
 
 // sendLogged sends msgs and logs a failure: the candidate's turn is over
 // whatever happens to the replies.

@@ -21,7 +21,9 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"github.com/silenceper/wechat/v2/util"
 
+	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/store"
 )
 
 // Channel is the Inbound.Channel of WeChat candidates; their UserID is the
@@ -54,11 +56,17 @@ type Deps struct {
 	// Texts are the plan's texts (TextKeys); nil: the embedded default
 	// plan's.
 	Texts map[string]string
+	// Later queues messages the webhook could not put in its HTTP response
+	// (the turn ran past the reply budget, the passive reply failed, or the
+	// adapter's own "image not received" and "busy" notices) in the outbox,
+	// for notify to deliver by customer-service message. Nil sends them
+	// once, at once, without retries (tests, tools).
+	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
 }
 
 // Adapter is the WeChat official-account channel: the webhook (ServeHTTP or
-// Routes), the background sender of customer-service messages (Start,
-// Stop) and direct sending for notifications (Send, SendTemplate).
+// Routes, between Start and Stop) and the sending side notify delivers the
+// outbox with (Deliver, SendTemplate).
 type Adapter struct {
 	// texts are the plan's sentences the adapter says itself (TextKeys).
 	texts   map[string]string
@@ -71,7 +79,7 @@ type Adapter struct {
 	kv      kv
 	prefix  string
 	metrics *metrics
-	sender  *sender
+	later   func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
 
 	// turns counts turns still running after their webhook answered.
 	turns    sync.WaitGroup
@@ -96,7 +104,7 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Adapter{texts: texts, cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix}
+	a := &Adapter{texts: texts, cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix, later: deps.Later}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -125,43 +133,30 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 		menu:     a.oa.GetMenu(),
 		metrics:  a.metrics,
 	}
-	a.sender = newSender(cfg.Sender.Workers, cfg.Sender.QueueSize, a.deliverJob)
 	if util.DefaultHTTPClient == http.DefaultClient {
 		log.Warn("the WeChat API client has no timeout: call wechat.UseHTTPClient at start-up", "channel", Channel)
 	}
 	return a, nil
 }
 
-// Start starts the background sender. ctx is the base context of its sends;
-// stop the adapter with Stop, not by cancelling ctx.
-func (a *Adapter) Start(ctx context.Context) error {
+// errStopped is returned by Start after Stop.
+var errStopped = errors.New("wechat: adapter stopped")
+
+// Start opens the webhook: until then it answers 503. ctx is not kept.
+func (a *Adapter) Start(context.Context) error {
 	if a.stopping.Load() {
 		return errStopped
 	}
-	a.sender.start(ctx)
 	a.started.Store(true)
 	return nil
 }
 
-// Stop makes the webhook answer 503, waits for the turns still running in
-// the background, then for the sender to deliver what is queued. Shut the
-// HTTP server down first. It is safe to call twice.
+// Stop makes the webhook answer 503 and waits for the turns still running
+// in the background. Shut the HTTP server down first. It is safe to call
+// twice.
 func (a *Adapter) Stop() {
 	a.stopping.Store(true)
 	a.turns.Wait()
-	a.sender.stop()
-}
-
-// Send delivers msgs to the candidate now, by at most five customer-service
-// messages. When WeChat refuses them because the 48-hour window is closed,
-// it sends the "fallback" template instead and returns nil if that worked.
-// notify/ calls it from its durable jobs.
-func (a *Adapter) Send(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
-	parts, dropped := customerParts(msgs)
-	if dropped > 0 {
-		a.metrics.undelivered.WithLabelValues("too_many").Add(float64(dropped))
-	}
-	return a.deliver(ctx, userID, parts)
 }
 
 // SendTemplate sends the template message configured under name, its fields
@@ -190,42 +185,6 @@ func (a *Adapter) SendTemplate(ctx context.Context, userID, name string, vars ma
 	}
 	a.metrics.sent.WithLabelValues("template").Inc()
 	return nil
-}
-
-// deliverJob is the sender's work: deliver one job, log what failed.
-func (a *Adapter) deliverJob(ctx context.Context, j job) {
-	if err := a.deliver(ctx, j.user, j.parts); err != nil {
-		a.log.Error("wechat reply not delivered", "channel", Channel, "user", userHash(j.user), "err", err)
-	}
-}
-
-// deliver sends parts in order, each retried on transient errors. A
-// closed window (45015) switches to the fallback template for everything
-// not yet sent; a candidate who cannot be reached ends the job; other
-// failures skip the part.
-func (a *Adapter) deliver(ctx context.Context, user string, parts []part) error {
-	var errs []error
-	for i := range parts {
-		p := &parts[i]
-		err := a.sender.retry(ctx, a.cfg.Sender.MaxAttempts, a.cfg.Sender.RetryBackoff, func() error {
-			return a.sendPart(ctx, user, p)
-		})
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, ErrWindowClosed) {
-			return a.fallback(ctx, user, parts[i:])
-		}
-		a.metrics.undelivered.WithLabelValues("error").Inc()
-		errs = append(errs, err)
-		var ae *APIError
-		if errors.As(err, &ae) && ae.unreachable() {
-			a.metrics.undelivered.WithLabelValues("error").Add(float64(len(parts) - i - 1))
-			errs = append(errs, fmt.Errorf("%d more message(s) not sent", len(parts)-i-1))
-			break
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // sendPart sends one customer-service message; an image is uploaded as
@@ -257,43 +216,21 @@ func (a *Adapter) sendPart(ctx context.Context, user string, p *part) error {
 	return nil
 }
 
-// fallback sends the fallback template in place of parts, which WeChat
-// refused because the 48-hour window is closed.
-func (a *Adapter) fallback(ctx context.Context, user string, parts []part) error {
-	if _, ok := a.cfg.Templates[FallbackTemplate]; !ok {
-		a.metrics.undelivered.WithLabelValues("window_closed").Add(float64(len(parts)))
-		return fmt.Errorf("%w and no %q template configured", ErrWindowClosed, FallbackTemplate)
-	}
-	var texts []string
-	for _, p := range parts {
-		if p.kind != partImage {
-			texts = append(texts, p.flat())
-		}
-	}
-	text := strings.Join(texts, "\n")
-	err := a.sender.retry(ctx, a.cfg.Sender.MaxAttempts, a.cfg.Sender.RetryBackoff, func() error {
-		return a.SendTemplate(ctx, user, FallbackTemplate, map[string]string{"text": text})
-	})
-	if err != nil {
-		a.metrics.undelivered.WithLabelValues("window_closed").Add(float64(len(parts)))
-		return fmt.Errorf("fallback template after closed window: %w", err)
-	}
-	return nil
-}
-
-// enqueue hands msgs to the background sender.
-func (a *Adapter) enqueue(ctx context.Context, user string, msgs []dialogs.Outbound) {
-	parts, dropped := customerParts(msgs)
-	if dropped > 0 {
-		a.metrics.undelivered.WithLabelValues("too_many").Add(float64(dropped))
-		a.log.Warn("wechat reply had more images than customer-service messages allowed", "channel", Channel, "user", userHash(user), "dropped", dropped)
-	}
-	if len(parts) == 0 {
+// sendLater hands msgs, which the webhook could not answer with, to the
+// outbox (Deps.Later), or else sends them once now.
+func (a *Adapter) sendLater(ctx context.Context, user string, msgs []dialogs.Outbound) {
+	if len(msgs) == 0 {
 		return
 	}
-	if err := a.sender.enqueue(ctx, job{user: user, parts: parts}); err != nil {
-		a.metrics.undelivered.WithLabelValues("queue").Add(float64(len(parts)))
-		a.log.Error("wechat reply not queued", "channel", Channel, "user", userHash(user), "err", err)
+	if a.later != nil {
+		err := a.later(ctx, user, msgs)
+		if err == nil {
+			return
+		}
+		a.log.Error("wechat reply not queued; sending it once now", "channel", Channel, "user", userHash(user), "err", err)
+	}
+	if _, err := a.Deliver(ctx, bot.Delivery{UserID: user, Kind: store.OutReply, Messages: msgs}); err != nil {
+		a.log.Error("wechat reply not delivered", "channel", Channel, "user", userHash(user), "err", err)
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 
 // WeChat errcodes the adapter acts on.
 const (
-	codeSystemBusy        = -1
 	codeInvalidCredential = 40001 // access token invalid (another fetch replaced it)
 	codeInvalidOpenID     = 40003
 	codeInvalidToken      = 40014
@@ -61,25 +60,6 @@ func (e *APIError) Error() string {
 // candidate until they write again.
 func (e *APIError) Is(target error) bool {
 	return target == ErrWindowClosed && (e.Code == codeWindowClosed || e.Code == codeOutOfQuota)
-}
-
-// transient reports whether trying the same call again later may succeed.
-func (e *APIError) transient() bool {
-	switch e.Code {
-	case 0, codeSystemBusy:
-		return true
-	}
-	return false
-}
-
-// unreachable reports whether no message can reach the candidate now, so
-// the rest of a job is not tried.
-func (e *APIError) unreachable() bool {
-	switch e.Code {
-	case codeInvalidOpenID, codeUnsubscribed, codeBlocked, codeWindowClosed, codeOutOfQuota, codeUnauthorized:
-		return true
-	}
-	return false
 }
 
 func (e *APIError) tokenRejected() bool {

@@ -19,10 +19,6 @@ const (
 	DefaultMaxClockSkew = 5 * time.Minute
 	DefaultTurnTimeout  = 2 * time.Minute
 	DefaultAPITimeout   = 10 * time.Second
-	DefaultWorkers      = 4
-	DefaultQueueSize    = 1024
-	DefaultMaxAttempts  = 4
-	DefaultRetryBackoff = 500 * time.Millisecond
 )
 
 // FallbackTemplate names the template that replaces customer-service
@@ -77,32 +73,17 @@ type Config struct {
 	// invalidates the previous one, so only use it where stable tokens are
 	// unavailable; the shared cache and fetch lock keep instances in step.
 	ClassicToken bool `yaml:"classic_token"`
-	// Sender tunes the background sender of customer-service messages.
-	Sender SenderConfig `yaml:"sender"`
 	// Menu is the custom menu `regbot wechat menu` pushes.
 	Menu []MenuButton `yaml:"menu"`
 	// MenuCommands maps a CLICK button's key to the text the dialog engine
 	// receives, e.g. START: 开始报名, PROGRESS: 进度, HUMAN: 转人工.
 	MenuCommands map[string]string `yaml:"menu_commands"`
-	// Templates are the template messages by name. The one named "fallback"
-	// replaces customer-service messages refused with 45015; notifications
-	// use their own names.
+	// Templates are the template messages by name. Outside the 48-hour
+	// window (WeChat refuses customer-service messages with 45015 or 45047)
+	// an outbox message goes as the template named like its kind
+	// (notification, reminder, staff, broadcast, reply) or else as
+	// "fallback"; with neither it is skipped.
 	Templates map[string]TemplateConfig `yaml:"templates"`
-}
-
-// SenderConfig tunes the in-process sender of customer-service messages.
-type SenderConfig struct {
-	// Workers is how many sends run at once (default 4). A candidate's
-	// messages always go through the same worker, in order.
-	Workers int `yaml:"workers"`
-	// QueueSize bounds the jobs waiting per worker (default 1024).
-	QueueSize int `yaml:"queue_size"`
-	// MaxAttempts is how often a send is tried on transient errors
-	// (default 4).
-	MaxAttempts int `yaml:"max_attempts"`
-	// RetryBackoff is the first wait between attempts, doubled each time
-	// (default 500ms).
-	RetryBackoff time.Duration `yaml:"retry_backoff"`
 }
 
 // MenuButton is one button of the custom menu: a CLICK button (Key), a link
@@ -138,10 +119,6 @@ func (c Config) Defaults() Config {
 	c.MaxClockSkew = cmp.Or(c.MaxClockSkew, DefaultMaxClockSkew)
 	c.TurnTimeout = cmp.Or(c.TurnTimeout, DefaultTurnTimeout)
 	c.APITimeout = cmp.Or(c.APITimeout, DefaultAPITimeout)
-	c.Sender.Workers = cmp.Or(c.Sender.Workers, DefaultWorkers)
-	c.Sender.QueueSize = cmp.Or(c.Sender.QueueSize, DefaultQueueSize)
-	c.Sender.MaxAttempts = cmp.Or(c.Sender.MaxAttempts, DefaultMaxAttempts)
-	c.Sender.RetryBackoff = cmp.Or(c.Sender.RetryBackoff, DefaultRetryBackoff)
 	if len(c.Templates) > 0 {
 		t := make(map[string]TemplateConfig, len(c.Templates))
 		for name, tc := range c.Templates {
@@ -192,9 +169,6 @@ func (c Config) Validate() error {
 	}
 	if c.APITimeout < time.Second {
 		add("wechat.api_timeout %s: must be at least 1s", c.APITimeout)
-	}
-	if c.Sender.Workers < 1 || c.Sender.QueueSize < 1 || c.Sender.MaxAttempts < 1 || c.Sender.RetryBackoff <= 0 {
-		add("wechat.sender: workers, queue_size, max_attempts and retry_backoff must be positive")
 	}
 	errs = append(errs, c.validateMenu()...)
 	for key, text := range c.MenuCommands {

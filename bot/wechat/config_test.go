@@ -14,7 +14,7 @@ func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	c := Config{Templates: map[string]TemplateConfig{"status": {ID: "T"}}}.Defaults()
 	if c.Path != "/wechat" || c.ReplyBudget != 3*time.Second || c.MaxClockSkew != 5*time.Minute ||
-		c.Sender.Workers != DefaultWorkers || c.Templates["status"].MaxFieldRunes != 20 {
+		c.Templates["status"].MaxFieldRunes != 20 {
 		t.Errorf("defaults %+v", c)
 	}
 }

@@ -40,19 +40,22 @@
 //
 // # Outgoing messages
 //
-// Customer-service messages (text, image uploaded as temporary media,
-// msgmenu for choices) go out from an in-process sender: a pool of workers
-// with bounded queues, a candidate's jobs always on the same worker, so in
-// order; transient failures (network, errcode -1) are retried with
-// exponential back-off. WeChat takes at most five customer-service
-// messages per candidate message, so replies are combined (texts joined,
-// a text before a question becomes its msgmenu head). A token refused with
+// Customer-service messages (text, image uploaded as temporary media and
+// reused for the same bytes, msgmenu for choices) are the outbox's: notify
+// delivers them with Deliver, durably, in order and with retries (see
+// docs/notify.md). WeChat takes at most five customer-service messages per
+// candidate message, so a delivery's messages are combined (texts joined, a
+// text before a question becomes its msgmenu head). Deliver tries each once
+// and classifies failures for notify: 43004, 43019, 40003 unreachable;
+// malformed messages and unknown templates permanent; 45011 and 45009 rate
+// limited; the rest (network, errcode -1) transient. A token refused with
 // 40001/42001/40014 is dropped from the cache and the call made once more;
-// 45015 (48-hour window closed) switches to the "fallback" template
-// message. Every failure is logged without token or URL (APIError) and
-// counted in regbot_wechat_api_errors_total. Jobs live in memory only: the
-// durable, crash-proof queue for notifications is River, in notify/, which
-// calls Adapter.Send.
+// 45015 and 45047 (the window closed, the quota per message used up) switch
+// to the template of the message's kind, or "fallback". What the webhook
+// cannot answer with (a turn past the reply budget, the adapter's own
+// notices) goes to the outbox through Deps.Later. Every failure is logged
+// without token or URL (APIError) and counted in
+// regbot_wechat_api_errors_total.
 //
 // # Access token
 //

@@ -125,7 +125,6 @@ func testConfig() Config {
 			FallbackTemplate: {ID: "TPL-FALLBACK", URL: "https://example.com/open",
 				Fields: map[string]string{"thing1": "{text}", "time2": "{time}"}},
 		},
-		Sender: SenderConfig{RetryBackoff: 10 * time.Millisecond},
 	}
 }
 

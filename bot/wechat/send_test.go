@@ -11,10 +11,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/store"
 )
 
 func text(s string) []dialogs.Outbound { return []dialogs.Outbound{{Text: s}} }
+
+// send delivers msgs to user as a turn's reply from the outbox.
+func send(a *Adapter, ctx context.Context, user string, msgs []dialogs.Outbound) error {
+	_, err := a.Deliver(ctx, bot.Delivery{UserID: user, Kind: store.OutReply, Messages: msgs})
+	return err
+}
 
 // TestTokenRefusedRetriedOnce: a customer-service send refused with 40001
 // (the token was replaced elsewhere) drops the cached token, fetches a new
@@ -26,11 +34,11 @@ func TestTokenRefusedRetriedOnce(t *testing.T) {
 			fake.reset()
 			tokenAPI := map[bool]string{false: "stable_token", true: "token"}[classic]
 			ctx := context.Background()
-			if err := b.a.Send(ctx, "o-tok", text("第一条")); err != nil {
+			if err := send(b.a, ctx, "o-tok", text("第一条")); err != nil {
 				t.Fatal(err)
 			}
 			fake.revoke()
-			if err := b.a.Send(ctx, "o-tok", text("第二条")); err != nil {
+			if err := send(b.a, ctx, "o-tok", text("第二条")); err != nil {
 				t.Fatalf("send after the token was revoked: %v", err)
 			}
 			sends := fake.callsOf("custom_send")
@@ -48,7 +56,7 @@ func TestTokenRefusedRetriedOnce(t *testing.T) {
 			}
 
 			fake.failNext("custom_send", 40001, 40001, 40001)
-			err := b.a.Send(ctx, "o-tok", text("第三条"))
+			err := send(b.a, ctx, "o-tok", text("第三条"))
 			var ae *APIError
 			if !errors.As(err, &ae) || ae.Code != 40001 || ae.API != "custom_send" {
 				t.Fatalf("err %v, want APIError 40001", err)
@@ -71,11 +79,11 @@ func TestStableTokenForceRefresh(t *testing.T) {
 	b := setup(t, setupOpts{})
 	fake.reset()
 	ctx := context.Background()
-	if err := b.a.Send(ctx, "o-force", text("一")); err != nil {
+	if err := send(b.a, ctx, "o-force", text("一")); err != nil {
 		t.Fatal(err)
 	}
 	fake.failNext("custom_send", 40001) // refused, yet still the current stable token
-	if err := b.a.Send(ctx, "o-force", text("二")); err != nil {
+	if err := send(b.a, ctx, "o-force", text("二")); err != nil {
 		t.Fatal(err)
 	}
 	var forced int
@@ -99,7 +107,7 @@ func TestWindowClosed(t *testing.T) {
 	fake.reset()
 	ctx := context.Background()
 	fake.failNext("custom_send", 45015)
-	err := b.a.Send(ctx, "o-win", []dialogs.Outbound{{Text: "审核通过"}, {Text: "请缴费", Choices: []dialogs.Choice{{ID: "ok", Label: "好"}}}})
+	err := send(b.a, ctx, "o-win", []dialogs.Outbound{{Text: "审核通过"}, {Text: "请缴费", Choices: []dialogs.Choice{{ID: "ok", Label: "好"}}}})
 	if err != nil {
 		t.Fatalf("send with closed window: %v", err)
 	}
@@ -133,29 +141,33 @@ func TestWindowClosed(t *testing.T) {
 
 	b2 := setup(t, setupOpts{cfg: func(c *Config) { c.Templates = nil }})
 	fake.failNext("custom_send", 45015)
-	err = b2.a.Send(ctx, "o-win", text("审核通过"))
-	if !errors.Is(err, ErrWindowClosed) {
-		t.Errorf("without a fallback template: err %v, want ErrWindowClosed", err)
+	err = send(b2.a, ctx, "o-win", text("审核通过"))
+	if !errors.Is(err, bot.ErrWindowClosed) {
+		t.Errorf("without a fallback template: err %v, want bot.ErrWindowClosed", err)
 	}
 }
 
-// TestTransientRetry: errcode -1 (system busy) is retried with back-off; a
-// permanent error is not.
-func TestTransientRetry(t *testing.T) {
+// TestTransientNotRetriedInside: Deliver tries each message once and
+// leaves retries to notify: errcode -1 (system busy) comes back as a
+// transient error; 43004 (unsubscribed) as bot.ErrUnreachable, before the
+// image is uploaded.
+func TestTransientNotRetriedInside(t *testing.T) {
 	b := setup(t, setupOpts{})
 	fake.reset()
 	ctx := context.Background()
-	fake.failNext("custom_send", -1, -1)
-	if err := b.a.Send(ctx, "o-busy", text("你好")); err != nil {
-		t.Fatalf("send: %v", err)
+	fake.failNext("custom_send", -1)
+	err := send(b.a, ctx, "o-busy", text("你好"))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != -1 || errors.Is(err, bot.ErrPermanent) || errors.Is(err, bot.ErrUnreachable) {
+		t.Errorf("send: %v, want the transient -1", err)
 	}
-	if n := len(fake.callsOf("custom_send")); n != 3 {
-		t.Errorf("%d attempts, want 3", n)
+	if n := len(fake.callsOf("custom_send")); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
 	}
 	fake.failNext("custom_send", 43004) // unsubscribed: nothing more can reach them
-	err := b.a.Send(ctx, "o-busy", []dialogs.Outbound{{Text: "一"}, {Image: &dialogs.OutImage{Name: "a.png", Data: []byte("png")}}})
-	if err == nil || !strings.Contains(err.Error(), "43004") || !strings.Contains(err.Error(), "1 more message") {
-		t.Errorf("err %v, want 43004 and the rest skipped", err)
+	err = send(b.a, ctx, "o-busy", []dialogs.Outbound{{Text: "一"}, {Image: &dialogs.OutImage{Name: "a.png", Data: []byte("png")}}})
+	if !errors.Is(err, bot.ErrUnreachable) || !strings.Contains(err.Error(), "43004") {
+		t.Errorf("err %v, want bot.ErrUnreachable with 43004", err)
 	}
 	if n := len(fake.callsOf("media_upload")); n != 0 {
 		t.Errorf("image uploaded for an unreachable candidate")
@@ -179,7 +191,7 @@ func TestSharedTokenFetch(t *testing.T) {
 		if i%2 == 1 {
 			a = b2.a
 		}
-		wg.Go(func() { errs <- a.Send(context.Background(), fmt.Sprintf("o-share-%d", i), text("hi")) })
+		wg.Go(func() { errs <- send(a, context.Background(), fmt.Sprintf("o-share-%d", i), text("hi")) })
 	}
 	wg.Wait()
 	close(errs)

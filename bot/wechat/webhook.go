@@ -27,8 +27,9 @@ import (
 // kilobytes.
 const maxBodyBytes = 1 << 20
 
-// enqueueTimeout bounds the wait for room in a full sender queue.
-const enqueueTimeout = 5 * time.Second
+// laterTimeout bounds handing the messages the webhook could not answer
+// with to the outbox.
+const laterTimeout = 10 * time.Second
 
 // Routes mounts the webhook on mux: GET answers WeChat's URL verification,
 // POST receives messages and events.
@@ -240,7 +241,7 @@ func replyText(reply *message.Reply) (*message.Text, bool) {
 }
 
 // answer writes the webhook's answer (body, or "success" when it is empty)
-// and hands the rest of the turn's reply to the sender.
+// and hands what the answer could not carry to the outbox.
 func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, ex *exchange, header http.Header, body []byte) {
 	if len(body) == 0 {
 		// Safe mode writes nothing for a nil reply; WeChat wants "success".
@@ -261,8 +262,8 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, ex *exchange, h
 	if len(ex.rest) > 0 {
 		// The passive reply leaves first; the rest follows it.
 		_ = http.NewResponseController(w).Flush()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), enqueueTimeout)
-		a.enqueue(ctx, ex.user, ex.rest)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), laterTimeout)
+		a.sendLater(ctx, ex.user, ex.rest)
 		cancel()
 	}
 }
@@ -434,7 +435,7 @@ func (a *Adapter) runTurn(reqCtx context.Context, in dialogs.Inbound, media *med
 		}
 		a.metrics.turnSeconds.WithLabelValues("customer").Observe(time.Since(start).Seconds())
 		if !out.duplicate {
-			a.enqueue(ctx, in.UserID, out.msgs)
+			a.sendLater(ctx, in.UserID, out.msgs)
 		}
 	}()
 	timer := time.NewTimer(a.cfg.ReplyBudget)

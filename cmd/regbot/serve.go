@@ -303,6 +303,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	if cfg.WeChat.Enabled() {
 		routerOpts = append(routerOpts, bot.WithSplit(wechat.Channel, wechat.SplitPassive))
 	}
+	if cfg.Telegram.Enabled() {
+		routerOpts = append(routerOpts, bot.WithSplit(telegram.Channel, telegram.SplitFor(cfg.Telegram)))
+	}
 	router := bot.NewRouter(engine, st.deps, log, routerOpts...)
 	s := &server{cfg: cfg, log: log, router: router, stores: st, metrics: m, packages: packages, notifier: notifier,
 		statuses: admin.NewStatusAPI(newStatusChanger(router), st.statuses, st.statuses, plan, admin.TokenAuthorizer(cfg.Admin.Token), log)}
@@ -341,6 +344,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 			KeyPrefix:  cfg.Redis.Prefix + "wechat:",
 			Registerer: m.reg,
 			Texts:      plan.Texts,
+			Later: func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
+				return notifier.QueueMessages(ctx, store.Identity{Channel: wechat.Channel, UserID: userID}, store.OutReply, msgs)
+			},
 		}, log)
 		if err != nil {
 			return nil, err
@@ -356,6 +362,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if s.webChat, err = web.New(cfg.Web, router, log, webOpts...); err != nil {
 			return nil, err
 		}
+		senders[web.Channel] = s.webChat
 	}
 	// Telegram (bot/telegram): the webhook is mounted in routes, polling
 	// starts in run.

@@ -93,11 +93,13 @@ log:
 			t.Fatalf("update %q: %d\n%s", text, code, stderr.String())
 		}
 	}
-	before := strings.Count(fake.sent(), "---")
+	// The replies go through the outbox after the webhook answered: count
+	// them once they stopped coming.
+	before := settled(func() int { return strings.Count(fake.sent(), "---") })
 	if code := post(16, "否", secret); code != http.StatusOK {
 		t.Fatalf("repeated update: %d", code)
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	if after := strings.Count(fake.sent(), "---"); after != before {
 		t.Fatalf("a repeated update_id was answered again:\n%s", fake.sent())
 	}
@@ -107,4 +109,19 @@ log:
 	if strings.Contains(stderr.String(), "TEST-token") {
 		t.Errorf("the bot token is in the log:\n%s", stderr.String())
 	}
+}
+
+// settled returns count() once it has not changed for half a second (at
+// most 30 s).
+func settled(count func() int) int {
+	n, since := count(), time.Now()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if m := count(); m != n {
+			n, since = m, time.Now()
+		} else if time.Since(since) > 500*time.Millisecond {
+			break
+		}
+	}
+	return n
 }
