@@ -33,14 +33,16 @@ func BenchmarkBroadcast(b *testing.B) {
 			var counter *countingSender
 			if channel == "in-process" {
 				counter = &countingSender{}
-				e.startWith(b, broadcasts.Config{Rates: map[string]float64{"telegram": 0}}, nil, counter)
+				e.startWith(b, broadcasts.Config{Rates: map[string]float64{"telegram": 0}, Batch: 500}, nil, counter)
 			} else {
 				e.start(b, broadcasts.Config{Rates: map[string]float64{"telegram": 0}}, nil)
 			}
 			b.ResetTimer()
 			start := time.Now()
 			bc := e.send(b, `true`, "{name}您好")
+			started := time.Since(start)
 			p := e.waitDone(b, bc.ID, 10*time.Minute)
+			b.Logf("%d recipients: fixed in %s, sent in %s", b.N, started.Round(time.Millisecond), (time.Since(start) - started).Round(time.Millisecond))
 			b.StopTimer()
 			if p.Sent != b.N {
 				b.Fatalf("progress %+v", p)

@@ -18,6 +18,7 @@ const (
 	DefaultPollInterval = time.Second
 	DefaultBatch        = 500
 	DefaultMaxBacklog   = 1000
+	DefaultWorkers      = 2
 	// DefaultTelegramRate stays under Telegram's ~30 messages a second.
 	DefaultTelegramRate = 25
 	// DefaultWeChatRate paces customer-service and template messages.
@@ -42,6 +43,10 @@ type Config struct {
 	// before a broadcast waits for it (default 1000), so replies to
 	// candidates never queue long behind a broadcast.
 	MaxBacklog int `yaml:"max_backlog"`
+	// Workers is how many batches of a channel one process hands over at
+	// once (default 2): the hand-over is a database statement, and two
+	// overlap its round trips and use two database cores.
+	Workers int `yaml:"workers"`
 }
 
 // WithDefaults fills in every zero setting.
@@ -55,6 +60,7 @@ func (c Config) WithDefaults() Config {
 	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
 	c.Batch = cmp.Or(c.Batch, DefaultBatch)
 	c.MaxBacklog = cmp.Or(c.MaxBacklog, DefaultMaxBacklog)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
 	return c
 }
 
@@ -72,8 +78,8 @@ func (c Config) Validate() error {
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("broadcasts.poll_interval %s: must be positive", c.PollInterval))
 	}
-	if c.Batch < 1 || c.MaxBacklog < 1 {
-		errs = append(errs, fmt.Errorf("broadcasts.batch %d and max_backlog %d: must be at least 1", c.Batch, c.MaxBacklog))
+	if c.Batch < 1 || c.MaxBacklog < 1 || c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("broadcasts.batch %d, max_backlog %d and workers %d: must be at least 1", c.Batch, c.MaxBacklog, c.Workers))
 	}
 	return errors.Join(errs...)
 }
@@ -254,14 +260,18 @@ func (r *Runner) refresh(ctx context.Context) error {
 	for ch := range work {
 		wake, ok := r.lanes[ch]
 		if !ok {
-			wake = make(chan struct{}, 1)
+			wake = make(chan struct{}, r.cfg.Workers)
 			r.lanes[ch] = wake
-			r.done.Add(1)
-			go r.lane(ctx, ch, wake)
+			for i := range r.cfg.Workers {
+				r.done.Add(1)
+				go r.lane(ctx, ch, wake, i)
+			}
 		}
-		select {
-		case wake <- struct{}{}:
-		default:
+		for range r.cfg.Workers {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 	for k, at := range r.paced {
@@ -302,10 +312,12 @@ func rateKey(channel string) string { return "broadcast:" + channel }
 
 // lane hands channel's waiting recipients to the outbox, a batch at a
 // time, each batch as large as the sends the channel's rate grants.
-func (r *Runner) lane(ctx context.Context, channel string, wake <-chan struct{}) {
+// Workers lanes run per channel; first is where this one starts the round
+// robin over the channel's broadcasts.
+func (r *Runner) lane(ctx context.Context, channel string, wake <-chan struct{}, first int) {
 	defer r.done.Done()
 	interval := r.cfg.interval(channel)
-	for turn := 0; ; turn++ {
+	for turn := first; ; turn++ {
 		id := r.next(channel, turn)
 		if id == 0 {
 			select {
@@ -315,7 +327,7 @@ func (r *Runner) lane(ctx context.Context, channel string, wake <-chan struct{})
 				return
 			}
 		}
-		want := min(r.cfg.Batch, r.cfg.MaxBacklog-r.outbox.Backlog())
+		want := min(r.cfg.Batch, (r.cfg.MaxBacklog-r.outbox.Backlog())/r.cfg.Workers)
 		if want < 1 {
 			if !r.sleep(10 * time.Millisecond) {
 				return

@@ -360,3 +360,32 @@ func TestLimiters(t *testing.T) {
 		})
 	}
 }
+
+// TestScheduled: a broadcast scheduled a moment ahead starts on its own
+// when the time comes (a Runner sees it due) and reaches everyone.
+func TestScheduled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.candidates(t, 5)
+	e.start(t, broadcasts.Config{}, e.rec)
+	ctx := context.Background()
+	b, err := e.svc.Create(ctx, broadcasts.Draft{Title: "定时", Filter: `true`, Body: "明天考试"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(1500 * time.Millisecond)
+	if n, err := e.svc.Send(ctx, b.ID, at); err != nil || n != 5 {
+		t.Fatalf("schedule: %d, %v", n, err)
+	}
+	if got, _ := e.svc.Broadcast(ctx, b.ID); got.State != store.BroadcastScheduled || len(e.tg.Sends()) != 0 {
+		t.Fatalf("state %s with %d sends before its time", got.State, len(e.tg.Sends()))
+	}
+	p := e.waitDone(t, b.ID, time.Minute)
+	got, err := e.svc.Broadcast(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Sent != 5 || got.StartedAt.Before(at) {
+		t.Fatalf("sent %d, started %s (due %s)", p.Sent, got.StartedAt, at)
+	}
+}

@@ -212,7 +212,8 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		if err != nil {
 			return fail(fmt.Errorf("redis: cannot connect: %w", err))
 		}
-		st.deps.Fast, st.limiter, st.pace = rs, rs, rs
+		st.deps.Fast, st.limiter = rs, rs
+		st.pace = fallbackLimiter{primary: rs, secondary: rec}
 		st.rdb = rdb
 		st.history = rs
 		// Without Redis turns go on, on PostgreSQL alone: degraded, not down.

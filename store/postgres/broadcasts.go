@@ -211,86 +211,90 @@ func BroadcastKey(broadcastID, candidateID int64) string {
 	return "broadcast:" + strconv.FormatInt(broadcastID, 10) + ":" + strconv.FormatInt(candidateID, 10)
 }
 
+// materializeSQL hands up to $3 waiting recipients of broadcast $1 on
+// channel $2 to the outbox in one statement: it takes them (skipping those
+// another process has locked), marks those whose identity is unreachable
+// as skipped, inserts an outbox row for each of the others (kind
+// broadcast, key broadcast:<id>:<candidate>) claimed for $4's fast path
+// for $5 milliseconds where insertOutboxSQL's rule allows it (no earlier
+// due row of the identity pending, except $4's own live claims), and links
+// each recipient to its row (also a row inserted before, by a process that
+// died before it linked it). It returns one line per recipient taken: the
+// row's id, claim and payload, or no id for a skipped one.
+const materializeSQL = `
+	with picked as (
+		select r.candidate_id, r.user_id, r.payload,
+		       coalesce((select i.unreachable_at is not null from identities i
+		                 where i.channel = r.channel and i.user_id = r.user_id), false) as unreachable
+		from broadcast_recipients r
+		where r.broadcast_id = $1 and r.channel = $2 and r.outbox_id is null and r.skipped = ''
+		order by r.candidate_id limit $3
+		for update of r skip locked),
+	ins as (
+		insert into outbox (candidate_id, channel, user_id, kind, dedup_key, payload, not_before, created_at,
+		                    claimed_until, claimed_by)
+		select p.candidate_id, $2, p.user_id, 'broadcast', 'broadcast:' || $1::bigint || ':' || p.candidate_id, p.payload,
+		       now(), now(),
+		       case when f.ok then now() + $5::bigint * interval '1 millisecond' end,
+		       case when f.ok then $4::text end
+		from picked p
+		cross join lateral (select $4::text <> '' and not exists (
+			select 1 from outbox e
+			where e.channel = $2 and e.user_id = p.user_id and e.state = 'pending' and e.not_before <= now()
+			  and not coalesce(e.claimed_by = $4 and e.claimed_until > now(), false)) as ok) f
+		where not p.unreachable
+		order by p.candidate_id
+		on conflict (dedup_key) where dedup_key is not null do nothing
+		returning id, candidate_id, claimed_until, not_before, created_at),
+	linked as (
+		update broadcast_recipients r set
+			outbox_id = coalesce(ins.id, (select o.id from outbox o
+			                              where o.dedup_key = 'broadcast:' || $1::bigint || ':' || p.candidate_id)),
+			skipped = case when p.unreachable then 'unreachable' else '' end
+		from picked p left join ins on ins.candidate_id = p.candidate_id
+		where r.broadcast_id = $1 and r.candidate_id = p.candidate_id
+		returning r.candidate_id)
+	select p.candidate_id, p.user_id, p.payload, ins.id, ins.claimed_until, ins.not_before, ins.created_at
+	from picked p left join ins on ins.candidate_id = p.candidate_id`
+
 // MaterializeRecipients hands up to n waiting recipients of broadcast id
-// on channel to the outbox, in one transaction: each becomes an outbox row
-// (kind broadcast, key BroadcastKey) claimed for claim's fast path where
-// the outbox's rules allow it (as a turn's rows are), and the recipient
-// remembers it. Recipients locked by another process doing the same are
-// skipped, so two processes never take the same one; a recipient whose
-// identity became unreachable is marked skipped instead. It returns the
-// rows to deliver (those not claimed are the queue's to take: notify's
-// Dispatch hands them over) and how many recipients it took: fewer than n
-// when no more are waiting.
+// on channel to the outbox (materializeSQL, one statement): each becomes
+// an outbox row claimed for claim's fast path where the outbox's rules
+// allow it, as a turn's rows are. Recipients locked by another process
+// doing the same are skipped, so two processes never take the same one; a
+// recipient whose identity became unreachable is marked skipped instead.
+// It returns the rows to deliver (those not claimed are the queue's to
+// take: notify's Dispatch hands them over) and how many recipients it
+// took: fewer than n when no more are waiting.
 func (s *Store) MaterializeRecipients(ctx context.Context, id int64, channel string, n int, claim store.FastClaim) ([]store.Delivery, int, error) {
+	rows, err := s.pool.Query(ctx, materializeSQL, id, channel, n, claim.Owner, claim.Lease.Milliseconds())
+	if err != nil {
+		return nil, 0, fmt.Errorf("broadcast %d: hand recipients to the outbox: %w", id, translate(err))
+	}
 	var (
-		out    []store.Delivery
-		picked int
+		out     []store.Delivery
+		picked  int
+		cand    int64
+		user    string
+		payload []byte
+		rowID   *int64
+		claimed *time.Time
+		nb, at  *time.Time
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select r.candidate_id, r.user_id, r.payload,
-				coalesce((select i.unreachable_at is not null from identities i
-				          where i.channel = r.channel and i.user_id = r.user_id), false)
-			from broadcast_recipients r
-			where r.broadcast_id = $1 and r.channel = $2 and r.outbox_id is null and r.skipped = ''
-			order by r.candidate_id limit $3
-			for update skip locked`, id, channel, n)
-		if err != nil {
-			return err
+	_, err = pgx.ForEachRow(rows, []any{&cand, &user, &payload, &rowID, &claimed, &nb, &at}, func() error {
+		picked++
+		if rowID == nil {
+			return nil // skipped, or inserted before by a process that died
 		}
-		type pick struct {
-			candidate   int64
-			user        string
-			payload     []byte
-			unreachable bool
-		}
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pick, error) {
-			var p pick
-			err := r.Scan(&p.candidate, &p.user, &p.payload, &p.unreachable)
-			return p, err
-		})
-		if err != nil || len(list) == 0 {
-			return err
-		}
-		picked = len(list)
-		b := &pgx.Batch{}
-		var skipped []int64
-		msgs := make([]store.Outgoing, 0, len(list))
-		for _, p := range list {
-			if p.unreachable {
-				skipped = append(skipped, p.candidate)
-				continue
-			}
-			msgs = append(msgs, store.Outgoing{Identity: store.Identity{Channel: channel, UserID: p.user},
-				Kind: store.OutBroadcast, Payload: p.payload, Key: BroadcastKey(id, p.candidate)})
-		}
-		queueOutbox(b, msgs, time.Time{}, claim, &out)
-		if len(skipped) > 0 {
-			b.Queue(`update broadcast_recipients set skipped = 'unreachable'
-				where broadcast_id = $1 and candidate_id = any($2)`, id, skipped)
-		}
-		// Link each recipient to its row (also one inserted before, by a
-		// process that died before it could link it).
-		b.Queue(`update broadcast_recipients r set outbox_id = o.id
-			from outbox o
-			where r.broadcast_id = $1 and r.candidate_id = any($2) and r.outbox_id is null
-			  and o.dedup_key = 'broadcast:' || $1::bigint || ':' || r.candidate_id`, id, candidates(list, func(p pick) int64 { return p.candidate }))
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
+		out = append(out, store.Delivery{ID: *rowID, CandidateID: cand, Identity: store.Identity{Channel: channel, UserID: user},
+			Kind: store.OutBroadcast, Key: BroadcastKey(id, cand), Payload: payload, State: store.DeliveryPending,
+			NotBefore: deref(nb), CreatedAt: deref(at), ClaimedUntil: deref(claimed)})
 		return nil
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("broadcast %d: hand recipients to the outbox: %w", id, translate(err))
 	}
 	return out, picked, nil
-}
-
-func candidates[T any](list []T, id func(T) int64) []int64 {
-	out := make([]int64, len(list))
-	for i, x := range list {
-		out[i] = id(x)
-	}
-	return out
 }
 
 // PendingBroadcastRows returns the outbox rows of broadcast id not yet
