@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -220,5 +225,125 @@ func waitDelivered(t *testing.T, tg *telegramtest.Server, n int) {
 			t.Fatalf("%d delivered, want %d", len(tg.Delivered()), n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fakeWeChatWindow is the WeChat API for a broadcast: customer-service
+// messages to OpenIDs starting with "oOut" are refused with 45015 (the
+// candidate wrote more than 48 hours ago), template messages are taken.
+type fakeWeChatWindow struct {
+	mu        sync.Mutex
+	custom    map[string]int // OpenID → customer-service messages taken
+	templates []string       // template message bodies
+}
+
+func (f *fakeWeChatWindow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	var msg struct {
+		ToUser string `json:"touser"`
+	}
+	json.Unmarshal(body, &msg)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/cgi-bin/stable_token", "/cgi-bin/token":
+		io.WriteString(w, `{"access_token":"FAKE_TOKEN","expires_in":7200}`)
+	case "/cgi-bin/message/custom/send":
+		if strings.HasPrefix(msg.ToUser, "oOut") {
+			io.WriteString(w, `{"errcode":45015,"errmsg":"response out of time limit or subscription is canceled"}`)
+			return
+		}
+		f.custom[msg.ToUser]++
+		io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+	case "/cgi-bin/message/template/send":
+		f.templates = append(f.templates, string(body))
+		io.WriteString(w, `{"errcode":0,"errmsg":"ok","msgid":1}`)
+	default:
+		io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+	}
+}
+
+// TestBroadcastWeChatWindow: on WeChat a broadcast goes as a
+// customer-service message to candidates within the 48-hour window and as
+// the configured broadcast template to the others, each once.
+func TestBroadcastWeChatWindow(t *testing.T) {
+	t.Parallel()
+	fake := &fakeWeChatWindow{custom: map[string]int{}}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	_, prefix := storetest.RedisPrefix(t)
+	dbURL := storetest.PostgresURL(t)
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	openIDs := []string{"oIn_1", "oIn_2", "oIn_3", "oOut_1", "oOut_2"}
+	if _, err := pool.Exec(ctx, `
+		with c as (insert into candidates (created_at) select now() from unnest($1::text[]) returning id),
+		n as (select id, row_number() over (order by id) as k from c),
+		i as (insert into identities (channel, user_id, candidate_id)
+		      select 'wechat', ($1::text[])[n.k], n.id from n returning candidate_id)
+		insert into applications (candidate_id, plan_id, answers)
+		select candidate_id, 'internet-marketing-l4', '{"name":"王五"}' from i`, openIDs); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	conf := fmt.Sprintf(`http:
+  listen: %s
+database:
+  url: %s
+redis:
+  url: %s
+  prefix: %q
+blob:
+  dir: %s
+  insecure_no_encryption: true
+web:
+  disabled: true
+wechat:
+  app_id: wxregbottest0001
+  app_secret: test-secret
+  token: %s
+  api_base: %s
+  templates:
+    broadcast:
+      id: TEMPLATE_BROADCAST
+      fields:
+        thing1: "{text}"
+        time2: "{time}"
+broadcasts:
+  poll_interval: 200ms
+log:
+  format: text
+`, addr, dbURL, storetest.RedisURL, prefix, t.TempDir(), wechatToken, api.URL)
+	startServe(t, addr, conf, "/readyz")
+	cfgPath := writeConfig(t, conf)
+	out, _ := cli(t, false, "broadcast", "create", "--config", cfgPath, "--title", "微信", "--filter", `channel == "wechat"`,
+		"--text", "{name}您好，准考证已可打印。")
+	id := createdID.FindStringSubmatch(out)[1]
+	out, _ = cli(t, false, "broadcast", "send", "--config", cfgPath, "--wait", id)
+	if !strings.Contains(out, "sent 5, failed 0, skipped 0") {
+		t.Fatalf("send --wait:\n%s", out)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	for _, o := range openIDs[:3] {
+		if fake.custom[o] != 1 {
+			t.Fatalf("%s got %d customer-service messages, want 1", o, fake.custom[o])
+		}
+	}
+	if len(fake.templates) != 2 {
+		t.Fatalf("%d template messages, want 2: %q", len(fake.templates), fake.templates)
+	}
+	for _, body := range fake.templates {
+		if !strings.Contains(body, "TEMPLATE_BROADCAST") || !strings.Contains(body, "王五您好") {
+			t.Fatalf("template message: %s", body)
+		}
 	}
 }
