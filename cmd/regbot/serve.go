@@ -363,7 +363,9 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		if s.webChat, err = web.New(cfg.Web, router, log, webOpts...); err != nil {
 			return nil, err
 		}
-		senders[web.Channel] = s.webChat
+		// The outbox's messages to web visitors (status notifications,
+		// staff replies, broadcasts) go to their history.
+		senders[web.Channel] = s.paced(web.Channel, s.webChat)
 	}
 	// Telegram (bot/telegram): the webhook is mounted in routes, polling
 	// starts in run.
