@@ -64,44 +64,55 @@ func TestBroadcastToTenThousand(t *testing.T) {
 	}
 }
 
-// TestRateLimit runs two instances against one Redis: together they
-// never send more than the configured 25 messages a second (measured at
-// the fake Bot API over every sliding second), nor more than one a second
-// to a chat, and each recipient gets the broadcast once.
+// TestRateLimit runs two instances sharing one rate bucket, in Redis and
+// (without Redis) in PostgreSQL: together they never send more than the
+// configured 25 messages a second (measured at the fake Bot API over every
+// sliding second), nor more than one a second to a chat, and each
+// recipient gets the broadcast once.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	const n, rate = 100, 25
-	e := newEnv(t)
-	e.candidates(t, n)
-	rdb, prefix := storetest.RedisPrefix(t)
-	lim, err := redis.New(rdb, redis.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := broadcasts.Config{Rates: map[string]float64{"telegram": rate}}
-	e.start(t, cfg, lim)
-	e.start(t, cfg, lim)
-	start := time.Now()
-	b := e.send(t, `true`, "考试提醒")
-	p := e.waitDone(t, b.ID, 2*time.Minute)
-	took := time.Since(start)
-	if p.Sent != n {
-		t.Fatalf("progress %+v", p)
-	}
-	sends := e.tg.Sends()
-	overall, perChat := telegramtest.MaxPerWindow(sends, time.Second)
-	t.Logf("%d sends in %s (%.1f/s); at most %d in a second, %d to one chat", len(sends), took.Round(time.Millisecond),
-		float64(len(sends))/took.Seconds(), overall, perChat)
-	// The bucket spaces the sends 40 ms apart; the way from the bucket to
-	// the fake server (a goroutine, an HTTP request) may shift one by a
-	// few milliseconds, so one more than the rate may fall within a second.
-	if overall > rate+1 || perChat > 1 {
-		t.Fatalf("at most %d sends in a second (limit %d), %d to one chat", overall, rate, perChat)
-	}
-	for c, k := range e.tg.Delivered() {
-		if k != 1 {
-			t.Fatalf("chat %s got it %d times", c, k)
-		}
+	for _, bucket := range []string{"redis", "postgres"} {
+		t.Run(bucket, func(t *testing.T) {
+			t.Parallel()
+			const n, rate = 75, 25
+			e := newEnv(t)
+			e.candidates(t, n)
+			var lim broadcasts.Limiter = e.rec
+			if bucket == "redis" {
+				rdb, prefix := storetest.RedisPrefix(t)
+				rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lim = rs
+			}
+			cfg := broadcasts.Config{Rates: map[string]float64{"telegram": rate}}
+			e.start(t, cfg, lim)
+			e.start(t, cfg, lim)
+			start := time.Now()
+			b := e.send(t, `true`, "考试提醒")
+			p := e.waitDone(t, b.ID, 2*time.Minute)
+			took := time.Since(start)
+			if p.Sent != n {
+				t.Fatalf("progress %+v", p)
+			}
+			sends := e.tg.Sends()
+			overall, perChat := telegramtest.MaxPerWindow(sends, time.Second)
+			t.Logf("%d sends in %s (%.1f/s); at most %d in a second, %d to one chat", len(sends), took.Round(time.Millisecond),
+				float64(len(sends))/took.Seconds(), overall, perChat)
+			// The bucket spaces the sends 40 ms apart; the way from the bucket
+			// to the fake server (a goroutine, an HTTP request) may shift one
+			// by a few milliseconds, so one more than the rate may fall within
+			// a second.
+			if overall > rate+1 || perChat > 1 {
+				t.Fatalf("at most %d sends in a second (limit %d), %d to one chat", overall, rate, perChat)
+			}
+			for c, k := range e.tg.Delivered() {
+				if k != 1 {
+					t.Fatalf("chat %s got it %d times", c, k)
+				}
+			}
+		})
 	}
 }
 

@@ -31,8 +31,16 @@ import (
 // broadcastCLI is a broadcast command's connection to the record.
 type broadcastCLI struct {
 	svc   *broadcasts.Service
+	rec   *postgres.Store
 	close func()
 	fs    *flag.FlagSet
+}
+
+// audit writes a broadcast action to the console's audit log, by "cli"
+// as the user commands are.
+func (c *broadcastCLI) audit(ctx context.Context, action string, id int64, detail string) error {
+	return c.rec.AppendAudit(ctx, store.AuditEntry{At: time.Now(), Login: "cli", Action: action,
+		Target: fmt.Sprintf("broadcast:%d", id), Detail: detail, Address: "terminal"})
 }
 
 // openBroadcasts parses a broadcast command's flags (flags adds its own)
@@ -74,7 +82,8 @@ func openBroadcasts(ctx context.Context, name string, args []string, stderr io.W
 		pool.Close()
 		return nil, oneLine(fmt.Errorf("database: %w", err))
 	}
-	return &broadcastCLI{svc: broadcasts.NewService(postgres.New(pool), plan, blobs, log), close: pool.Close, fs: fs}, nil
+	rec := postgres.New(pool)
+	return &broadcastCLI{svc: broadcasts.NewService(rec, plan, blobs, log), rec: rec, close: pool.Close, fs: fs}, nil
 }
 
 // id is the command's one argument, a broadcast id.
@@ -125,6 +134,9 @@ func runBroadcastCreate(ctx context.Context, args []string, _ io.Reader, stdout,
 	}
 	b, err := c.svc.Create(ctx, d)
 	if err != nil {
+		return err
+	}
+	if err := c.audit(ctx, "broadcast.create", b.ID, b.Title); err != nil {
 		return err
 	}
 	p, err := c.svc.Preview(ctx, b.Filter, "", b.Body)
@@ -195,6 +207,9 @@ func runBroadcastSend(ctx context.Context, args []string, _ io.Reader, stdout, s
 		return errors.New("the filter matches no candidate: nothing was sent (the broadcast stays a draft)")
 	}
 	if err != nil {
+		return err
+	}
+	if err := c.audit(ctx, "broadcast.send", id, fmt.Sprintf("%d recipients %s", n, at)); err != nil {
 		return err
 	}
 	if !when.IsZero() && when.After(time.Now()) {
@@ -354,6 +369,9 @@ func broadcastAction(ctx context.Context, name string, args []string, stdout, st
 		}
 	}
 	if err != nil {
+		return err
+	}
+	if err := c.audit(ctx, "broadcast."+name, id, ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "broadcast %d %s\n", id, said)
