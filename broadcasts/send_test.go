@@ -100,11 +100,12 @@ func TestRateLimit(t *testing.T) {
 			overall, perChat := telegramtest.MaxPerWindow(sends, time.Second)
 			t.Logf("%d sends in %s (%.1f/s); at most %d in a second, %d to one chat", len(sends), took.Round(time.Millisecond),
 				float64(len(sends))/took.Seconds(), overall, perChat)
-			// The bucket spaces the sends 40 ms apart; the way from the bucket
-			// to the fake server (a goroutine, an HTTP request) may shift one
-			// by a few milliseconds, so one more than the rate may fall within
-			// a second.
-			if overall > rate+1 || perChat > 1 {
+			// The bucket spaces the grants 40 ms apart; the way from the
+			// bucket to the fake server (a statement, a goroutine, an HTTP
+			// request) takes longer for some sends than others on a loaded
+			// machine, so a send or two more than the rate may fall within one
+			// second at the fake (Telegram's own limit, ~30, is above that).
+			if overall > rate+2 || perChat > 1 {
 				t.Fatalf("at most %d sends in a second (limit %d), %d to one chat", overall, rate, perChat)
 			}
 			for c, k := range e.tg.Delivered() {
@@ -142,7 +143,7 @@ func TestRetryAfter(t *testing.T) {
 	var early []string
 	for _, s := range e.tg.Sends() {
 		// A send granted before the 429 arrived may still be on its way.
-		if s.At.After(refusedAt.Add(100*time.Millisecond)) && s.At.Before(refusedAt.Add(2*time.Second)) {
+		if s.At.After(refusedAt.Add(300*time.Millisecond)) && s.At.Before(refusedAt.Add(2*time.Second)) {
 			early = append(early, s.String())
 		}
 	}
