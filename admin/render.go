@@ -47,8 +47,10 @@ type pageBody struct {
 	Login    string
 	Admin    bool
 	SignedIn bool
-	CSRF     string
-	Nav      string
+	// Broadcasts says the 群发 pages are there (not on the embedded store).
+	Broadcasts bool
+	CSRF       string
+	Nav        string
 	// Flash is a short confirmation of the last action.
 	Flash   string
 	Version string
@@ -107,6 +109,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name, title str
 func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title string, body pageBody) {
 	body.Title, body.Version = title, staticVersion
 	body.Nav = name
+	body.Broadcasts = c.deps.Broadcasts != nil
 	if who := staffOf(r); who != nil {
 		body.SignedIn, body.Name, body.Login, body.Admin = true, who.user.DisplayName, who.user.Login, who.user.Role == store.RoleAdmin
 		body.CSRF = who.session.CSRF

@@ -43,6 +43,7 @@ func (l fallbackLimiter) HoldRate(ctx context.Context, key string, interval time
 // the database record (none on the embedded store).
 func (s *server) newBroadcasts(plan *dialogs.Plan, blobs dialogs.BlobStore) error {
 	if s.stores.broadcasts == nil {
+		s.log.Info("broadcasts are off on the embedded store (they need database.url)")
 		return nil
 	}
 	s.broadcastService = broadcasts.NewService(s.stores.broadcasts, plan, blobs, s.log)
