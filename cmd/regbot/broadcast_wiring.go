@@ -40,12 +40,8 @@ func (l fallbackLimiter) HoldRate(ctx context.Context, key string, interval time
 }
 
 // newBroadcasts builds the broadcast service and this process's Runner on
-// the database record (none on the embedded store).
+// the record.
 func (s *server) newBroadcasts(plan *dialogs.Plan, blobs dialogs.BlobStore) error {
-	if s.stores.broadcasts == nil {
-		s.log.Info("broadcasts are off on the embedded store (they need database.url)")
-		return nil
-	}
 	s.broadcastService = broadcasts.NewService(s.stores.broadcasts, plan, blobs, s.log)
 	r, err := broadcasts.NewRunner(s.cfg.Broadcasts, s.broadcastService, s.stores.broadcasts, s.notifier, s.stores.pace, s.log)
 	if err != nil {
@@ -56,10 +52,7 @@ func (s *server) newBroadcasts(plan *dialogs.Plan, blobs dialogs.BlobStore) erro
 }
 
 // paced is channel's sender with the broadcasts' shared rate applied to
-// its broadcast messages (Runner.Pace), or as it is without broadcasts.
+// its broadcast messages (Runner.Pace).
 func (s *server) paced(channel string, sender notify.Sender) notify.Sender {
-	if s.broadcasts == nil {
-		return sender
-	}
 	return s.broadcasts.Pace(channel, sender)
 }

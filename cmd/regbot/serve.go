@@ -115,7 +115,7 @@ type stores struct {
 	outbox notify.Record
 	queue  notify.Queue
 	// broadcasts is the record of broadcasts, and pace their shared send
-	// rate (Redis, or PostgreSQL without it); nil on the embedded store.
+	// rate (Redis, or PostgreSQL without it; memory on the embedded store).
 	broadcasts broadcastRecord
 	pace       broadcasts.Limiter
 	// limiter is the shared token bucket (Redis, or memory).
@@ -148,7 +148,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
 		return &stores{deps: bot.Deps{Fast: m, Record: m}, sessions: m, statuses: m, console: m,
-			queue: notify.NewMemoryQueue(m), outbox: m,
+			queue: notify.NewMemoryQueue(m), outbox: m, broadcasts: m, pace: m,
 			unreachable: m.MarkUnreachable, limiter: m, close: func() {}}, nil
 	}
 	st := &stores{}
@@ -242,8 +242,8 @@ type server struct {
 	packages *admin.Packages
 	// statuses is the staff status API.
 	statuses *admin.StatusAPI
-	// broadcasts sends broadcasts from this process; nil on the embedded
-	// store. broadcastService writes and starts them (the console's page).
+	// broadcasts sends broadcasts from this process; broadcastService
+	// writes and starts them (the console's pages).
 	broadcasts       *broadcasts.Runner
 	broadcastService *broadcasts.Service
 	// console is the staff console at /admin/; nil when disabled or

@@ -28,6 +28,7 @@ type Store struct {
 
 	rec record
 	out outbox
+	bc  broadcasts
 
 	// pace are the send-rate buckets (TakeRate): the next send's
 	// theoretical arrival time by key.
