@@ -4,8 +4,8 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"regbot/store"
 	"regbot/store/postgres"
