@@ -225,13 +225,16 @@ type broadcastData struct {
 
 // progressView is a broadcast's counts as the page shows them.
 type progressView struct {
-	ID       int64
-	State    store.BroadcastState
-	P        store.BroadcastProgress
-	Rate     string
-	Percent  int
-	Reasons  []reasonCount
-	Finished bool
+	ID    int64
+	State store.BroadcastState
+	P     store.BroadcastProgress
+	Rate  string
+	// RateLabel says whether Rate is the last seconds' or, once finished,
+	// the whole broadcast's average.
+	RateLabel string
+	Percent   int
+	Reasons   []reasonCount
+	Finished  bool
 }
 
 type reasonCount struct {
@@ -253,8 +256,11 @@ func (c *Console) progressOf(r *http.Request, b store.Broadcast) (progressView, 
 	if err != nil {
 		return progressView{}, err
 	}
-	v := progressView{ID: b.ID, State: b.State, P: p, Rate: strconv.FormatFloat(broadcasts.Rate(p), 'f', 1, 64),
-		Finished: b.State == store.BroadcastDone || b.State == store.BroadcastCancelled}
+	v := progressView{ID: b.ID, State: b.State, P: p, Rate: strconv.FormatFloat(broadcasts.CurrentRate(b, p, c.now()), 'f', 1, 64),
+		RateLabel: "速度", Finished: b.State == store.BroadcastDone || b.State == store.BroadcastCancelled}
+	if v.Finished {
+		v.Rate, v.RateLabel = strconv.FormatFloat(broadcasts.AverageRate(b, p), 'f', 1, 64), "平均速度"
+	}
 	if p.Total > 0 {
 		v.Percent = p.Finished() * 100 / p.Total
 	}

@@ -244,7 +244,7 @@ func evalIn[T any](b *consoleBrowser, expr string) T {
 // screenshot saves the page and logs where.
 func (b *consoleBrowser) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -437,6 +437,29 @@ func Rate(p store.BroadcastProgress) float64 {
 	return float64(p.RecentSent) / p.RecentWindow.Seconds()
 }
 
+// CurrentRate is Rate for broadcast b at now: in its first seconds the
+// sends are divided by the time it has run, not by the whole window.
+func CurrentRate(b store.Broadcast, p store.BroadcastProgress, now time.Time) float64 {
+	if b.StartedAt.IsZero() || p.RecentWindow <= 0 {
+		return Rate(p)
+	}
+	d := min(p.RecentWindow, max(now.Sub(b.StartedAt), time.Second))
+	return float64(p.RecentSent) / d.Seconds()
+}
+
+// AverageRate is a finished broadcast's sends per second from its start
+// to its last send (0 before it finished).
+func AverageRate(b store.Broadcast, p store.BroadcastProgress) float64 {
+	if b.StartedAt.IsZero() || p.LastSentAt.IsZero() || (b.State != store.BroadcastDone && b.State != store.BroadcastCancelled) {
+		return 0
+	}
+	d := p.LastSentAt.Sub(b.StartedAt)
+	if d < time.Second {
+		d = time.Second
+	}
+	return float64(p.Sent) / d.Seconds()
+}
+
 // reportHeader are the columns of the per-recipient report.
 var reportHeader = []string{"candidate_id", "name", "channel", "user_id", "state", "reason", "attempts", "sent_at", "error"}
 

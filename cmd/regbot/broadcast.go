@@ -260,8 +260,12 @@ func printStatus(w io.Writer, b store.Broadcast, p store.BroadcastProgress) {
 	if b.Note == broadcasts.NoteNoRecipients {
 		fmt.Fprintln(w, "its filter matched no candidate when it was due: nothing was sent")
 	}
-	fmt.Fprintf(w, "recipients %d: waiting %d, sending %d, sent %d, failed %d, skipped %d, cancelled %d; %.1f/s\n",
-		p.Total, p.Waiting, p.Sending, p.Sent, p.Failed, p.Skipped, p.Cancelled, broadcasts.Rate(p))
+	rate := fmt.Sprintf("%.1f/s", broadcasts.CurrentRate(b, p, time.Now()))
+	if avg := broadcasts.AverageRate(b, p); avg > 0 {
+		rate = fmt.Sprintf("%.1f/s on average", avg)
+	}
+	fmt.Fprintf(w, "recipients %d: waiting %d, sending %d, sent %d, failed %d, skipped %d, cancelled %d; %s\n",
+		p.Total, p.Waiting, p.Sending, p.Sent, p.Failed, p.Skipped, p.Cancelled, rate)
 	var reasons []string
 	for r, n := range p.Reasons {
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
@@ -308,7 +312,7 @@ func watch(ctx context.Context, svc *broadcasts.Service, id int64, stdout, stder
 			bar.ChangeMax(p.Total)
 		}
 		bar.Describe(fmt.Sprintf("broadcast %d %s: sent %d failed %d skipped %d, %.1f/s", id, b.State, p.Sent, p.Failed,
-			p.Skipped, broadcasts.Rate(p)))
+			p.Skipped, broadcasts.CurrentRate(b, p, time.Now())))
 		bar.Set(p.Finished())
 		if done := p.Finished(); done != last {
 			last, lastMove = done, time.Now()
