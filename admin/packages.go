@@ -184,7 +184,7 @@ func (p *Packages) Find(ctx context.Context, candidate string) ([]byte, error) {
 		return cs.CandidateSession(ctx, n)
 	}
 	channel, user, ok := strings.Cut(candidate, ":")
-	if !ok || channel == "" || user == "" {
+	if !ok || (store.Identity{Channel: channel, UserID: user}).Check() != nil {
 		return nil, ErrBadCandidate
 	}
 	return p.record.LatestSession(ctx, store.Identity{Channel: channel, UserID: user})

@@ -113,7 +113,7 @@ type errorBody struct {
 
 func (a *StatusAPI) identity(w http.ResponseWriter, r *http.Request) (store.Identity, bool) {
 	channel, user, ok := strings.Cut(r.PathValue("candidate"), ":")
-	if !ok || channel == "" || user == "" {
+	if !ok || (store.Identity{Channel: channel, UserID: user}).Check() != nil {
 		writeJSON(w, http.StatusBadRequest, errorBody{"candidate must be channel:user_id"})
 		return store.Identity{}, false
 	}

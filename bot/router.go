@@ -130,6 +130,9 @@ type Observation struct {
 	// Stale counts the times the turn ran again because its session was
 	// older than the record.
 	Stale int
+	// Failed is set for a message whose turn failed for good: recorded as
+	// failed and answered with one apology.
+	Failed bool
 }
 
 // RouterOption configures a Router.
@@ -209,12 +212,16 @@ func (r *Router) Handle(ctx context.Context, in dialogs.Inbound) (dialogs.Result
 }
 
 func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observation) (dialogs.Result, error) {
+	tooLong, err := r.cleanInbound(&in)
+	if err != nil {
+		return dialogs.Result{}, err
+	}
 	req := store.BeginRequest{Identity: in.Identity(), MsgID: in.MsgID}
 	if in.System == nil {
 		req.Rate, req.Burst = r.rate, r.burst
 	}
 	if r.degraded.Load() && !r.probe(ctx) {
-		return r.serial(ctx, in, req, obs)
+		return r.serialOrFailed(ctx, in, req, tooLong, obs)
 	}
 	b, err := r.begin(ctx, req)
 	if err != nil {
@@ -222,7 +229,7 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 			return dialogs.Result{}, fmt.Errorf("begin turn: %w", err)
 		}
 		r.enterDegraded(err)
-		return r.serial(ctx, in, req, obs)
+		return r.serialOrFailed(ctx, in, req, tooLong, obs)
 	}
 	switch b.State {
 	case store.BeginDone:
@@ -234,7 +241,11 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 	case store.BeginBusy:
 		return dialogs.Result{}, ErrInFlight
 	}
-	out, err := r.run(ctx, in, b.Cached, b.State == store.BeginLimited, b.Notify, obs)
+	obs.Limited = b.State == store.BeginLimited
+	out, err := r.run(ctx, in, b.Cached, r.hold(tooLong, obs.Limited, b.Notify), obs)
+	if err != nil && permanent(err) {
+		out, err = r.recordFailed(ctx, in, b.Cached, err, obs)
+	}
 	if err != nil {
 		if aerr := r.deps.Fast.Abort(context.WithoutCancel(ctx), req, b); aerr != nil {
 			r.log.Warn("abort turn", "channel", in.Channel, "err", aerr)
@@ -280,10 +291,42 @@ func (r *Router) begin(ctx context.Context, req store.BeginRequest) (store.Begun
 	}
 }
 
+// recordFailed records a message whose turn failed for good (cause) as
+// failed, with one apology, so that the platform stops retrying it. When
+// even that is refused the apology is answered without a record.
+func (r *Router) recordFailed(ctx context.Context, in dialogs.Inbound, cached store.Cached, cause error, obs *Observation) (turnOut, error) {
+	obs.Failed = true
+	r.log.Error("turn failed for good; the message is recorded as failed", "channel", in.Channel, "err", cause)
+	out, err := r.run(ctx, in, cached, r.failedHold(), obs)
+	if err != nil && permanent(err) {
+		r.log.Error("failed message not recorded", "channel", in.Channel, "err", err)
+		return turnOut{res: dialogs.Result{Messages: r.failedHold().reply}}, nil
+	}
+	return out, err
+}
+
+// serialOrFailed is serial, then serial again to record the message as
+// failed when its turn failed for good.
+func (r *Router) serialOrFailed(ctx context.Context, in dialogs.Inbound, req store.BeginRequest, tooLong bool, obs *Observation) (dialogs.Result, error) {
+	res, err := r.serial(ctx, in, req, held{}, tooLong, obs)
+	if err == nil || !permanent(err) {
+		return res, err
+	}
+	obs.Failed = true
+	r.log.Error("turn failed for good; the message is recorded as failed", "channel", in.Channel, "err", err)
+	res, err = r.serial(ctx, in, req, r.failedHold(), false, obs)
+	if err != nil && permanent(err) {
+		r.log.Error("failed message not recorded", "channel", in.Channel, "err", err)
+		return dialogs.Result{Messages: r.failedHold().reply}, nil
+	}
+	return res, err
+}
+
 // serial runs the turn on the record alone: the record's lock for the
 // identity's turn, its message ids for duplicates, its snapshot for the
-// session, a per-process rate limit.
-func (r *Router) serial(ctx context.Context, in dialogs.Inbound, req store.BeginRequest, obs *Observation) (dialogs.Result, error) {
+// session, a per-process rate limit. A hold that is on (a failed message)
+// takes the place of the rate limit.
+func (r *Router) serial(ctx context.Context, in dialogs.Inbound, req store.BeginRequest, h held, tooLong bool, obs *Observation) (dialogs.Result, error) {
 	obs.Degraded = true
 	var out turnOut
 	err := r.deps.Record.Serial(ctx, req.Identity, func(ctx context.Context) error {
@@ -301,11 +344,15 @@ func (r *Router) serial(ctx context.Context, in dialogs.Inbound, req store.Begin
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("resume: %w", err)
 		}
-		limited, notify := false, false
-		if req.Rate > 0 {
-			limited, notify = r.local.take(req.Identity.Key(), req.Rate, req.Burst, time.Now())
+		if !h.on {
+			limited, notify := false, false
+			if req.Rate > 0 {
+				limited, notify = r.local.take(req.Identity.Key(), req.Rate, req.Burst, time.Now())
+			}
+			obs.Limited = limited
+			h = r.hold(tooLong, limited, notify)
 		}
-		out, err = r.run(ctx, in, cached, limited, notify, obs)
+		out, err = r.run(ctx, in, cached, h, obs)
 		return err
 	})
 	if errors.Is(err, ErrDuplicate) {
@@ -334,9 +381,8 @@ type turnOut struct {
 // run loads the session (the cached copy, else the record's), runs the
 // engine and records the turn; a stale session is reloaded from the record
 // and the turn run again.
-func (r *Router) run(ctx context.Context, in dialogs.Inbound, cached store.Cached, limited, notify bool, obs *Observation) (turnOut, error) {
+func (r *Router) run(ctx context.Context, in dialogs.Inbound, cached store.Cached, h held, obs *Observation) (turnOut, error) {
 	id := in.Identity()
-	obs.Limited = limited
 	fromRecord := false
 	if cached.Data == nil || cached.ApplicationID == 0 {
 		c, err := r.deps.Record.Resume(ctx, id, r.engine.Plan().ID)
@@ -351,7 +397,7 @@ func (r *Router) run(ctx context.Context, in dialogs.Inbound, cached store.Cache
 		}
 	}
 	for runs := 1; ; runs++ {
-		out, err := r.once(ctx, in, cached, fromRecord, limited, notify)
+		out, err := r.once(ctx, in, cached, fromRecord, h)
 		switch {
 		case err == nil:
 			return out, nil
@@ -378,7 +424,7 @@ func (r *Router) run(ctx context.Context, in dialogs.Inbound, cached store.Cache
 }
 
 // once runs the turn once on cached and records it.
-func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cached, fromRecord, limited, notify bool) (turnOut, error) {
+func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cached, fromRecord bool, h held) (turnOut, error) {
 	id := in.Identity()
 	var sess *dialogs.Session
 	if cached.Data != nil {
@@ -399,22 +445,21 @@ func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cach
 	work := slices.Clone(sess.Work)
 
 	var res dialogs.Result
-	if limited {
-		// Over the rate limit: recorded as said, not run.
-		if notify {
-			res.Messages = []dialogs.Outbound{r.engine.SlowDown()}
-		}
+	if h.on {
+		// Over the rate limit, too long, failed: recorded as said, not run.
+		res.Messages = h.reply
 	} else {
 		var err error
-		if res, err = r.engine.Handle(ctx, sess, in); err != nil {
+		if res, err = r.handleEngine(func() (dialogs.Result, error) { return r.engine.Handle(ctx, sess, in) }); err != nil {
 			return turnOut{}, fmt.Errorf("engine: %w", err)
 		}
 	}
 	turn := r.engine.TurnRecord(sess, in, res)
+	turn.Failed = h.failed
 	turn.CandidateID, turn.ApplicationID, turn.Seq = cached.CandidateID, cached.ApplicationID, cached.Seq
 	turn.Fresh = cached.ApplicationID == 0
 	data := cached.Data
-	if !limited {
+	if !h.on {
 		var err error
 		if data, err = sess.Marshal(); err != nil {
 			return turnOut{}, err

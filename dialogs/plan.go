@@ -60,6 +60,10 @@ type Plan struct {
 	// alone will satisfy (related work going on 至今), to say the month and
 	// offer a reminder; 0 looks no further than today.
 	SoonMonths int `yaml:"soon_months"`
+	// MaxMessageRunes is the longest text message the bot reads, in
+	// characters (default DefaultMaxMessageRunes): a longer one is recorded
+	// as said, not read, and answered with the message_too_long text.
+	MaxMessageRunes int `yaml:"max_message_runes"`
 	// ReviewReasons are the reasons staff pick from when they reject a
 	// material in the console (they may also write their own); the
 	// candidate reads the one chosen.

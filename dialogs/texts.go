@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"regbot/dialogs/answers"
@@ -134,6 +135,10 @@ var engineTexts = map[string][]string{
 	"busy":         nil,
 	// Over the rate limit (Engine.SlowDown).
 	"slow_down": nil,
+	// Input the bot does not read (bot.Router): a text over the plan's
+	// max_message_runes, a message whose turn failed for good.
+	"message_too_long": {"max"},
+	"turn_failed":      nil,
 	// Understanding.
 	"unknown_input":     nil,
 	"unsupported_input": nil,
@@ -301,3 +306,25 @@ var engineTexts = map[string][]string{
 // SlowDown is what a candidate over the per-user rate limit is told, once
 // per run of refused messages (bot.Router decides when).
 func (e *Engine) SlowDown() Outbound { return Outbound{Text: e.text("slow_down")} }
+
+// DefaultMaxMessageRunes is the plan's max_message_runes when it sets none.
+const DefaultMaxMessageRunes = 2000
+
+// MaxMessageRunes is the longest text message the engine reads, in
+// characters (the plan's max_message_runes).
+func (e *Engine) MaxMessageRunes() int {
+	if n := e.plan.MaxMessageRunes; n > 0 {
+		return n
+	}
+	return DefaultMaxMessageRunes
+}
+
+// TooLong is what a candidate is told whose text is over MaxMessageRunes:
+// the message is kept, not read.
+func (e *Engine) TooLong() Outbound {
+	return Outbound{Text: e.text("message_too_long", "max", strconv.Itoa(e.MaxMessageRunes()))}
+}
+
+// TurnFailed is the one apology for a message whose turn failed in a way
+// that would fail again (bot.Router records it as failed).
+func (e *Engine) TurnFailed() Outbound { return Outbound{Text: e.text("turn_failed")} }

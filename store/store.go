@@ -148,6 +148,11 @@ type Turn struct {
 	// MsgID is, as a row of kind system, so that it happens once) and the
 	// identity's reachability is left as it is.
 	System bool
+	// Failed marks a candidate's message whose turn failed for good (the
+	// record refused what it changed, the engine panicked): it is recorded
+	// as said, of kind failed, with the apology the candidate got, so that
+	// staff can find it and the platform stops retrying it.
+	Failed bool
 	// CancelReminders cancels the identity's pending reminders before the
 	// turn's own outbox rows are queued: the answers they were based on
 	// changed.

@@ -320,6 +320,10 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 			}
 		}
 		return true
+	case errors.Is(err, bot.ErrBadInput):
+		// The same update would be refused again: not delivered again.
+		log.Warn("telegram update refused", "err", err)
+		return true
 	case err != nil && len(res.Messages) == 0:
 		// Nothing of the turn happened (the Router forgot the message id):
 		// a redelivery may still run it.
@@ -354,7 +358,7 @@ var defaultTurnRetries = []time.Duration{time.Second, 2 * time.Second}
 func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, log *slog.Logger) (dialogs.Result, error) {
 	for i := 0; ; i++ {
 		res, err := a.h.Handle(ctx, in)
-		if err == nil || len(res.Messages) > 0 || errors.Is(err, bot.ErrDuplicate) || i == len(a.turnRetries) {
+		if err == nil || len(res.Messages) > 0 || errors.Is(err, bot.ErrDuplicate) || errors.Is(err, bot.ErrBadInput) || i == len(a.turnRetries) {
 			return res, err
 		}
 		log.Warn("telegram turn failed; trying again", "err", err)

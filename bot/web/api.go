@@ -144,11 +144,9 @@ func (c *Chat) serveMessage(w http.ResponseWriter, r *http.Request, v visitor) {
 		in.Choice = req.Choice
 		user.Text = c.choiceLabel(r.Context(), v, req.Choice)
 	case req.Text != nil:
-		text := strings.TrimSpace(*req.Text)
-		if utf8.RuneCountInString(text) > c.cfg.MaxTextRunes {
-			writeError(w, http.StatusRequestEntityTooLarge, c.tooLong())
-			return
-		}
+		// A text over max_text_runes (but within the body limit) goes to
+		// the Router, which keeps it and answers the plan's sentence.
+		text := store.CleanText(strings.TrimSpace(*req.Text))
 		if text == "" {
 			writeError(w, http.StatusBadRequest, c.texts.say("web_empty"))
 			return
@@ -326,6 +324,9 @@ func (c *Chat) turn(w http.ResponseWriter, r *http.Request, v visitor, in dialog
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
 		writeJSON(w, http.StatusOK, turnResponse{Messages: []entryView{}, Duplicate: true})
+		return
+	case errors.Is(err, bot.ErrBadInput):
+		writeError(w, http.StatusBadRequest, c.texts.say("web_bad_request"))
 		return
 	case err != nil && len(res.Messages) == 0:
 		c.fail(w, v, "handle message", err)

@@ -21,6 +21,7 @@ import (
 
 	"regbot/bot"
 	"regbot/dialogs"
+	"regbot/store"
 )
 
 // maxBodyBytes bounds a webhook request body; WeChat's messages are a few
@@ -291,7 +292,7 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 	a := ex.a
 	ex.called = true
 	ex.result = "success"
-	if msg.FromUserName == "" || msg.MsgType == "" {
+	if msg.MsgType == "" || (store.Identity{Channel: Channel, UserID: string(msg.FromUserName)}).Check() != nil {
 		ex.malformed = true
 		return nil
 	}
@@ -466,6 +467,10 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
 		return outcome{msgs: res.Messages, duplicate: true}
+	case errors.Is(err, bot.ErrBadInput):
+		// Refused as it is (a message id out of bounds): it would be again.
+		a.log.Warn("wechat message refused", "channel", Channel, "user", userHash(in.UserID), "err", err)
+		return outcome{}
 	case err != nil && len(res.Messages) == 0:
 		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 		return outcome{msgs: []dialogs.Outbound{{Text: a.texts["wechat_busy"]}}}

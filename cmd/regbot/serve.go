@@ -446,7 +446,7 @@ func (s *server) routes() http.Handler {
 	if s.console != nil {
 		s.console.Routes(mux) // /admin/…: the staff console
 	}
-	return s.recoverPanics(s.accessLog(mux))
+	return s.recoverPanics(s.accessLog(refuseBadInput(mux)))
 }
 
 // run serves h on ln until ctx ends, then stops taking requests and waits

@@ -16,13 +16,16 @@ import (
 // when known (else found by identity).
 func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
 	kind := "candidate"
-	if t.System {
+	switch {
+	case t.System:
 		kind = "system"
+	case t.Failed:
+		kind = "failed"
 	}
 	b.Queue(`
 		with reachable as (
 			update identities set unreachable_at = null
-			where $9 = 'candidate' and channel = $1 and user_id = $2 and unreachable_at is not null)
+			where $9 <> 'system' and channel = $1 and user_id = $2 and unreachable_at is not null)
 		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
 		select coalesce($3::bigint, (select candidate_id from identities where channel = $1 and user_id = $2)),
 			$1, $2, $4, $5, $6, $7, $8, $9`,
@@ -51,7 +54,7 @@ func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]store
 	rows, err := s.pool.Query(ctx, `
 		select msg_id, text, at, reply, reply_inline from inbound_messages
 		where candidate_id = (select candidate_id from identities where channel = $1 and user_id = $2)
-			and kind = 'candidate'
+			and kind <> 'system'
 		order by id`, id.Channel, id.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("inbound messages: %w", err)

@@ -124,6 +124,18 @@ func translate(err error) error {
 		return store.ErrReasonRequired
 	case pgErr.Code == seqConflict:
 		return store.ErrStale
+	case refusedData(pgErr.Code):
+		return fmt.Errorf("%w: %w", store.ErrRefused, err)
 	}
 	return err
+}
+
+// refusedData reports whether a SQLSTATE says the data of a statement is
+// refused (and would be again): class 22 (data exception: NUL in text,
+// invalid encoding, a value out of range), 23 (integrity: a constraint the
+// data breaks; 23505 is a conflict, translated before), 54 (a program limit:
+// a value too large for an index row). Connection, resource and
+// serialisation failures are transient and left as they are.
+func refusedData(code string) bool {
+	return strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23") || strings.HasPrefix(code, "54")
 }
