@@ -76,6 +76,8 @@ type setupOpts struct {
 	wrap func(bot.Fast) bot.Fast
 	// dispatcher takes the turns' outbox rows.
 	dispatcher bot.Dispatcher
+	// wrapRecord wraps the record (one that fails).
+	wrapRecord func(bot.Record) bot.Record
 }
 
 // setupWith is setup as o says.
@@ -114,7 +116,11 @@ func setupWith(t testing.TB, o setupOpts, opts ...bot.RouterOption) *testBundle 
 	if o.wrap != nil {
 		fast = o.wrap(rs)
 	}
-	b.router = bot.NewRouter(engine, bot.Deps{Fast: fast, Record: rec, Dispatcher: o.dispatcher},
+	record := bot.Record(rec)
+	if o.wrapRecord != nil {
+		record = o.wrapRecord(rec)
+	}
+	b.router = bot.NewRouter(engine, bot.Deps{Fast: fast, Record: record, Dispatcher: o.dispatcher},
 		slog.New(slog.DiscardHandler), append([]bot.RouterOption{bot.WithObserver(func(o bot.Observation) {
 			if !o.Duplicate && o.Err == nil {
 				b.turns.Add(1)
