@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -40,9 +42,10 @@ type Packages struct {
 	engine *dialogs.Engine
 	record Sessions
 	blobs  materials.BlobReader
-	secret []byte
-	log    *slog.Logger
-	now    func() time.Time
+	// link seals and opens package link tokens.
+	link cipher.AEAD
+	log  *slog.Logger
+	now  func() time.Time
 	// limiter holds the per-address and per-link token buckets; nil means
 	// no limit (Limit sets it).
 	limiter     RateLimiter
@@ -80,7 +83,11 @@ func NewPackages(cfg Config, engine *dialogs.Engine, record Sessions, blobs mate
 			log.Warn("admin.link_secret is empty: package links are signed with a random secret and stop working when regbot restarts")
 		}
 	}
-	return &Packages{cfg: cfg, engine: engine, record: record, blobs: blobs, secret: secret, log: log, now: time.Now,
+	link, err := linkCipher(secret)
+	if err != nil {
+		return nil, fmt.Errorf("admin: link secret: %w", err)
+	}
+	return &Packages{cfg: cfg, engine: engine, record: record, blobs: blobs, link: link, log: log, now: time.Now,
 		building: make(chan struct{}, maxBuilding)}, nil
 }
 
@@ -90,36 +97,53 @@ func (p *Packages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /materials/{token}", p.candidatePackage)
 }
 
-// Link is dialogs.Options.PackageLink: the signed link to the session's
-// package, or nil-with-error when links are off.
+// Link is dialogs.Options.PackageLink: the link to the session's package,
+// or nil-with-error when links are off. Its token is opaque: the identity
+// and expiry sealed with AES-256-GCM under a key derived from
+// admin.link_secret, so no encoding of it shows the OpenID, and a token
+// changed in any bit is refused.
 func (p *Packages) Link(_ context.Context, s *dialogs.Session) (*dialogs.Link, error) {
 	if p.cfg.PublicURL == "" {
 		return nil, errors.New("admin.public_url is not set")
 	}
 	exp := p.now().Add(p.cfg.LinkTTL).Unix()
-	payload := base64.RawURLEncoding.EncodeToString([]byte(s.Channel + "\x00" + s.UserID + "\x00" + strconv.FormatInt(exp, 10)))
-	token := payload + "." + p.sign(payload)
+	plain := []byte(s.Channel + "\x00" + s.UserID + "\x00" + strconv.FormatInt(exp, 10))
+	nonce := make([]byte, p.link.NonceSize(), p.link.NonceSize()+len(plain)+p.link.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("package link: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(p.link.Seal(nonce, nonce, plain, []byte(linkAD)))
 	return &dialogs.Link{Label: p.engine.Plan().Text("package_link_label"), URL: strings.TrimRight(p.cfg.PublicURL, "/") + "/materials/" + token}, nil
 }
 
-func (p *Packages) sign(payload string) string {
-	mac := hmac.New(sha256.New, p.secret)
-	mac.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+// linkAD binds a sealed link token to its use.
+const linkAD = "regbot package link v2"
+
+// linkCipher is the AEAD of package link tokens, under a key derived from
+// the link secret.
+func linkCipher(secret []byte) (cipher.AEAD, error) {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("regbot package link encryption v2"))
+	block, err := aes.NewCipher(mac.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // parseToken returns the identity a link was made for, if it is genuine and
 // not expired.
 func (p *Packages) parseToken(token string) (store.Identity, bool) {
-	payload, sig, ok := strings.Cut(token, ".")
-	if !ok || subtle.ConstantTimeCompare([]byte(sig), []byte(p.sign(payload))) != 1 {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) < p.link.NonceSize()+p.link.Overhead() {
 		return store.Identity{}, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	n := p.link.NonceSize()
+	plain, err := p.link.Open(nil, raw[:n], raw[n:], []byte(linkAD))
 	if err != nil {
 		return store.Identity{}, false
 	}
-	parts := strings.Split(string(raw), "\x00")
+	parts := strings.Split(string(plain), "\x00")
 	if len(parts) != 3 {
 		return store.Identity{}, false
 	}
