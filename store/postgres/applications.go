@@ -19,7 +19,7 @@ import (
 // "old" reads the status as of the statement's start; with the guard, it is
 // the status of the row the update changed. The status machine's trigger
 // (migration 009) refuses a change it does not allow.
-func queueApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
+func queueApplication(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
 	b.Queue(`
 		with old as (
 			select status from applications where id = $1),
@@ -29,6 +29,8 @@ func queueApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
 				updated_at = $3,
 				condition = case when $4 then a.condition else $5 end,
 				answers = case when $4 then a.answers else $6::jsonb end,
+				id_number_index = case when $4 then a.id_number_index else $11 end,
+				mobile_index = case when $4 then a.mobile_index else $12 end,
 				snapshot = coalesce($7, a.snapshot),
 				status = coalesce(nullif($8::text, ''), a.status)
 			where a.id = $1 and regbot_expect_seq(a.seq, $2)
@@ -37,15 +39,15 @@ func queueApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
 		select up.id, old.status, up.status, $9, $10, $3
 		from up, old
 		where old.status is distinct from up.status`,
-		t.ApplicationID, t.Seq, t.At, t.KeepAnswers, t.Condition, jsonOrNil(answers), t.Session,
-		string(t.Status), cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason)
+		t.ApplicationID, t.Seq, t.At, t.KeepAnswers, t.Condition, jsonOrNil(sealed.answers), sealed.session,
+		string(t.Status), cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, sealed.idNumber, sealed.mobile)
 }
 
 // queueNewApplication creates or updates the identity's application to the
 // plan, finding it by identity, and records a status event (with the turn's
 // actor and reason) when the status is new or changes. With t.Fresh an
 // application recorded meanwhile makes the turn stale.
-func queueNewApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
+func queueNewApplication(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
 	b.Queue(`
 		with ident as (
 			select candidate_id from identities where channel = $1 and user_id = $2),
@@ -53,12 +55,16 @@ func queueNewApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
 			select a.id, a.status from applications a join ident using (candidate_id)
 			where a.plan_id = $3),
 		up as (
-			insert into applications as a (candidate_id, plan_id, condition, status, answers, snapshot, seq, created_at, updated_at)
-			select candidate_id, $3, $4, coalesce(nullif($5::text, ''), 'collecting'), coalesce($6::jsonb, '{}'), $7, 1, $8, $8 from ident
+			insert into applications as a (candidate_id, plan_id, condition, status, answers, snapshot, seq, created_at, updated_at,
+				id_number_index, mobile_index)
+			select candidate_id, $3, $4, coalesce(nullif($5::text, ''), 'collecting'), coalesce($6::jsonb, '{}'), $7, 1, $8, $8, $14, $15
+			from ident
 			on conflict (candidate_id, plan_id) do update set
 				seq = a.seq + 1,
 				condition = case when $13 then a.condition else excluded.condition end,
 				answers = case when $13 then a.answers else excluded.answers end,
+				id_number_index = case when $13 then a.id_number_index else excluded.id_number_index end,
+				mobile_index = case when $13 then a.mobile_index else excluded.mobile_index end,
 				snapshot = coalesce(excluded.snapshot, a.snapshot),
 				status = coalesce(nullif($5::text, ''), a.status),
 				updated_at = excluded.updated_at
@@ -71,8 +77,9 @@ func queueNewApplication(b *pgx.Batch, t *store.Turn, answers []byte) {
 		from up left join old on old.id = up.id
 		where old.status is distinct from up.status`,
 		t.Identity.Channel, t.Identity.UserID, t.PlanID, t.Condition, string(t.Status),
-		jsonOrNil(answers), t.Session, t.At,
-		cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, store.ActorSystem, t.Fresh, t.KeepAnswers)
+		jsonOrNil(sealed.answers), sealed.session, t.At,
+		cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, store.ActorSystem, t.Fresh, t.KeepAnswers,
+		sealed.idNumber, sealed.mobile)
 }
 
 func jsonOrNil(b []byte) any {
@@ -119,6 +126,9 @@ func (s *Store) LatestSession(ctx context.Context, id store.Identity) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("latest session: %w", translate(err))
 	}
+	if snap, err = s.openSnapshot(snap); err != nil {
+		return nil, fmt.Errorf("latest session: %w", err)
+	}
 	return snap, nil
 }
 
@@ -136,6 +146,9 @@ func (s *Store) Resume(ctx context.Context, id store.Identity, planID string) (s
 	if err != nil {
 		return store.Cached{}, fmt.Errorf("resume: %w", translate(err))
 	}
+	if c.Data, err = s.openSnapshot(c.Data); err != nil {
+		return store.Cached{}, fmt.Errorf("resume: %w", err)
+	}
 	return c, nil
 }
 
@@ -150,6 +163,9 @@ func (s *Store) Application(ctx context.Context, id store.Identity, planID strin
 		id.Channel, id.UserID, planID).Scan(&app.ID, &app.CandidateID, &app.PlanID, &app.Condition, &status, &app.Answers, &app.UpdatedAt)
 	if err != nil {
 		return store.Application{}, fmt.Errorf("application: %w", translate(err))
+	}
+	if err := s.openAnswers(app.Answers); err != nil {
+		return store.Application{}, fmt.Errorf("application: %w", err)
 	}
 	app.Status = store.Status(status)
 	rows, err := s.pool.Query(ctx, `

@@ -55,6 +55,9 @@ func (s *Store) CandidateList(ctx context.Context, f store.CandidateFilter) ([]s
 		var channels, users []string
 		err := r.Scan(&c.CandidateID, &c.ApplicationID, &c.PlanID, &c.Condition, &status, &c.Answers, &c.CreatedAt, &c.UpdatedAt,
 			&channels, &users, &c.Waiting, &total)
+		if err == nil {
+			err = s.openAnswers(c.Answers)
+		}
 		c.Status = store.Status(status)
 		for i := range min(len(channels), len(users)) {
 			c.Identities = append(c.Identities, store.Identity{Channel: channels[i], UserID: users[i]})
@@ -117,6 +120,12 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	fail := func(err error) (store.CandidateRecord, error) {
 		return store.CandidateRecord{}, fmt.Errorf("candidate %d: %w", candidateID, err)
 	}
+	if err := s.openAnswers(app.Answers); err != nil {
+		return fail(err)
+	}
+	if rec.Session, err = s.openSnapshot(rec.Session); err != nil {
+		return fail(err)
+	}
 	if app.WorkHistory, err = s.workHistory(ctx, app.ID); err != nil {
 		return fail(err)
 	}
@@ -145,7 +154,7 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	if err != nil {
 		return fail(err)
 	}
-	rec.Tickets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return scanTicket(r) })
+	rec.Tickets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return s.scanTicket(r) })
 	if err != nil {
 		return fail(err)
 	}
@@ -157,7 +166,11 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	}
 	rec.Inbound, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.InboundMessage, error) {
 		var m store.InboundMessage
-		err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline)
+		if err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline); err != nil {
+			return m, err
+		}
+		var err error
+		m.Text, err = s.openText(m.Text, adInbound)
 		return m, err
 	})
 	if err != nil {

@@ -51,7 +51,7 @@ func (s *Store) Documents(ctx context.Context, id store.Identity, planID string)
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
-	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return scanDocument(r) })
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return s.scanDocument(r) })
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) Documents(ctx context.Context, id store.Identity, planID string)
 const documentColumns = `d.id, d.material, d.blob_ref, d.size, d.width, d.height, d.format, d.accepted, d.problems,
 	d.created_at, d.superseded_at, coalesce(d.phash, ''), d.review, d.review_reason, coalesce(d.reviewed_by, 0), d.reviewed_at`
 
-func scanDocument(r pgx.Row) (store.DocumentRecord, error) {
+func (s *Store) scanDocument(r pgx.Row) (store.DocumentRecord, error) {
 	var d store.DocumentRecord
 	var superseded, reviewed *time.Time
 	err := r.Scan(&d.ID, &d.Material, &d.BlobRef, &d.Size, &d.Width, &d.Height, &d.Format, &d.Accepted, &d.Problems,
@@ -70,7 +70,10 @@ func scanDocument(r pgx.Row) (store.DocumentRecord, error) {
 	if len(d.Problems) == 0 {
 		d.Problems = nil
 	}
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	return d, s.openDocument(&d)
 }
 
 // applicationDocuments returns the documents of an application, oldest
@@ -80,7 +83,7 @@ func (s *Store) applicationDocuments(ctx context.Context, appID int64) ([]store.
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
-	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return scanDocument(r) })
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DocumentRecord, error) { return s.scanDocument(r) })
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
@@ -90,7 +93,7 @@ func (s *Store) applicationDocuments(ctx context.Context, appID int64) ([]store.
 // CandidateDocument returns one document of a candidate's applications, or
 // store.ErrNotFound (also when it belongs to another candidate).
 func (s *Store) CandidateDocument(ctx context.Context, candidateID, documentID int64) (store.DocumentRecord, error) {
-	d, err := scanDocument(s.pool.QueryRow(ctx, `select `+documentColumns+`
+	d, err := s.scanDocument(s.pool.QueryRow(ctx, `select `+documentColumns+`
 		from documents d join applications a on a.id = d.application_id
 		where d.id = $1 and a.candidate_id = $2`, documentID, candidateID))
 	if err != nil {

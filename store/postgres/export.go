@@ -19,5 +19,8 @@ func (s *Store) CandidateSession(ctx context.Context, candidateID int64) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("candidate %d session: %w", candidateID, translate(err))
 	}
+	if snap, err = s.openSnapshot(snap); err != nil {
+		return nil, fmt.Errorf("candidate %d session: %w", candidateID, err)
+	}
 	return snap, nil
 }

@@ -61,7 +61,11 @@ func (s *Store) InboundMessages(ctx context.Context, id store.Identity) ([]store
 	}
 	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.InboundMessage, error) {
 		var m store.InboundMessage
-		err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline)
+		if err := r.Scan(&m.MsgID, &m.Text, &m.At, &m.Reply, &m.ReplyInline); err != nil {
+			return m, err
+		}
+		var err error
+		m.Text, err = s.openText(m.Text, adInbound)
 		return m, err
 	})
 	if err != nil {

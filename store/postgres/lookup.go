@@ -10,26 +10,27 @@ import (
 	"regbot/store"
 )
 
-// lookupSQL finds applications by one answer; each key has its own
-// statement so the expression index (migration 008) applies. A candidate
-// with several identities is reached on the one that wrote last.
+// lookupSQL finds applications by one answer's blind index (the value is
+// sealed; migration 011 indexes the blind indexes). $2 holds the value's
+// index under every configured key, so rows indexed before a key rotation
+// are found. A candidate with several identities is reached on the one
+// that wrote last.
 var lookupSQL = map[store.LookupKey]string{
-	store.LookupIDNumber: lookupBy(`answers->>'id_number'`),
-	store.LookupMobile:   lookupBy(`answers->>'mobile'`),
+	store.LookupIDNumber: lookupBy(`id_number_index`),
+	store.LookupMobile:   lookupBy(`mobile_index`),
 }
 
-// contactSQL finds the candidates by one answer, with the same indexed
-// expressions.
+// contactSQL finds the candidates by one answer's blind index.
 var contactSQL = map[store.LookupKey]string{
-	store.LookupIDNumber: `select distinct candidate_id from applications where plan_id = $1 and answers->>'id_number' = $2 order by 1`,
-	store.LookupMobile:   `select distinct candidate_id from applications where plan_id = $1 and answers->>'mobile' = $2 order by 1`,
+	store.LookupIDNumber: `select distinct candidate_id from applications where plan_id = $1 and id_number_index = any($2) order by 1`,
+	store.LookupMobile:   `select distinct candidate_id from applications where plan_id = $1 and mobile_index = any($2) order by 1`,
 }
 
-func lookupBy(expr string) string {
+func lookupBy(column string) string {
 	return `
 		select distinct on (a.id) i.channel, i.user_id, a.status, a.updated_at
 		from applications a join identities i on i.candidate_id = a.candidate_id
-		where a.plan_id = $1 and a.` + expr + ` = $2
+		where a.plan_id = $1 and a.` + column + ` = any($2)
 		order by a.id, i.created_at desc`
 }
 
@@ -42,7 +43,7 @@ func (s *Store) CandidatesByContact(ctx context.Context, planID string, key stor
 	if !ok {
 		return nil, fmt.Errorf("candidates by contact: unknown lookup key %q", key)
 	}
-	rows, err := s.pool.Query(ctx, q, planID, value)
+	rows, err := s.pool.Query(ctx, q, planID, s.keys.Indexes(string(key), value))
 	if err != nil {
 		return nil, fmt.Errorf("candidates by contact: %w", err)
 	}
@@ -65,7 +66,7 @@ func (s *Store) FindApplications(ctx context.Context, planID string, key store.L
 	if !ok {
 		return nil, fmt.Errorf("find applications: unknown lookup key %q", key)
 	}
-	rows, err := s.pool.Query(ctx, q, planID, value)
+	rows, err := s.pool.Query(ctx, q, planID, s.keys.Indexes(string(key), value))
 	if err != nil {
 		return nil, fmt.Errorf("find applications: %w", err)
 	}

@@ -20,15 +20,26 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"regbot/store"
+	"regbot/store/seal"
 )
 
 // Store is the record on a PostgreSQL pool. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// keys seal personal data at rest (nil: nothing is sealed); sensitive
+	// are the answer keys sealed (nil: defaultSensitive).
+	keys      *seal.Keys
+	sensitive []string
 }
 
 // New returns a Store on pool. It does not touch the network.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // querier is what a statement runs on: the pool, or the transaction of a
 // Serial call.

@@ -74,14 +74,25 @@ const ticketJoins = `from tickets t
 	left join applications a on a.id = t.application_id
 	left join staff_users u on u.id = t.assignee_id`
 
-func scanTicket(r pgx.Row) (store.Ticket, error) {
+func (s *Store) scanTicket(r pgx.Row) (store.Ticket, error) {
 	var t store.Ticket
 	var claimed, closed *time.Time
 	err := r.Scan(&t.ID, &t.CandidateID, &t.Identity.Channel, &t.Identity.UserID, &t.PlanID, &t.Reason, &t.Code, &t.Handover,
 		&t.State, &t.OpenedAt, &t.StateSince, &t.AssigneeID, &t.AssigneeLogin, &claimed,
 		&closed, &t.ClosedBy, &t.Text, &t.Name)
 	t.ClaimedAt, t.ClosedAt = orZero(claimed), orZero(closed)
-	return t, err
+	if err != nil {
+		return t, err
+	}
+	if t.Text, err = s.openText(t.Text, adTicketText); err != nil {
+		return t, err
+	}
+	if name, err := s.openText(t.Name, adAnswerPre+"name"); err == nil {
+		t.Name = name
+	} else {
+		t.Name = "" // sealed under another answer key: not shown
+	}
+	return t, nil
 }
 
 // Tickets returns the escalation tickets of the identity's candidate, oldest
@@ -93,7 +104,7 @@ func (s *Store) Tickets(ctx context.Context, id store.Identity) ([]store.Ticket,
 	if err != nil {
 		return nil, fmt.Errorf("tickets: %w", err)
 	}
-	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return scanTicket(r) })
+	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return s.scanTicket(r) })
 	if err != nil {
 		return nil, fmt.Errorf("tickets: %w", err)
 	}
@@ -117,7 +128,7 @@ func (s *Store) TicketInbox(ctx context.Context, f store.TicketFilter, nameKey s
 	if err != nil {
 		return nil, fmt.Errorf("ticket inbox: %w", err)
 	}
-	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return scanTicket(r) })
+	tickets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Ticket, error) { return s.scanTicket(r) })
 	if err != nil {
 		return nil, fmt.Errorf("ticket inbox: %w", err)
 	}
@@ -126,7 +137,7 @@ func (s *Store) TicketInbox(ctx context.Context, f store.TicketFilter, nameKey s
 
 // Ticket returns one ticket and its messages, or store.ErrNotFound.
 func (s *Store) Ticket(ctx context.Context, id int64, nameKey string) (store.Ticket, []store.TicketMessage, error) {
-	t, err := scanTicket(s.pool.QueryRow(ctx, `select `+ticketColumns+` `+ticketJoins+` where t.id = $2`, nameKey, id))
+	t, err := s.scanTicket(s.pool.QueryRow(ctx, `select `+ticketColumns+` `+ticketJoins+` where t.id = $2`, nameKey, id))
 	if err != nil {
 		return store.Ticket{}, nil, fmt.Errorf("ticket %d: %w", id, translate(err))
 	}
@@ -139,7 +150,14 @@ func (s *Store) Ticket(ctx context.Context, id int64, nameKey string) (store.Tic
 	}
 	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.TicketMessage, error) {
 		var m store.TicketMessage
-		err := r.Scan(&m.ID, &m.Author, &m.StaffID, &m.StaffLogin, &m.Text, &m.ImageRef, &m.At)
+		if err := r.Scan(&m.ID, &m.Author, &m.StaffID, &m.StaffLogin, &m.Text, &m.ImageRef, &m.At); err != nil {
+			return m, err
+		}
+		var err error
+		if m.Text, err = s.openText(m.Text, adTicketText); err != nil {
+			return m, err
+		}
+		m.ImageRef, err = s.openText(m.ImageRef, adTicketImage)
 		return m, err
 	})
 	if err != nil {

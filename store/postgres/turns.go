@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -32,6 +31,10 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 	if t.At.IsZero() {
 		t.At = time.Now()
 	}
+	st, sealed, err := s.sealTurn(t)
+	if err != nil {
+		return fmt.Errorf("record turn: %w", err)
+	}
 	b := &pgx.Batch{}
 	known := t.ApplicationID != 0 && t.CandidateID != 0
 	var cand, app *int64
@@ -40,32 +43,25 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 	} else {
 		queueCandidate(b, t.Identity, t.At)
 	}
-	queueInbound(b, t, cand)
+	queueInbound(b, st, cand)
 	appChanged := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
 		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
-	var answers []byte
-	if !t.KeepAnswers {
-		var err error
-		if answers, err = json.Marshal(orEmpty(t.Answers)); err != nil {
-			return fmt.Errorf("record turn: answers: %w", err)
-		}
-	}
 	switch {
 	case !known:
-		queueNewApplication(b, t, answers)
+		queueNewApplication(b, t, sealed)
 	case appChanged:
-		queueApplication(b, t, answers)
+		queueApplication(b, t, sealed)
 	}
 	if !t.KeepWork {
 		queueWorkHistory(b, t.Identity, t.PlanID, app, t.WorkHistory)
 	}
-	for _, d := range t.Documents {
+	for _, d := range st.Documents {
 		queueDocument(b, t.Identity, t.PlanID, app, d, t.At)
 	}
-	for _, e := range t.Escalations {
+	for _, e := range st.Escalations {
 		queueTicket(b, t.Identity, t.PlanID, app, e, t.At)
 	}
-	for _, u := range t.Tickets {
+	for _, u := range st.Tickets {
 		queueTicketUpdate(b, t.Identity, u, t.At)
 	}
 	if t.CancelReminders {
