@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"regbot/store"
 	"regbot/store/postgres"
 	"regbot/store/redis"
+	"regbot/store/seal"
 	"regbot/store/storetest"
 )
 
@@ -110,7 +112,12 @@ func setupWith(t testing.TB, o setupOpts, opts ...bot.RouterOption) *testBundle 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := postgres.New(pool)
+	keys, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in production: personal data sealed under a record key.
+	rec := postgres.New(pool, postgres.WithKeys(keys))
 	b := &testBundle{record: rec, rdb: rdb, prefix: prefix, turns: &atomic.Int64{}, locks: rs, counts: counts, engine: engine, pool: pool, rs: rs}
 	fast := bot.Fast(rs)
 	if o.wrap != nil {

@@ -26,6 +26,7 @@ import (
 	"regbot/notify"
 	"regbot/store/blob"
 	"regbot/store/redis"
+	"regbot/store/seal"
 )
 
 // Config is regbot's configuration: one YAML file (config.example.yaml
@@ -42,6 +43,8 @@ type Config struct {
 	DataDir string     `yaml:"data_dir"`
 	Blob    BlobConfig `yaml:"blob"`
 	Log     LogConfig  `yaml:"log"`
+	// Privacy is how personal data is protected at rest in the record.
+	Privacy PrivacyConfig `yaml:"privacy"`
 
 	// Channel adapters add their sections below, each typed by its own
 	// package and validated by it (wechat.Config, telegram.Config,
@@ -143,6 +146,26 @@ type BlobConfig struct {
 	InsecureNoEncryption bool `yaml:"insecure_no_encryption"`
 }
 
+// PrivacyConfig is how personal data is protected at rest in PostgreSQL
+// (docs/privacy.md): the sensitive answers, the session snapshot and what
+// candidates said are sealed with AES-256-GCM, and ID numbers and mobiles
+// are found by a blind index (HMAC-SHA-256), under keys derived from the
+// record key.
+type PrivacyConfig struct {
+	// RecordKey is the base64 of 32 random bytes (secret:
+	// REGBOT_RECORD_KEY). Required with a database unless
+	// insecure_no_encryption. Keep it: the record cannot be read without
+	// it.
+	RecordKey string `yaml:"record_key"`
+	// OldRecordKeys are earlier record keys, comma-separated (secret:
+	// REGBOT_OLD_RECORD_KEYS): they still open what they sealed while
+	// `regbot migrate --reseal-all` moves it to the record key.
+	OldRecordKeys string `yaml:"old_record_keys"`
+	// InsecureNoEncryption keeps personal data in the record unencrypted;
+	// only for development.
+	InsecureNoEncryption bool `yaml:"insecure_no_encryption"`
+}
+
 // LogConfig is the logging section.
 type LogConfig struct {
 	// Level is debug, info, warn or error (default info).
@@ -170,6 +193,8 @@ func envOverrides(c *Config) map[string]*string {
 		"REGBOT_DATABASE_URL":        &c.Database.URL,
 		"REGBOT_REDIS_URL":           &c.Redis.URL,
 		"REGBOT_BLOB_ENCRYPTION_KEY": &c.Blob.EncryptionKey,
+		"REGBOT_RECORD_KEY":          &c.Privacy.RecordKey,
+		"REGBOT_OLD_RECORD_KEYS":     &c.Privacy.OldRecordKeys,
 		"REGBOT_WEB_COOKIE_SECRET":   &c.Web.CookieSecret,
 		// Telegram (bot/telegram).
 		"REGBOT_TELEGRAM_TOKEN":          &c.Telegram.Token,
@@ -304,6 +329,9 @@ func (c Config) Validate() error {
 	case !c.Blob.InsecureNoEncryption:
 		bad("blob.encryption_key is required to store ID cards and photos encrypted (e.g. `openssl rand -base64 32`, or REGBOT_BLOB_ENCRYPTION_KEY); set blob.insecure_no_encryption: true only for development")
 	}
+	if _, err := c.recordKeys(); err != nil {
+		bad("%v", err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -386,6 +414,39 @@ func (c Config) blobKey() []byte {
 	}
 	key, _ := base64.StdEncoding.DecodeString(c.Blob.EncryptionKey)
 	return key
+}
+
+// recordKeys returns the record's keys: nil in the insecure mode or
+// without a database, an error when a database has no key and the
+// insecure mode is not chosen.
+func (c Config) recordKeys() (*seal.Keys, error) {
+	p := c.Privacy
+	switch {
+	case p.RecordKey != "" && p.InsecureNoEncryption:
+		return nil, errors.New("privacy: record_key and insecure_no_encryption are both set; choose one")
+	case p.RecordKey == "" && p.OldRecordKeys != "":
+		return nil, errors.New("privacy.old_record_keys without privacy.record_key")
+	case p.RecordKey == "" && c.Database.URL != "" && !p.InsecureNoEncryption:
+		return nil, errors.New("privacy.record_key is required with a database to keep ID numbers, mobiles and what candidates said encrypted (e.g. `openssl rand -base64 32`, or REGBOT_RECORD_KEY); set privacy.insecure_no_encryption: true only for development")
+	case p.RecordKey == "":
+		return nil, nil
+	}
+	current, err := seal.ParseKey(p.RecordKey)
+	if err != nil {
+		return nil, fmt.Errorf("privacy.record_key: %w", err)
+	}
+	var old [][]byte
+	for _, s := range strings.Split(p.OldRecordKeys, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		k, err := seal.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("privacy.old_record_keys: %w", err)
+		}
+		old = append(old, k)
+	}
+	return seal.New(current, old...)
 }
 
 // problems is several errors reported on one line.

@@ -9,10 +9,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"gopkg.in/yaml.v3"
+
+	"regbot/store/postgres"
+	"regbot/store/seal"
 )
 
 const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+
+// testRecordKey is the privacy.record_key of the tests' configs with a
+// database.
+const testRecordKey = "cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg="
+
+// testRecord is the record as the tests' configs open it (sealed under
+// testRecordKey).
+func testRecord(t testing.TB, pool *pgxpool.Pool) *postgres.Store {
+	t.Helper()
+	raw, err := seal.ParseKey(testRecordKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return postgres.New(pool, postgres.WithKeys(keys))
+}
 
 func TestParseConfig(t *testing.T) {
 	t.Parallel()
@@ -43,7 +66,7 @@ func TestParseConfig(t *testing.T) {
 		},
 		{
 			name: "environment overrides the file's secrets",
-			yaml: "database:\n  url: postgres://file@127.0.0.1/x\nblob:\n  insecure_no_encryption: true\n",
+			yaml: "privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: postgres://file@127.0.0.1/x\nblob:\n  insecure_no_encryption: true\n",
 			env: map[string]string{
 				"REGBOT_DATABASE_URL": "postgres://env@127.0.0.1/y",
 				"REGBOT_REDIS_URL":    "redis://127.0.0.1:6379/1",
@@ -92,7 +115,7 @@ func TestParseConfig(t *testing.T) {
 		},
 		{
 			name:    "a malformed database url is refused without repeating it",
-			yaml:    "database:\n  url: 'postgres://u:s3cret@[::1'\nblob:\n  insecure_no_encryption: true\n",
+			yaml:    "privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: 'postgres://u:s3cret@[::1'\nblob:\n  insecure_no_encryption: true\n",
 			wantErr: []string{"database.url: cannot be parsed"},
 		},
 		{

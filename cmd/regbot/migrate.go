@@ -6,23 +6,28 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"regbot/store/postgres"
 )
 
-// runMigrate is `regbot migrate --config FILE`: it brings the database
-// schema to the version this binary needs. `regbot serve` does the same at
-// start; this command lets an operator do it before a rollout.
+// runMigrate is `regbot migrate --config FILE [--reseal-all]`: it brings the
+// database schema to the version this binary needs and seals what the
+// record holds unsealed; with --reseal-all also what an old record key
+// sealed (after a rotation). `regbot serve` does the same (without
+// --reseal-all) at start; this command lets an operator do it before a
+// rollout.
 func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (see config.example.yaml)")
+	all := fs.Bool("reseal-all", false, "also reseal under privacy.record_key what privacy.old_record_keys sealed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *path == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: regbot migrate --config FILE", errUsage)
+		return fmt.Errorf("%w: regbot migrate --config FILE [--reseal-all]", errUsage)
 	}
 	cfg, err := loadConfig(*path, os.Getenv)
 	if err != nil {
@@ -36,8 +41,13 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	defer pool.Close()
+	opts, err := cfg.recordOptions()
+	if err != nil {
+		return err
+	}
+	rec := postgres.New(pool, opts...)
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
-	err = postgres.New(pool).Ping(pingCtx)
+	err = rec.Ping(pingCtx)
 	cancel()
 	if err != nil {
 		return oneLine(fmt.Errorf("database: cannot connect: %w", err))
@@ -48,8 +58,48 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	if from == to {
 		fmt.Fprintf(stdout, "database schema is up to date (version %d)\n", to)
-		return nil
+	} else {
+		fmt.Fprintf(stdout, "database migrated from version %d to %d\n", from, to)
 	}
-	fmt.Fprintf(stdout, "database migrated from version %d to %d\n", from, to)
+	c, err := rec.Reseal(ctx, *all)
+	if err != nil {
+		return oneLine(fmt.Errorf("database: %w", err))
+	}
+	fmt.Fprintf(stdout, "record resealed: %d applications, %d inbound messages, %d ticket messages, %d documents\n",
+		c.Applications, c.Inbound, c.TicketMessages, c.Documents)
+	return nil
+}
+
+// recordOptions are the record's protection of personal data: its keys and
+// the plan's sensitive answers.
+func (c Config) recordOptions() ([]postgres.Option, error) {
+	keys, err := c.recordKeys()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := loadPlan(c.Plan.Path)
+	if err != nil {
+		return nil, err
+	}
+	var sensitive []string
+	for _, sl := range plan.Slots {
+		if sl.Sensitive {
+			sensitive = append(sensitive, sl.Key)
+		}
+	}
+	return []postgres.Option{postgres.WithKeys(keys), postgres.WithSensitive(sensitive...)}, nil
+}
+
+// reseal seals what the record holds unsealed (rows written before the
+// record key, or under an old key with all) and logs what it changed.
+func reseal(ctx context.Context, rec *postgres.Store, all bool, log *slog.Logger) error {
+	c, err := rec.Reseal(ctx, all)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if c != (postgres.ResealCounts{}) {
+		log.Info("record resealed", "applications", c.Applications, "inbound_messages", c.Inbound,
+			"ticket_messages", c.TicketMessages, "documents", c.Documents)
+	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 // finds it up to date; without a database there is nothing to migrate.
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
-	cfg := fmt.Sprintf("database:\n  url: %s\nblob:\n  insecure_no_encryption: true\n  dir: %s\n", storetest.PostgresURL(t), t.TempDir())
+	cfg := fmt.Sprintf("privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: %s\nblob:\n  insecure_no_encryption: true\n  dir: %s\n", storetest.PostgresURL(t), t.TempDir())
 	path := writeConfig(t, cfg)
 	out, err := exec.Command(regbotBin, "migrate", "--config", path).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "database migrated from version 0 to ") {

@@ -168,7 +168,11 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		return fail(err)
 	}
 	closers = append(closers, pool.Close)
-	rec := postgres.New(pool)
+	opts, err := cfg.recordOptions()
+	if err != nil {
+		return fail(err)
+	}
+	rec := postgres.New(pool, opts...)
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	err = rec.Ping(pingCtx)
 	cancel()
@@ -181,6 +185,9 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	}
 	if err := notify.MigrateRiver(ctx, pool); err != nil {
 		return fail(fmt.Errorf("database: %w", err))
+	}
+	if err := reseal(ctx, rec, false, log); err != nil {
+		return fail(err)
 	}
 	st.deps.Record = rec
 	st.outbox, st.queue = rec, notify.NewRiverQueue(pool, rec, log)

@@ -231,7 +231,7 @@ func TestEmbeddedConsole(t *testing.T) {
 	if resp, err := c.Get(on + "/admin/users"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("accounts page on the embedded store: %v %v", resp, err)
 	}
-	if _, err := parseConfig([]byte("database:\n  url: postgres://x@127.0.0.1/db\n"+base("admin:\n  console:\n    embedded_admin_password: embedded-admin-pw\n")),
+	if _, err := parseConfig([]byte("privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: postgres://x@127.0.0.1/db\n"+base("admin:\n  console:\n    embedded_admin_password: embedded-admin-pw\n")),
 		func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "embedded_admin_password is only for the embedded store") {
 		t.Fatalf("embedded admin password with a database: %v", err)
 	}

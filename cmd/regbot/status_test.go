@@ -34,7 +34,7 @@ func TestStatusImportCommand(t *testing.T) {
 	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	pg := postgres.New(pool)
+	pg := testRecord(t, pool)
 	plan, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestStatusImportCommand(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
-	cfg := "database:\n  url: " + dbURL + "\nblob:\n  dir: " + filepath.Join(dir, "blobs") + "\n  insecure_no_encryption: true\n"
+	cfg := "privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: " + dbURL + "\nblob:\n  dir: " + filepath.Join(dir, "blobs") + "\n  insecure_no_encryption: true\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

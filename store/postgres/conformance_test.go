@@ -28,7 +28,8 @@ func TestConformance(t *testing.T) {
 // stores are PostgreSQL on a fresh schema and Redis (rdb) under prefix.
 func stores(t *testing.T, rdb goredis.UniversalClient, prefix string) storetest.Stores {
 	pool := newPool(t)
-	pg := postgres.New(pool)
+	// As in production: personal data sealed under a record key.
+	pg := postgres.New(pool, postgres.WithKeys(testKeys(t, 7)))
 	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func stores(t *testing.T, rdb goredis.UniversalClient, prefix string) storetest.
 // newStore returns a Store on a fresh schema with the migrations applied.
 func newStore(t *testing.T) *postgres.Store {
 	t.Helper()
-	return postgres.New(newPool(t))
+	return postgres.New(newPool(t), postgres.WithKeys(testKeys(t, 7)))
 }
 
 // newPool returns a pool on a fresh schema with the migrations applied.
