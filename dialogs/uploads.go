@@ -26,6 +26,17 @@ func sha(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// fileHash identifies an upload's bytes: the blob store's keyed ref when it
+// has one (blob.Dir.Ref), so that the session (cached in Redis, kept in the
+// record) holds no plain content hash by which a photo could be
+// recognised; else the SHA-256.
+func (e *Engine) fileHash(data []byte) string {
+	if r, ok := e.opts.Blobs.(interface{ Ref(data []byte) string }); ok {
+		return r.Ref(data)
+	}
+	return sha(data)
+}
+
 // duplicateOf returns the other material already accepted with the same
 // file (or a near-identical one): one photo cannot be both sides of the ID
 // card, nor both the 申报表 and a 承诺书.
@@ -73,7 +84,7 @@ func (e *Engine) image(t *turn) error {
 		e.ask(t)
 		return nil
 	}
-	s.Pending = &Pending{Kind: PendingWhich, Value: ref, Hash: sha(data), Choices: choices}
+	s.Pending = &Pending{Kind: PendingWhich, Value: ref, Hash: e.fileHash(data), Choices: choices}
 	e.ask(t)
 	return nil
 }
@@ -247,7 +258,7 @@ func (e *Engine) upload(t *turn, key string) error {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	t.res.ImageRef = ref
-	return e.check(t, key, data, ref, sha(data))
+	return e.check(t, key, data, ref, e.fileHash(data))
 }
 
 // check checks a stored image (its SHA-256 is hash) as material key and

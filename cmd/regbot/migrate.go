@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"regbot/store/blob"
 	"regbot/store/postgres"
 )
 
@@ -17,7 +18,8 @@ import (
 // record holds unsealed; with --reseal-all also what an old record key
 // sealed (after a rotation). `regbot serve` does the same (without
 // --reseal-all) at start; this command lets an operator do it before a
-// rollout.
+// rollout. It also renames blobs stored under the plain SHA-256 of their
+// bytes to keyed names (blob.Dir.Rekey).
 func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,6 +69,17 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "record resealed: %d applications, %d inbound messages, %d ticket messages, %d documents\n",
 		c.Applications, c.Inbound, c.TicketMessages, c.Documents)
+	if key := cfg.blobKey(); key != nil {
+		dir, err := blob.NewDir(cfg.Blob.Dir, key)
+		if err != nil {
+			return fmt.Errorf("blob.dir: %w", err)
+		}
+		n, err := dir.Rekey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "blobs renamed to keyed names: %d\n", n)
+	}
 	return nil
 }
 

@@ -1,7 +1,14 @@
-// Package blob keeps uploaded files in a directory, content-addressed by the
-// SHA-256 of their plain bytes, and encrypts the sensitive ones (ID cards,
-// photos) at rest with AES-256-GCM. Dir satisfies dialogs.Blobs and the
-// engine's BlobStore; the files' metadata lives in PostgreSQL, not here.
+// Package blob keeps uploaded files in a directory, content-addressed, and
+// encrypts the sensitive ones (ID cards, photos) at rest with AES-256-GCM.
+// Dir satisfies dialogs.Blobs and the engine's BlobStore; the files' metadata
+// lives in PostgreSQL, not here.
+//
+// With a key, a blob's ref is the HMAC-SHA-256 of its plain bytes under a
+// key derived from the encryption key, so that nobody holding a photo can
+// tell from the directory (or a ref in the record) that it is stored.
+// Without a key (development) it is their SHA-256. Refs written before
+// names were keyed (plain SHA-256) still read: Rekey renames their files to
+// a keyed name, which Get also looks under.
 //
 // On disk a blob is root/ab/cdef… (the ref split after two hex digits). A
 // plain blob is the bytes as uploaded. An encrypted blob is
@@ -81,6 +88,8 @@ type Dir struct {
 	root  string
 	aead  cipher.AEAD // nil without a key
 	keyID [keyIDSize]byte
+	// nameKey keys refs and the names of legacy files (nil without a key).
+	nameKey []byte
 }
 
 // NewDir opens (creating it if needed) the blob directory root. key is nil,
@@ -104,6 +113,9 @@ func NewDir(root string, key []byte) (*Dir, error) {
 		mac := hmac.New(sha256.New, key)
 		mac.Write([]byte("regbot blob key id"))
 		copy(d.keyID[:], mac.Sum(nil))
+		mac = hmac.New(sha256.New, key)
+		mac.Write([]byte("regbot blob name v1"))
+		d.nameKey = mac.Sum(nil)
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("blob dir: %w", err)
@@ -111,7 +123,7 @@ func NewDir(root string, key []byte) (*Dir, error) {
 	return d, nil
 }
 
-// Put stores data and returns its ref, the hex SHA-256 of data. A blob that
+// Put stores data and returns its ref (Ref). A blob that
 // is already stored is not written again, except that a plain copy is
 // replaced by an encrypted one when the same bytes arrive as sensitive (the
 // content stays the same; only its protection improves). Sensitive blobs are
@@ -123,8 +135,7 @@ func (d *Dir) Put(ctx context.Context, data []byte, sensitive bool) (string, err
 	if sensitive && d.aead == nil {
 		return "", fmt.Errorf("put sensitive blob: %w", ErrNoKey)
 	}
-	sum := sha256.Sum256(data)
-	ref := hex.EncodeToString(sum[:])
+	ref := d.Ref(data)
 	path := d.path(ref)
 
 	upgrade := false
@@ -161,6 +172,10 @@ func (d *Dir) Get(ctx context.Context, ref string) ([]byte, error) {
 		return nil, fmt.Errorf("get blob: %w", ErrBadRef)
 	}
 	raw, err := os.ReadFile(d.path(ref))
+	if errors.Is(err, fs.ErrNotExist) && d.nameKey != nil {
+		// A ref from before names were keyed, its file renamed by Rekey.
+		raw, err = os.ReadFile(d.path(d.legacyName(ref)))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("get blob %s: %w", ref, store.ErrNotFound)
 	}
@@ -168,16 +183,95 @@ func (d *Dir) Get(ctx context.Context, ref string) ([]byte, error) {
 		return nil, fmt.Errorf("get blob %s: %w", ref, err)
 	}
 	data := raw
-	if isEncrypted(raw) && !hashesTo(raw, ref) {
+	if isEncrypted(raw) && !d.hashesTo(raw, ref) {
 		// A plain blob may begin with the magic by chance; its hash tells.
 		if data, err = d.open(ref, raw); err != nil {
 			return nil, fmt.Errorf("get blob %s: %w", ref, err)
 		}
 	}
-	if !hashesTo(data, ref) {
+	if !d.hashesTo(data, ref) {
 		return nil, fmt.Errorf("get blob %s: %w", ref, ErrCorrupt)
 	}
 	return data, nil
+}
+
+// Ref is the ref data is stored under: its HMAC-SHA-256 under the name key
+// (its SHA-256 without a key), in hex. The engine compares uploads by it,
+// so that the session holds no plain content hash either.
+func (d *Dir) Ref(data []byte) string {
+	if d.nameKey == nil {
+		sum := sha256.Sum256(data)
+		return hex.EncodeToString(sum[:])
+	}
+	mac := hmac.New(sha256.New, d.nameKey)
+	mac.Write(data)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// legacyName is the file name Rekey gives a blob whose ref is its plain
+// SHA-256: keyed, so the name no longer tells what it holds.
+func (d *Dir) legacyName(ref string) string {
+	mac := hmac.New(sha256.New, d.nameKey)
+	mac.Write([]byte("legacy\x00"))
+	mac.Write([]byte(ref))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Rekey renames the files of blobs stored before refs were keyed (named by
+// the plain SHA-256 of their bytes) to a keyed name, where Get still finds
+// them by their old ref; it returns how many it renamed. It reads (and
+// decrypts) every blob once; run it once after upgrading, while the
+// service runs or not (`regbot blobs rekey`). Without a key it does
+// nothing.
+func (d *Dir) Rekey(ctx context.Context) (int, error) {
+	if d.nameKey == nil {
+		return 0, nil
+	}
+	renamed := 0
+	err := filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(d.root, path)
+		if err != nil {
+			return err
+		}
+		ref := strings.ReplaceAll(rel, string(filepath.Separator), "")
+		if !validRef(ref) || strings.HasPrefix(e.Name(), tempPrefix) {
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		data := raw
+		if isEncrypted(raw) && !plainHashesTo(raw, ref) {
+			if data, err = d.open(ref, raw); err != nil {
+				// Not a legacy blob sealed under this ref (a keyed name):
+				// left as it is.
+				return nil
+			}
+		}
+		if !plainHashesTo(data, ref) {
+			return nil // a keyed ref or a renamed legacy blob
+		}
+		to := d.path(d.legacyName(ref))
+		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+			return err
+		}
+		if err := os.Rename(path, to); err != nil {
+			return err
+		}
+		renamed++
+		return syncDir(filepath.Dir(to))
+	})
+	if err != nil {
+		return renamed, fmt.Errorf("rekey blobs: %w", err)
+	}
+	return renamed, nil
 }
 
 func (d *Dir) path(ref string) string {
@@ -226,7 +320,21 @@ func isEncrypted(head []byte) bool {
 	return len(head) > len(magic) && string(head[:len(magic)]) == magic
 }
 
-func hashesTo(data []byte, ref string) bool {
+// hashesTo reports whether data is what ref names: its keyed ref, or its
+// plain SHA-256 (a ref from before names were keyed).
+func (d *Dir) hashesTo(data []byte, ref string) bool {
+	if d.nameKey != nil {
+		mac := hmac.New(sha256.New, d.nameKey)
+		mac.Write(data)
+		var want [sha256.Size]byte
+		if _, err := hex.Decode(want[:], []byte(ref)); err == nil && hmac.Equal(mac.Sum(nil), want[:]) {
+			return true
+		}
+	}
+	return plainHashesTo(data, ref)
+}
+
+func plainHashesTo(data []byte, ref string) bool {
 	sum := sha256.Sum256(data)
 	var want [sha256.Size]byte
 	if _, err := hex.Decode(want[:], []byte(ref)); err != nil {

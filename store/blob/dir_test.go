@@ -100,8 +100,8 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ref != refOf(tc.data) {
-				t.Fatalf("ref %s, want the SHA-256 of the plain bytes %s", ref, refOf(tc.data))
+			if ref != b.dir.Ref(tc.data) || ref == refOf(tc.data) {
+				t.Fatalf("ref %s, want the keyed hash of the plain bytes %s, not their SHA-256 %s", ref, b.dir.Ref(tc.data), refOf(tc.data))
 			}
 			got, err := b.dir.Get(ctx, ref)
 			if err != nil {
@@ -224,7 +224,7 @@ func TestTamperedBlobFails(t *testing.T) {
 	b := setup(t)
 	ref, _ := b.dir.Put(ctx, img, true)
 	other := img[:len(img)-2]
-	otherRef := refOf(other)
+	otherRef := b.dir.Ref(other)
 	os.MkdirAll(filepath.Join(b.root, otherRef[:2]), 0o700)
 	if err := os.WriteFile(filepath.Join(b.root, otherRef[:2], otherRef[2:]), onDisk(t, b.root, ref), 0o600); err != nil {
 		t.Fatal(err)

@@ -21,5 +21,5 @@ func Example() {
 	ref, _ := dir.Put(ctx, []byte("photo bytes"), true)
 	data, _ := dir.Get(ctx, ref)
 	fmt.Println(ref[:12], string(data))
-	// Output: 2a6927613ddc photo bytes
+	// Output: bfcc0db53a8b photo bytes
 }
