@@ -152,7 +152,13 @@ func (c *Console) candidateCSV(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.audit(r, "candidate.export", "candidates", strconv.Itoa(len(rows))+" rows; "+lq.values().Encode())
+	// The audit log (kept unencrypted) says a text was searched for, not
+	// the name, mobile or ID number itself.
+	logged := lq.values()
+	if lq.Q != "" {
+		logged.Set("q", "[redacted]")
+	}
+	c.audit(r, "candidate.export", "candidates", strconv.Itoa(len(rows))+" rows; "+logged.Encode())
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="candidates.csv"; filename*=UTF-8''`+url.PathEscape("考生名单.csv"))
 	w.Header().Set("Cache-Control", "no-store")
