@@ -58,9 +58,11 @@ type sealedTurn struct {
 	session          []byte
 }
 
-// sealTurn seals what t carries of personal data into a copy of t (the
-// record's form) and the answers' JSON; t itself is left as it is.
-func (s *Store) sealTurn(t *store.Turn) (*store.Turn, sealedTurn, error) {
+// sealTurn fills st with t as the record keeps it (personal data sealed)
+// and returns the answers' JSON; t itself is left as it is. st is the
+// caller's, so that the copy stays on its stack.
+func (s *Store) sealTurn(t, st *store.Turn) (sealedTurn, error) {
+	*st = *t
 	var out sealedTurn
 	if !t.KeepAnswers {
 		answers := orEmpty(t.Answers)
@@ -68,14 +70,13 @@ func (s *Store) sealTurn(t *store.Turn) (*store.Turn, sealedTurn, error) {
 		out.mobile = s.answerIndex(answers, store.LookupMobile)
 		var err error
 		if out.answers, err = json.Marshal(s.sealAnswers(answers)); err != nil {
-			return nil, out, fmt.Errorf("answers: %w", err)
+			return out, fmt.Errorf("answers: %w", err)
 		}
 	}
 	if s.keys == nil {
 		out.session = t.Session
-		return t, out, nil
+		return out, nil
 	}
-	st := *t
 	out.session = s.keys.Seal(t.Session, []byte(adSnapshot))
 	st.Inbound = s.keys.SealText(t.Inbound, adInbound)
 	if len(t.Documents) > 0 {
@@ -97,7 +98,7 @@ func (s *Store) sealTurn(t *store.Turn) (*store.Turn, sealedTurn, error) {
 			st.Tickets[i].ImageRef = s.sealNonEmpty(st.Tickets[i].ImageRef, adTicketImage)
 		}
 	}
-	return &st, out, nil
+	return out, nil
 }
 
 // sealNonEmpty seals a text column whose empty value means "none".

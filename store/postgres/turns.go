@@ -31,7 +31,8 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 	if t.At.IsZero() {
 		t.At = time.Now()
 	}
-	st, sealed, err := s.sealTurn(t)
+	var st store.Turn
+	sealed, err := s.sealTurn(t, &st)
 	if err != nil {
 		return fmt.Errorf("record turn: %w", err)
 	}
@@ -43,7 +44,7 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 	} else {
 		queueCandidate(b, t.Identity, t.At)
 	}
-	queueInbound(b, st, cand)
+	queueInbound(b, &st, cand)
 	appChanged := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
 		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
 	switch {
