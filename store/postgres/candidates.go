@@ -160,7 +160,7 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 	}
 	rows, err = s.pool.Query(ctx, `
 		select msg_id, text, at, reply, reply_inline from inbound_messages
-		where candidate_id = $1 and kind = 'candidate' order by id`, candidateID)
+		where candidate_id = $1 and kind <> 'system' order by id`, candidateID)
 	if err != nil {
 		return fail(err)
 	}
