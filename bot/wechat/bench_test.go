@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"regbot/plans"
 	"regbot/store/postgres"
 	storeredis "regbot/store/redis"
+	"regbot/store/seal"
 	"regbot/store/storetest"
 )
 
@@ -62,7 +64,12 @@ func BenchmarkWebhook(b *testing.B) {
 		}
 		// The rest of a reply goes to the outbox, for the queue (no
 		// Dispatcher: the webhook's own cost).
-		router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log,
+		keys, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// As in production: personal data sealed under a record key.
+		router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool, postgres.WithKeys(keys))}, log,
 			bot.WithSplit(Channel, SplitPassive))
 		bundle := setup(b, setupOpts{handler: router, deps: func(d *Deps) { d.Redis, d.KeyPrefix = rdb, prefix+"wechat:" }})
 		benchWebhook(b, bundle, counts)

@@ -192,7 +192,7 @@ func TestServeStatusImport(t *testing.T) {
 	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	pg := postgres.New(pool)
+	pg := testRecord(t, pool)
 	plan, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +213,8 @@ func TestServeStatusImport(t *testing.T) {
 	const secret = "regbot_webhook_secret_0123456789"
 	cfg := fmt.Sprintf(`http:
   listen: %s
+privacy:
+  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=
 database:
   url: %s
 redis:
