@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 
 	"regbot/store"
 	"regbot/store/seal"
@@ -50,12 +51,32 @@ const (
 	adPHash       = "documents.phash"
 )
 
+// adSnapshotBytes is adSnapshot, converted once (the snapshot is sealed on
+// most turns).
+var adSnapshotBytes = []byte(adSnapshot)
+
 // sealedTurn is what RecordTurn writes of a turn's personal data.
 type sealedTurn struct {
 	answers []byte // the answers' JSON, sensitive values sealed
 	// idNumber and mobile are the blind indexes of the lookup answers.
 	idNumber, mobile []byte
 	session          []byte
+	// buf holds session's bytes when they are a pooled buffer.
+	buf *[]byte
+}
+
+// sealBuffers are buffers for sealed snapshots (a few KB each turn), reused
+// once the turn's batch has been sent: pgx copies the arguments into its
+// own buffer when it sends them.
+var sealBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// release returns the sealed snapshot's buffer to the pool; the turn's
+// batch must be done with it.
+func (st sealedTurn) release() {
+	if st.buf != nil && cap(*st.buf) <= 64<<10 {
+		*st.buf = (*st.buf)[:0]
+		sealBuffers.Put(st.buf)
+	}
 }
 
 // sealTurn fills st with t as the record keeps it (personal data sealed)
@@ -77,7 +98,16 @@ func (s *Store) sealTurn(t, st *store.Turn) (sealedTurn, error) {
 		out.session = t.Session
 		return out, nil
 	}
-	out.session = s.keys.Seal(t.Session, []byte(adSnapshot))
+	if t.Session != nil {
+		// The buffer goes back to the pool once the batch is sent
+		// (releaseTurn).
+		buf := sealBuffers.Get().(*[]byte)
+		if need := s.keys.SealedSize(len(t.Session)); cap(*buf) < need {
+			*buf = make([]byte, 0, need)
+		}
+		out.session = s.keys.SealTo(*buf, t.Session, adSnapshotBytes)
+		out.buf = buf
+	}
 	st.Inbound = s.keys.SealText(t.Inbound, adInbound)
 	if len(t.Documents) > 0 {
 		st.Documents = slices.Clone(t.Documents)

@@ -77,7 +77,9 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 		})
 	}
 	// Close reads every result in order and runs the callbacks.
-	if err := s.db(ctx).SendBatch(ctx, b).Close(); err != nil {
+	err = s.db(ctx).SendBatch(ctx, b).Close()
+	sealed.release()
+	if err != nil {
 		return fmt.Errorf("record turn: %w", translate(err))
 	}
 	if known && appChanged {

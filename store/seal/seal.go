@@ -147,7 +147,20 @@ func (k *Keys) Seal(plain, ad []byte) []byte {
 	if k == nil || plain == nil {
 		return plain
 	}
-	out := make([]byte, headerSize, headerSize+len(plain)+k.current.aead.Overhead())
+	return k.SealTo(make([]byte, 0, k.SealedSize(len(plain))), plain, ad)
+}
+
+// SealedSize is the length of n plain bytes sealed.
+func (k *Keys) SealedSize(n int) int { return headerSize + n + k.current.aead.Overhead() }
+
+// SealTo is Seal writing into dst's spare capacity (dst[:0] with at least
+// SealedSize(len(plain)) of it does not allocate), for a caller that
+// reuses buffers. Keys must not be nil.
+func (k *Keys) SealTo(dst, plain, ad []byte) []byte {
+	if cap(dst) < headerSize {
+		dst = make([]byte, 0, k.SealedSize(len(plain)))
+	}
+	out := dst[:headerSize]
 	out[0], out[1] = 0, version
 	copy(out[2:], k.current.id[:])
 	nonce := out[2+keyIDSize : headerSize]

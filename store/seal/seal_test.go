@@ -137,3 +137,18 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSealToReusesTheBuffer: SealTo into a buffer with room does not
+// allocate, and opens like Seal.
+func TestSealToReusesTheBuffer(t *testing.T) {
+	k, _ := seal.New(key(1))
+	plain := bytes.Repeat([]byte("会话"), 1000)
+	buf := make([]byte, 0, k.SealedSize(len(plain)))
+	ad := []byte("a")
+	if n := testing.AllocsPerRun(20, func() { buf = k.SealTo(buf, plain, ad) }); n > 0 {
+		t.Errorf("SealTo allocates %v times", n)
+	}
+	if got, err := k.Open(buf, []byte("a")); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open after SealTo: %v", err)
+	}
+}
