@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // KeySize is the length of a key (256 bits).
@@ -205,8 +206,38 @@ func (k *Keys) SealText(s, ad string) string {
 	if k == nil {
 		return s
 	}
-	return TextPrefix + base64.RawStdEncoding.EncodeToString(k.Seal([]byte(s), []byte(ad)))
+	// One scratch buffer holds, in order, the additional data, the sealed
+	// bytes (sealed in place over the plain text) and their text form; only
+	// the returned string is allocated.
+	bp := scratch.Get().(*[]byte)
+	sealedLen := k.SealedSize(len(s))
+	total := len(ad) + sealedLen + len(TextPrefix) + base64.RawStdEncoding.EncodedLen(sealedLen)
+	buf := *bp
+	if cap(buf) < total {
+		buf = make([]byte, 0, total)
+	}
+	buf = append(buf[:0], ad...)
+	adb := buf[:len(ad)]
+	head := buf[len(ad) : len(ad)+headerSize]
+	head[0], head[1] = 0, version
+	copy(head[2:], k.current.id[:])
+	nonce := head[2+keyIDSize:]
+	if _, err := rand.Read(nonce); err != nil {
+		panic(fmt.Sprintf("seal: no randomness: %v", err))
+	}
+	plain := append(head, s...)[headerSize:]
+	sealed := k.current.aead.Seal(head, nonce, plain, adb)
+	text := append(sealed[len(sealed):], TextPrefix...)
+	out := string(base64.RawStdEncoding.AppendEncode(text, sealed))
+	if cap(buf) <= 64<<10 {
+		*bp = buf[:0]
+		scratch.Put(bp)
+	}
+	return out
 }
+
+// scratch are SealText's buffers.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // OpenText is Open for a text column.
 func (k *Keys) OpenText(s, ad string) (string, error) {

@@ -152,3 +152,19 @@ func TestSealToReusesTheBuffer(t *testing.T) {
 		t.Fatalf("Open after SealTo: %v", err)
 	}
 }
+
+// TestSealTextAllocatesItsResultOnly: SealText's work happens in a reused
+// buffer; texts of every length open again.
+func TestSealTextAllocatesItsResultOnly(t *testing.T) {
+	k, _ := seal.New(key(1))
+	for _, n := range []int{0, 1, 17, 1000, 70 << 10} {
+		plain := strings.Repeat("字", n)
+		s := k.SealText(plain, "inbound_messages.text")
+		if got, err := k.OpenText(s, "inbound_messages.text"); err != nil || got != plain {
+			t.Fatalf("%d characters: %v", n, err)
+		}
+	}
+	if n := testing.AllocsPerRun(50, func() { k.SealText("我的手机号是13800138000", "inbound_messages.text") }); n > 1 {
+		t.Errorf("SealText allocates %v times, want 1 (its result)", n)
+	}
+}
