@@ -193,6 +193,9 @@ func (a *StatusAPI) set(w http.ResponseWriter, r *http.Request, actor string) {
 		writeJSON(w, http.StatusConflict, errorBody{err.Error()})
 	case outcome == Refused:
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{err.Error()})
+	case errors.Is(err, store.ErrBadInput) || errors.Is(err, store.ErrRefused):
+		// The same change would fail again.
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{"the change cannot be recorded as given"})
 	default:
 		a.log.Error("status change", "channel", id.Channel, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{"status change failed; try again"})
@@ -202,6 +205,11 @@ func (a *StatusAPI) set(w http.ResponseWriter, r *http.Request, actor string) {
 func (a *StatusAPI) storeError(w http.ResponseWriter, err error) {
 	if errors.Is(err, store.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, errorBody{"no application of this candidate"})
+		return
+	}
+	if errors.Is(err, store.ErrBadInput) || errors.Is(err, store.ErrRefused) {
+		// The same request would fail again.
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{"the change cannot be recorded as given"})
 		return
 	}
 	a.log.Error("status api", "err", err)

@@ -3,6 +3,7 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"regbot/dialogs"
@@ -44,6 +45,13 @@ func (r *Router) cleanInbound(in *dialogs.Inbound) (tooLong bool, err error) {
 	if s := in.System; s != nil {
 		c := *s
 		c.Actor, c.Reason, c.Reply = store.CleanText(c.Actor), store.RecordedText(c.Reason), store.RecordedText(c.Reply)
+		c.PaymentURL, c.Ticket = store.CleanText(c.PaymentURL), store.CleanText(c.Ticket)
+		if len(c.Reopen) > 0 {
+			c.Reopen = slices.Clone(c.Reopen)
+			for i, k := range c.Reopen {
+				c.Reopen[i] = store.CleanText(k)
+			}
+		}
 		in.System = &c
 	}
 	return utf8.RuneCountInString(in.Text) > r.engine.MaxMessageRunes(), nil

@@ -243,7 +243,7 @@ func (r *Router) handle(ctx context.Context, in dialogs.Inbound, obs *Observatio
 	}
 	obs.Limited = b.State == store.BeginLimited
 	out, err := r.run(ctx, in, b.Cached, r.hold(tooLong, obs.Limited, b.Notify), obs)
-	if err != nil && permanent(err) {
+	if err != nil && permanent(err) && in.System == nil {
 		out, err = r.recordFailed(ctx, in, b.Cached, err, obs)
 	}
 	if err != nil {
@@ -309,7 +309,7 @@ func (r *Router) recordFailed(ctx context.Context, in dialogs.Inbound, cached st
 // failed when its turn failed for good.
 func (r *Router) serialOrFailed(ctx context.Context, in dialogs.Inbound, req store.BeginRequest, tooLong bool, obs *Observation) (dialogs.Result, error) {
 	res, err := r.serial(ctx, in, req, held{}, tooLong, obs)
-	if err == nil || !permanent(err) {
+	if err == nil || !permanent(err) || in.System != nil {
 		return res, err
 	}
 	obs.Failed = true
