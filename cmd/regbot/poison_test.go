@@ -211,6 +211,12 @@ log:
 	if strings.Contains(stderr.String(), "panic") {
 		t.Errorf("a handler panicked:\n%s", stderr.String())
 	}
+	// Logs name problems, never what was said or who said it.
+	for _, pii := range []string{"oPoison01", "你好", "字字字"} {
+		if strings.Contains(stderr.String(), pii) {
+			t.Errorf("the log shows %q:\n%s", pii, stderr.String())
+		}
+	}
 }
 
 // trimAll shortens texts for a failure message.
