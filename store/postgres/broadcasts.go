@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -430,7 +431,7 @@ func (s *Store) BroadcastReport(ctx context.Context, id int64, nameKey string, f
 // cannot be reached and is left out.
 func (s *Store) Audience(ctx context.Context, planID, nameKey string) ([]store.AudienceMember, error) {
 	rows, err := s.pool.Query(ctx, `select a.candidate_id, a.plan_id, a.status, a.condition, i.channel, i.user_id,
-			i.unreachable_at is not null, coalesce(a.answers->>$2, ''), coalesce(a.session->>'payment_url', ''),
+			i.unreachable_at is not null, coalesce(a.answers->>$2, ''), `+snapshotOf+`,
 			exists (select 1 from tickets t where t.candidate_id = a.candidate_id and t.state <> 'closed'),
 			a.created_at, a.updated_at,
 			coalesce((select max(e.at) from status_events e where e.application_id = a.id and e.to_status = a.status),
@@ -447,10 +448,15 @@ func (s *Store) Audience(ctx context.Context, planID, nameKey string) ([]store.A
 		var (
 			m      store.AudienceMember
 			status string
+			snap   []byte
 		)
 		err := r.Scan(&m.CandidateID, &m.PlanID, &status, &m.Condition, &m.Identity.Channel, &m.Identity.UserID,
-			&m.Unreachable, &m.Name, &m.PaymentURL, &m.OpenTicket, &m.CreatedAt, &m.UpdatedAt, &m.StatusSince)
+			&m.Unreachable, &m.Name, &snap, &m.OpenTicket, &m.CreatedAt, &m.UpdatedAt, &m.StatusSince)
 		m.Status = store.Status(status)
+		if err != nil {
+			return m, err
+		}
+		m.PaymentURL, err = s.paymentURL(snap)
 		return m, err
 	})
 	if err != nil {
@@ -529,4 +535,24 @@ func (s *Store) HoldRate(ctx context.Context, key string, interval time.Duration
 		return fmt.Errorf("rate %s hold: %w", key, translate(err))
 	}
 	return nil
+}
+
+// paymentURL is the payment page a session snapshot holds (the sealed
+// snapshot, or the jsonb session of before the turn protocol), "" when
+// none.
+func (s *Store) paymentURL(snap []byte) (string, error) {
+	if snap == nil {
+		return "", nil
+	}
+	plain, err := s.openSnapshot(snap)
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		PaymentURL string `json:"payment_url"`
+	}
+	if err := json.Unmarshal(plain, &v); err != nil {
+		return "", fmt.Errorf("session snapshot: %w", err)
+	}
+	return v.PaymentURL, nil
 }

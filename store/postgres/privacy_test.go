@@ -104,7 +104,7 @@ func recordCandidate(t *testing.T, pg *postgres.Store, user string) store.Identi
 	ctx := context.Background()
 	id := store.Identity{Channel: "wechat", UserID: user}
 	answers := map[string]any{"name": "张三", "id_number": idNumber, "mobile": mobile, "has_prior_cert": false}
-	snapshot := []byte(`{"v":1,"step":"confirm","answers":{"name":"张三","id_number":"` + idNumber + `","mobile":"` + mobile + `"}}`)
+	snapshot := []byte(`{"v":1,"step":"confirm","payment_url":"https://pay.example.com/p/1","answers":{"name":"张三","id_number":"` + idNumber + `","mobile":"` + mobile + `"}}`)
 	turn := store.Turn{Identity: id, PlanID: "internet-marketing-l4", MsgID: user + "-1", Inbound: "身份证 " + idNumber,
 		Answers: answers, Session: snapshot, At: time.Now(),
 		Documents:   []store.Document{{Material: "photo", BlobRef: blobRef, PHash: phash, Size: 1, Width: 1, Height: 1, Format: "jpeg", Accepted: true}},
@@ -157,6 +157,16 @@ func assertReadsBack(t *testing.T, pg *postgres.Store, id store.Identity) {
 	rec, err := pg.CandidateRecord(ctx, app.CandidateID, "internet-marketing-l4")
 	if err != nil || !bytes.Contains(rec.Session, []byte(mobile)) || len(rec.Tickets) != 1 || !strings.Contains(rec.Tickets[0].Text, mobile) {
 		t.Fatalf("candidate record: session %s, tickets %+v, %v", rec.Session, rec.Tickets, err)
+	}
+	// Broadcasts read the payment page from the (sealed) snapshot.
+	audience, err := pg.Audience(ctx, "internet-marketing-l4", "name")
+	if err != nil || len(audience) == 0 {
+		t.Fatalf("audience %+v, %v", audience, err)
+	}
+	for _, m := range audience {
+		if m.Identity == id && (m.PaymentURL != "https://pay.example.com/p/1" || m.Name != "张三") {
+			t.Errorf("audience member %+v, want the snapshot's payment page and the name", m)
+		}
 	}
 	_, tmsgs, err := pg.Ticket(ctx, rec.Tickets[0].ID, "name")
 	if err != nil || len(tmsgs) != 2 || !strings.Contains(tmsgs[1].Text, idNumber) {
