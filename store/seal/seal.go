@@ -30,6 +30,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
 	"sync"
 )
@@ -61,9 +63,21 @@ var (
 )
 
 type key struct {
-	id    [keyIDSize]byte
-	aead  cipher.AEAD
-	index []byte
+	id   [keyIDSize]byte
+	aead cipher.AEAD
+	// index computes blind indexes (HMAC-SHA-256 under the index key),
+	// reused.
+	index *macPool
+}
+
+// macPool reuses HMAC-SHA-256 states under one key: a blind index is
+// computed on every turn that changes the answers.
+type macPool struct{ pool sync.Pool }
+
+func newMACPool(key []byte) *macPool {
+	p := &macPool{}
+	p.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return p
 }
 
 // Keys seals and opens values and computes blind indexes. A nil *Keys is
@@ -76,8 +90,9 @@ type Keys struct {
 	all     []*key
 }
 
-// insecureIndexKey is the blind index key of the insecure mode.
-var insecureIndexKey = []byte("regbot insecure blind index: no record key configured")
+// insecureIndex computes the blind indexes of the insecure mode, under a
+// fixed, public key.
+var insecureIndex = newMACPool([]byte("regbot insecure blind index: no record key configured"))
 
 // New returns Keys that seal under current and open under current and old.
 func New(current []byte, old ...[]byte) (*Keys, error) {
@@ -114,7 +129,7 @@ func newKey(raw []byte) (*key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record key: %w", err)
 	}
-	k := &key{aead: aead, index: derive("regbot record blind index v1")}
+	k := &key{aead: aead, index: newMACPool(derive("regbot record blind index v1"))}
 	copy(k.id[:], derive("regbot record key id v1"))
 	return k, nil
 }
@@ -265,30 +280,35 @@ func (k *Keys) CurrentText(s string) bool {
 // values give equal indexes, and without the key nobody can tell which
 // value an index stands for (nor confirm a guess).
 func (k *Keys) Index(field, value string) []byte {
-	key := insecureIndexKey
+	p := insecureIndex
 	if k != nil {
-		key = k.current.index
+		p = k.current.index
 	}
-	return index(key, field, value)
+	return p.index(field, value)
 }
 
 // Indexes are the blind indexes of value under every key, current first: a
 // lookup matches any of them, so rows indexed before a rotation are found.
 func (k *Keys) Indexes(field, value string) [][]byte {
 	if k == nil {
-		return [][]byte{index(insecureIndexKey, field, value)}
+		return [][]byte{insecureIndex.index(field, value)}
 	}
 	out := make([][]byte, len(k.all))
 	for i, kk := range k.all {
-		out[i] = index(kk.index, field, value)
+		out[i] = kk.index.index(field, value)
 	}
 	return out
 }
 
-func index(key []byte, field, value string) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(field))
+// index is the blind index of value as field: the first 16 bytes of
+// HMAC-SHA-256(field NUL value).
+func (p *macPool) index(field, value string) []byte {
+	mac := p.pool.Get().(hash.Hash)
+	mac.Reset()
+	io.WriteString(mac, field)
 	mac.Write([]byte{0})
-	mac.Write([]byte(value))
-	return mac.Sum(nil)[:16]
+	io.WriteString(mac, value)
+	sum := mac.Sum(make([]byte, 0, sha256.Size))[:16]
+	p.pool.Put(mac)
+	return sum
 }
