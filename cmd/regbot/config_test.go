@@ -97,6 +97,23 @@ func TestParseConfig(t *testing.T) {
 			wantErr: []string{`unknown key "databse"`},
 		},
 		{
+			name:    "database without a record key",
+			yaml:    "database:\n  url: postgres://x@127.0.0.1/db\nblob:\n  insecure_no_encryption: true\n",
+			wantErr: []string{"privacy.record_key is required with a database", "insecure_no_encryption: true only for development"},
+		},
+		{
+			name: "record key problems",
+			yaml: "database:\n  url: postgres://x@127.0.0.1/db\nblob:\n  insecure_no_encryption: true\n" +
+				"privacy:\n  record_key: c2hvcnQ=\n",
+			wantErr: []string{"privacy.record_key: want the base64 of 32 random bytes"},
+		},
+		{
+			name: "old record keys without a record key",
+			yaml: "database:\n  url: postgres://x@127.0.0.1/db\nblob:\n  insecure_no_encryption: true\n" +
+				"privacy:\n  insecure_no_encryption: true\n  old_record_keys: " + testKey + "\n",
+			wantErr: []string{"privacy.old_record_keys without privacy.record_key"},
+		},
+		{
 			name:    "malformed YAML",
 			yaml:    "http: [\n",
 			wantErr: []string{"not valid YAML", "line 1"},
