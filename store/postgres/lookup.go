@@ -11,7 +11,7 @@ import (
 )
 
 // lookupSQL finds applications by one answer's blind index (the value is
-// sealed; migration 012 indexes the blind indexes). $2 holds the value's
+// sealed; migration 013 indexes the blind indexes). $2 holds the value's
 // index under every configured key, so rows indexed before a key rotation
 // are found. A candidate with several identities is reached on the one
 // that wrote last.

@@ -194,7 +194,7 @@ func TestNoPlaintextPersonalDataInTheRecord(t *testing.T) {
 	}
 }
 
-// TestResealTodaysData: a database written by today's code (version 11:
+// TestResealTodaysData: a database written by today's code (version 12:
 // plain answers, a jsonb session and a plain snapshot, plain messages,
 // documents with their content hash) is migrated and resealed: the dump
 // shows no personal data in plain, everything reads back, lookups work, a
@@ -208,8 +208,8 @@ func TestResealTodaysData(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, to, err := postgres.MigrateTo(ctx, pool, 11); err != nil || to != 11 {
-		t.Fatalf("migrate to 11: %d %v", to, err)
+	if _, to, err := postgres.MigrateTo(ctx, pool, 12); err != nil || to != 12 {
+		t.Fatalf("migrate to 12: %d %v", to, err)
 	}
 	// What today's code wrote: one candidate with a snapshot, one with the
 	// jsonb session of before the turn protocol.
