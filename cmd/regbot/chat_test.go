@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build regbot:", err)
 		os.Exit(1)
 	}
+	// Every serve a test starts with a database needs the record key; the
+	// tests' configs name it, and the environment gives it to any config
+	// that does not.
+	os.Setenv("REGBOT_RECORD_KEY", testRecordKey)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
