@@ -207,6 +207,14 @@ func pickChoice(in Inbound, choices []Choice) (string, bool) {
 	if n, err := strconv.Atoi(strings.TrimSuffix(text, ")")); err == nil && n >= 1 && n <= len(choices) {
 		return choices[n-1].ID, true
 	}
+	// A number with its label, as a numbered list, a numbered button or a
+	// WeChat menu item shows it ("1. 是", "2、否", "3 转人工").
+	if i := strings.IndexFunc(text, func(r rune) bool { return r < '0' || r > '9' }); i > 0 {
+		if n, err := strconv.Atoi(text[:i]); err == nil && n >= 1 && n <= len(choices) &&
+			trimPunctSpace(text[i:]) == normalized(choices[n-1].Label) {
+			return choices[n-1].ID, true
+		}
+	}
 	for _, c := range choices {
 		if text == normalized(c.Label) || text == strings.ToLower(c.ID) {
 			return c.ID, true

@@ -49,6 +49,9 @@ func (e *Engine) pendingText(s *Session, p *Pending) string {
 	case PendingRestart:
 		return e.text("restart_confirm")
 	case PendingWhich:
+		if p.Value == "" { // no image waiting: 先发其他材料
+			return e.text("which_material_next")
+		}
 		return e.text("which_material")
 	}
 	return ""

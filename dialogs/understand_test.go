@@ -37,6 +37,29 @@ var (
 	atUpload   = append(slices.Clone(workC2), "张三", "11010519491231002X", "2035-01-01", "13800138000")
 )
 
+// img stands, in a script, for an image: a picture of its own for every
+// seed (the same seed is the same file).
+func img(seed int) string { return "\x00img:" + strconv.Itoa(seed) }
+
+// script sends texts, and images where img put them.
+func (c *conversation) script(msgs ...string) {
+	c.t.Helper()
+	for _, m := range msgs {
+		if seed, ok := strings.CutPrefix(m, "\x00img:"); ok {
+			n, _ := strconv.Atoi(seed)
+			c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(c.t, 320, 448, uint64(n))}})
+			continue
+		}
+		c.send(dialogs.Inbound{Text: m})
+	}
+}
+
+// Every material of 第（二）条 sent: the last message is the last upload.
+var (
+	atLastUpload = append(slices.Clone(atUpload), img(501), img(502), img(503), img(504))
+	atFinished   = append(slices.Clone(atLastUpload), img(505))
+)
+
 // reaction is what a message is expected to cause.
 type reaction struct {
 	// ask is the question asked at the end ("" for none).
@@ -251,10 +274,51 @@ func TestCandidateMessages(t *testing.T) {
 			reaction{ask: "id_card_front", says: []string{"不着急"}, never: []string{"请直接发送图片"}, kept: true}},
 		{"a material named at an upload", atUpload, "我先发申报表",
 			reaction{ask: "application_form", kept: true}},
-		{"another material first", atUpload, "先发其他材料",
-			reaction{ask: "id_card_front", says: []string{"哪一份材料"}, kept: true}},
+		{"another material first: which one, no picture was sent", atUpload, "先发其他材料",
+			reaction{ask: "id_card_front", says: []string{"您想先发哪一份材料"}, never: []string{"收到一张图片", "身份证人像面照片"}, kept: true}},
+		{"another material first, by its number", atUpload, "1",
+			reaction{ask: "id_card_front", says: []string{"您想先发哪一份材料"}, kept: true}},
+		{"the material chosen next is asked", append(slices.Clone(atUpload), "先发其他材料"), "3",
+			reaction{ask: "application_form", kept: true}},
 		{"text where an image is asked", atUpload, "好的",
 			reaction{ask: "id_card_front", says: []string{"请直接发送图片"}, kept: true}},
+		// Issue 12, example by example.
+		{"直播销售员 then 要交多少钱？: answered, the occupation kept, the question not stored", append(slices.Clone(atOccupation), "直播销售员"), "要交多少钱？",
+			reaction{ask: "work_history.start", says: []string{"缴费"}, kept: true, check: draftOccupation("互联网营销师", true)}},
+		{"要交多少钱？ as the start month is not a month", atStartMonth, "要交多少钱？",
+			reaction{ask: "work_history.start", says: []string{"现在还不需要缴费"}, never: []string{"格式填写年月"}, kept: true}},
+		{"电商运营 gets suggestions", atOccupation, "电商运营",
+			reaction{ask: "work_history.occupation", says: []string{"您是指", "电子商务师"}, kept: true}},
+		{"新媒体运营 gets suggestions", atOccupation, "新媒体运营",
+			reaction{ask: "work_history.occupation", says: []string{"您是指", "互联网营销师"}, kept: true}},
+		{"网店店主 gets suggestions", atOccupation, "网店店主",
+			reaction{ask: "work_history.occupation", says: []string{"您是指", "电子商务师"}, kept: true}},
+		{"导购 gets suggestions", atOccupation, "导购",
+			reaction{ask: "work_history.occupation", says: []string{"您是指", "营销员"}, kept: true}},
+		{"a 工种 of 互联网营销师 (选品员) counts as it", atOccupation, "选品员",
+			reaction{ask: "work_history.start", check: draftOccupation("互联网营销师", true)}},
+		{"a suggestion picked by number", append(slices.Clone(atOccupation), "电商"), "1",
+			reaction{ask: "work_history.start", check: draftOccupation("电子商务师", true)}},
+		{"a number with its label, as a numbered list shows it", atStart, "1. 是",
+			reaction{ask: "work_history.employer"}},
+		{"a number with its label after 、", atPriorCert, "2、否",
+			reaction{ask: "has_training_cert", check: answerIs("has_prior_cert", false)}},
+		{"a number whose label does not match is no choice", atPriorCert, "1、否",
+			reaction{ask: "has_prior_cert", says: []string{"是"}, kept: true}},
+		{"an estimated month", atStartMonth, "大概2020年3月吧",
+			reaction{ask: "work_history.end", check: draftField("start", "2020-03")}},
+		{"the same picture as both sides of the ID card", append(slices.Clone(atUpload), img(601)), img(601),
+			reaction{ask: "id_card_back", says: []string{"同一张"}, kept: true}},
+		{"the last material: the registration guide with 个人信息填写 and the condition to tick", atLastUpload, img(505),
+			reaction{says: []string{"身份选择", "个人信息填写", "请点选申报条件第（二）条"}, never: []string{"C2"}}},
+		{"你好 after finishing is greeted, not welcomed back", atFinished, "你好",
+			reaction{says: []string{"您好"}, never: []string{"欢迎回来"}, kept: true}},
+		{"材料包 without a link does not promise a download", atFinished, "材料包",
+			reaction{says: []string{"转人工"}, never: []string{"可下载", "回复“材料包”"}, kept: true}},
+		{"a question after finishing gets the answer for the status", atFinished, "审核要几天",
+			reaction{says: []string{"2 个工作日"}, kept: true}},
+		{"C1 short of years after the certificate: the years since it shown", append(slices.Clone(atPriorCert[:3]), "2023-06", "至今", "否", "是", "2024-06", "否"), "3",
+			reaction{says: []string{"第（一）条", "取得证书后", "您目前是 2年6个月"}, never: noRaw}},
 		// Issue 12: no raw placeholder, every gap named.
 		{"no work and no school: every gap of the nearest condition", atSchool, "3",
 			reaction{says: []string{"第（一）条", "需先取得", "取得证书后需累计"}, never: noRaw}},
@@ -267,10 +331,21 @@ func TestCandidateMessages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := newConversation(t, dialogs.Options{})
-			c.say(tt.setup...)
+			c.script(tt.setup...)
 			before, escalations := state(c.s), len(c.events)
-			c.say(tt.msg)
+			c.script(tt.msg)
 			text := c.lastText()
+			for _, ch := range c.choices() {
+				text += "\n[" + ch.Label + "]"
+			}
+			// Whatever the message: the candidate is 您, conditions are
+			// the guide's 第（…）条, no placeholder is left raw, and no
+			// naming rule is claimed that the official guide does not have.
+			for _, bad := range []string{"你", "C1", "C2", "C3", "C4", "{", "}", "官网要求命名"} {
+				if strings.Contains(text, bad) {
+					t.Errorf("reply says %q:\n%s", bad, text)
+				}
+			}
 			if c.asked() != tt.want.ask {
 				t.Errorf("asked %q, want %q\n%s", c.asked(), tt.want.ask, text)
 			}

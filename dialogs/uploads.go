@@ -158,11 +158,19 @@ func (e *Engine) answerWhich(t *turn) error {
 	return e.check(t, key, data, p.Value, p.Hash)
 }
 
-// otherMaterial offers the materials still missing, to send one of them
-// before the one asked.
+// otherMaterial offers the other materials still missing, to send one of
+// them before the one asked (no image has come: the question is which one
+// the candidate wants to send, not which one a picture is).
 func (e *Engine) otherMaterial(t *turn) {
 	var choices []Choice
+	asked := ""
+	if st, ok := e.parseStep(t.s.Step); ok {
+		asked = st.material
+	}
 	for _, k := range e.missingMaterials(t.s) {
+		if k == asked {
+			continue
+		}
 		m, _ := e.plan.Material(k)
 		choices = append(choices, Choice{ID: materialPrefix + k, Label: m.Name})
 	}

@@ -324,6 +324,22 @@ func TestTexts(t *testing.T) {
 			t.Errorf("texts.%s claims an official naming rule: %q", key, text)
 		}
 	}
+	// Not only the texts: FAQ answers, questions, hints, material asks,
+	// conditions and the guide say 您 too (only the greetings candidates
+	// type hold 你).
+	data, err := fs.ReadFile(plans.FS(), plans.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "greetings:") {
+			continue
+		}
+		if strings.Contains(line, "你") {
+			t.Errorf("line %d says 你: %s", i+1, trimmed)
+		}
+	}
 	for key, words := range p.Commands {
 		if len(words) == 0 {
 			t.Errorf("commands.%s has no words", key)

@@ -66,7 +66,8 @@ func (e *engineBundle) say(text string) []apiCall {
 	return e.step(textUpdate(e.nextID, testChat, text))
 }
 
-// press presses the button labelled label on the last message that has it.
+// press presses the button labelled label (after its number) on the last
+// message that has it.
 func (e *engineBundle) press(label string) []apiCall {
 	e.t.Helper()
 	sent := e.api.sent()
@@ -74,7 +75,7 @@ func (e *engineBundle) press(label string) []apiCall {
 		kb := keyboardOf(e.t, sent[i])
 		for _, row := range kb.InlineKeyboard {
 			for _, btn := range row {
-				if btn.Text == label {
+				if btn.CallbackData != "" && strings.HasSuffix(btn.Text, ". "+label) || btn.Text == label {
 					e.nextID++
 					return e.step(callbackUpdate(e.nextID, testChat, btn.CallbackData, sent[i].MessageID, textOf(sent[i]), kb.InlineKeyboard))
 				}
@@ -115,12 +116,22 @@ func TestEligibilityConversation(t *testing.T) {
 		if len(got) == 0 || len(keyboardOf(t, got[len(got)-1]).InlineKeyboard) == 0 {
 			t.Fatalf("no question with buttons after /start:\n%s", transcript(got))
 		}
+		// Buttons carry the numbers the question's hint tells the candidate
+		// to type: typing one is pressing its button.
+		kb := keyboardOf(t, got[len(got)-1])
+		if b := kb.InlineKeyboard[0]; len(b) != 2 || b[0].Text != "1. 是" || b[1].Text != "2. 否" {
+			t.Fatalf("buttons %+v, want numbered 是/否", kb)
+		}
 		e.press("是")
 		for _, text := range []string{"杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今"} {
 			e.say(text)
 		}
-		if got = e.press("否"); len(got) == 0 {
+		if got = e.say("2"); len(got) == 0 {
 			t.Fatal("no answer to the last work history question")
+		}
+		edits := e.api.callsOf("editMessageText")
+		if len(edits) == 0 || !strings.HasSuffix(edits[len(edits)-1].Fields["text"], "✅ 是") {
+			t.Errorf("the pressed button is not marked with its label: %+v", edits)
 		}
 		app, err := e.mem.Application(context.Background(), id, e.plan.ID)
 		if err != nil {

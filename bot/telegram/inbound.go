@@ -65,6 +65,9 @@ type callbackRef struct {
 	text    string
 	caption bool
 	label   string
+	// number is the pressed choice's number (from 1; 0 when not known):
+	// its button says it with the label (texts.button).
+	number int
 }
 
 func (inc incoming) chatKey() string { return strconv.FormatInt(inc.chatID, 10) }
@@ -125,10 +128,15 @@ func parseCallback(inc incoming, cq *models.CallbackQuery) (incoming, bool) {
 	inc.callback = ref
 	inc.setInbound()
 	if keyboard != nil {
+		n := 0 // the choice's number: buttons with callback data, in order
 		for _, row := range keyboard.InlineKeyboard {
 			for _, b := range row {
-				if b.CallbackData == cq.Data && cq.Data != "" {
-					ref.label = b.Text
+				if b.CallbackData == "" {
+					continue
+				}
+				n++
+				if b.CallbackData == cq.Data {
+					ref.label, ref.number = b.Text, n
 				}
 			}
 		}

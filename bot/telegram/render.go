@@ -124,7 +124,7 @@ func (a *Adapter) sends(chatID int64, m dialogs.Outbound) []apiSend {
 		text = joinText(text, linkLine(link))
 		link = nil
 	}
-	kb := keyboard(m.Choices, link, a.texts.text("telegram_open_link"))
+	kb := keyboard(m.Choices, link, a.texts)
 	var out []apiSend
 	if m.Image != nil {
 		caption := ""
@@ -183,7 +183,7 @@ func (a *Adapter) replyParams(chatID int64, m dialogs.Outbound) (*tgbot.SendMess
 		text = joinText(text, linkLine(link))
 		link = nil
 	}
-	kb := keyboard(m.Choices, link, a.texts.text("telegram_open_link"))
+	kb := keyboard(m.Choices, link, a.texts)
 	if text == "" && kb != nil {
 		text = a.texts.text("telegram_choose")
 	}
@@ -197,9 +197,10 @@ func (a *Adapter) replyParams(chatID int64, m dialogs.Outbound) (*tgbot.SendMess
 	return p, true
 }
 
-// keyboard lays choices out as buttons, a link as a URL button; nil when
-// there are none. Short labels share a row, long ones get their own.
-func keyboard(choices []dialogs.Choice, link *dialogs.Link, openLink string) *inlineKeyboard {
+// keyboard lays choices out as buttons, each with its number (texts'
+// telegram_choice), a link as a URL button; nil when there are none. Short
+// labels share a row, long ones get their own.
+func keyboard(choices []dialogs.Choice, link *dialogs.Link, t texts) *inlineKeyboard {
 	if len(choices) == 0 && link == nil {
 		return nil
 	}
@@ -220,7 +221,7 @@ func keyboard(choices []dialogs.Choice, link *dialogs.Link, openLink string) *in
 		if len(data) > maxCallbackData {
 			data = labelDataPrefix + strconv.Itoa(i)
 		}
-		b := inlineButton{Text: label, CallbackData: data}
+		b := inlineButton{Text: t.button(i+1, label), CallbackData: data}
 		if short {
 			row = append(row, b)
 			continue
@@ -233,7 +234,7 @@ func keyboard(choices []dialogs.Choice, link *dialogs.Link, openLink string) *in
 	if link != nil {
 		label := link.Label
 		if label == "" {
-			label = openLink
+			label = t.text("telegram_open_link")
 		}
 		kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: label, URL: link.URL}})
 	}

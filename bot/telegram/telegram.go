@@ -312,6 +312,15 @@ func (a *Adapter) onPolledUpdate(ctx context.Context, _ *tgbot.Bot, upd *models.
 // redeliveries it has just seen.
 func (a *Adapter) accept(upd *models.Update) (incoming, bool) {
 	inc, ok := parseUpdate(upd)
+	if cb := inc.callback; cb != nil && cb.number > 0 {
+		// The button's text is its number and label; the label is what
+		// was chosen (and what a long-id choice is answered with).
+		label := a.texts.unnumbered(cb.number, cb.label)
+		if inc.in.Text == cb.label {
+			inc.in.Text = label
+		}
+		cb.label = label
+	}
 	inc.in.Text = a.texts.commandWord(inc.in.Text)
 	if !ok {
 		return inc, false

@@ -32,7 +32,7 @@ func TestConversation(t *testing.T) {
 			t.Errorf("inline keyboard carries copy_text: %s", raw)
 		}
 		kb := keyboardOf(t, sent[0])
-		want := [][]inlineButton{{{Text: "甲", CallbackData: "a"}, {Text: "乙", CallbackData: "b"}}}
+		want := [][]inlineButton{{{Text: "1. 甲", CallbackData: "a"}, {Text: "2. 乙", CallbackData: "b"}}}
 		if !jsonEqual(kb.InlineKeyboard, want) {
 			t.Errorf("keyboard = %+v, want %+v", kb.InlineKeyboard, want)
 		}

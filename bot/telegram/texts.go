@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-telegram/bot/models"
@@ -21,6 +22,9 @@ var TextKeys = map[string][]string{
 	"telegram_hint_document":   nil,
 	"telegram_choose":          nil,
 	"telegram_open_link":       nil,
+	// A choice's button: the engine reads typed numbers at every question
+	// and its hints say "回复序号", so buttons carry their number.
+	"telegram_choice": {"n", "label"},
 	// The command menu next to the input box (setMyCommands).
 	"telegram_command_start":   nil,
 	"telegram_command_status":  nil,
@@ -104,4 +108,22 @@ func (t texts) commandWord(text string) string {
 		return w
 	}
 	return text
+}
+
+// button is the text of choice n's button (n from 1): the plan's
+// telegram_choice, "{n}. {label}".
+func (t texts) button(n int, label string) string {
+	return t.text("telegram_choice", "n", strconv.Itoa(n), "label", label)
+}
+
+// unnumbered is the choice label of button n's text: what button added
+// around the label taken off again (the text as it is when it does not
+// have that form).
+func (t texts) unnumbered(n int, text string) string {
+	const mark = "\x00"
+	before, after, ok := strings.Cut(t.button(n, mark), mark)
+	if !ok || !strings.HasPrefix(text, before) || !strings.HasSuffix(text, after) || len(text) < len(before)+len(after) {
+		return text
+	}
+	return text[len(before) : len(text)-len(after)]
 }

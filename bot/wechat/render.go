@@ -59,12 +59,13 @@ func numbered(choices []dialogs.Choice) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(strconv.Itoa(i + 1))
-		b.WriteString(". ")
-		b.WriteString(c.Label)
+		b.WriteString(numberedLine(i+1, c.Label))
 	}
 	return b.String()
 }
+
+// numberedLine is choice n (from 1) as the candidate sees it: "1. 是".
+func numberedLine(n int, label string) string { return strconv.Itoa(n) + ". " + label }
 
 // plainText renders m as one text message (choices as numbered lines).
 func plainText(m dialogs.Outbound) string {
@@ -220,9 +221,11 @@ func (p part) customerMessage(to string) *message.CustomerMessage {
 	if p.kind == partMenu {
 		items := make([]message.MsgmenuItem, len(p.choices))
 		for i, c := range p.choices {
-			// A click comes back as a text message with the label as its
-			// content (and the id as bizmsgmenuid, which must be numeric).
-			items[i] = message.MsgmenuItem{ID: strconv.Itoa(i + 1), Content: c.Label}
+			// Numbered as the plain-text lines are (the question's hint
+			// says to reply with the number). A click comes back as a text
+			// message with the item's content ("1. 是", which the engine
+			// reads as choice 1) and the id as bizmsgmenuid (numeric).
+			items[i] = message.MsgmenuItem{ID: strconv.Itoa(i + 1), Content: numberedLine(i+1, c.Label)}
 		}
 		return &message.CustomerMessage{ToUser: to, Msgtype: "msgmenu",
 			Msgmenu: &message.MediaMsgmenu{HeadContent: p.text, List: items, TailContent: p.tail}}

@@ -365,7 +365,7 @@ func TestRestByCustomerService(t *testing.T) {
 		t.Errorf("second customer message %+v, want the uploaded image", m1)
 	}
 	if m2.MsgType != "msgmenu" || m2.Msgmenu.HeadContent != "缴费后请告诉我。\n\n已经缴费了吗？" ||
-		len(m2.Msgmenu.List) != 2 || m2.Msgmenu.List[0].Content != "已缴费" || m2.Msgmenu.List[1].ID != "2" {
+		len(m2.Msgmenu.List) != 2 || m2.Msgmenu.List[0].Content != "1. 已缴费" || m2.Msgmenu.List[1].ID != "2" {
 		t.Errorf("third customer message %+v, want the question as msgmenu", m2)
 	}
 	if up := fake.okCalls("media_upload"); len(up) != 1 || !bytes.Equal(up[0].Body, qr) {

@@ -57,6 +57,33 @@ var ongoingWords = map[string]bool{
 	"present": true, "tillnow": true, "untilnow": true, "todate": true, "today": true,
 }
 
+// monthHedges and monthTails are words around a month that change
+// nothing ("大概2020年3月吧", "从2020年3月开始", "2021年6月左右离职"): people
+// estimate a month they do not remember exactly, and the form needs one.
+var (
+	monthHedges = []string{"大概是", "大约是", "应该是", "好像是", "可能是", "差不多", "大概", "大约", "应该", "好像", "可能", "约", "是", "从", "自", "于", "在"}
+	monthTails  = []string{"左右", "前后", "开始的", "开始", "入职的", "入职", "离职的", "离职", "结束的", "结束", "为止", "吧", "啊", "呀", "哦", "呢", "了", "的"}
+)
+
+// trimMonthWords removes monthHedges in front and monthTails behind, as
+// often as they come ("大概是2020年3月开始的吧").
+func trimMonthWords(n string) string {
+	for changed := true; changed; {
+		changed = false
+		for _, w := range monthHedges {
+			if rest, ok := strings.CutPrefix(n, w); ok && rest != "" {
+				n, changed = trimPunct(rest), true
+			}
+		}
+		for _, w := range monthTails {
+			if rest, ok := strings.CutSuffix(n, w); ok && rest != "" {
+				n, changed = trimPunct(rest), true
+			}
+		}
+	}
+	return n
+}
+
 // monthTrailers are vague parts of a month people add ("2023年5月底").
 var monthTrailers = []string{"上旬", "中旬", "下旬", "份", "底", "初", "末", "中"}
 
@@ -71,6 +98,9 @@ var monthTrailers = []string{"上旬", "中旬", "下旬", "份", "底", "初", 
 // the current month). Without it they are refused.
 func ParseMonth(s string, now time.Time, allowOngoing bool) (m Month, ongoing bool, err error) {
 	n := trimPunct(compact(s))
+	if !ongoingWords[n] { // "在职" is one, not 在 + 职
+		n = trimMonthWords(n)
+	}
 	if ongoingWords[n] {
 		if !allowOngoing {
 			return Month{}, false, invalid(CodeMonthNoOngoing)
