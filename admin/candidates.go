@@ -25,7 +25,7 @@ import (
 // view is in the audit log.
 
 // A search text that is a mobile or an ID number is looked up exactly
-// (CandidatesByContact), never matched as a substring.
+// (FindApplications, by its blind index), never matched as a substring.
 var (
 	mobilePattern   = regexp.MustCompile(`^1\d{10}$`)
 	idNumberPattern = regexp.MustCompile(`^(\d{15}|\d{17}[\dX])$`)
@@ -83,11 +83,14 @@ func (c *Console) filter(r *http.Request, lq listQuery) (store.CandidateFilter, 
 	switch {
 	case q == "":
 	case key != "":
-		ids, err := c.deps.Store.CandidatesByContact(r.Context(), c.plan.ID, key, q)
-		if err != nil {
+		refs, err := c.deps.Store.FindApplications(r.Context(), c.plan.ID, key, q)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return f, err
 		}
-		f.Candidates = ids
+		f.Candidates = []int64{} // not nil: nobody found lists nobody
+		for _, ref := range refs {
+			f.Candidates = append(f.Candidates, ref.CandidateID)
+		}
 	default:
 		f.Text, f.TextKeys = lq.Q, []string{c.keys.name}
 	}

@@ -51,10 +51,10 @@ type AuditLog interface {
 // Candidates are the applications staff list, search and open.
 type Candidates interface {
 	CandidateList(ctx context.Context, f store.CandidateFilter) ([]store.CandidateRow, int, error)
-	// CandidatesByContact finds candidates by an exact mobile or ID number
-	// (the lookup the privacy work replaces with a blind index, next to
-	// FindApplications).
-	CandidatesByContact(ctx context.Context, planID string, key store.LookupKey, value string) ([]int64, error)
+	// FindApplications finds applications by an exact mobile or ID number
+	// (by their blind index; store.ErrNotFound when none): the search box's
+	// lookup, the same as the status import's.
+	FindApplications(ctx context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error)
 	CandidateRecord(ctx context.Context, candidateID int64, planID string) (store.CandidateRecord, error)
 	Dashboard(ctx context.Context, planID string, days int, loc *time.Location, now time.Time) (store.Dashboard, error)
 }

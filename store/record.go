@@ -102,6 +102,9 @@ const (
 // ApplicationRef is an application found by one of its answers: whose it
 // is and where it stands.
 type ApplicationRef struct {
+	// CandidateID is the candidate the application belongs to.
+	CandidateID int64
+	// Identity is the candidate's identity that wrote last.
 	Identity  Identity
 	PlanID    string
 	Status    Status

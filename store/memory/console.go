@@ -90,24 +90,6 @@ func (s *Store) CandidateList(_ context.Context, f store.CandidateFilter) ([]sto
 	return rows, total, nil
 }
 
-// CandidatesByContact returns the candidates whose application to plan has
-// value as its answer key (an empty, non-nil list when none).
-func (s *Store) CandidatesByContact(_ context.Context, planID string, key store.LookupKey, value string) ([]int64, error) {
-	if key != store.LookupIDNumber && key != store.LookupMobile {
-		return nil, fmt.Errorf("candidates by contact: unknown lookup key %q", key)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := []int64{}
-	for k, app := range s.rec.apps {
-		if k.plan == planID && app.lookup[key] == value && !slices.Contains(ids, k.candidate) {
-			ids = append(ids, k.candidate)
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
-}
-
 // CandidateRecord returns what the record holds about the candidate's
 // application to plan, or store.ErrNotFound.
 func (s *Store) CandidateRecord(_ context.Context, candidateID int64, planID string) (store.CandidateRecord, error) {

@@ -440,7 +440,7 @@ func (s *Store) FindApplications(_ context.Context, planID string, key store.Loo
 				refs[i].Identity = store.Identity{Channel: channel, UserID: user}
 			}
 		}
-		refs[i].PlanID, refs[i].Status, refs[i].UpdatedAt = planID, app.Status, app.UpdatedAt
+		refs[i].CandidateID, refs[i].PlanID, refs[i].Status, refs[i].UpdatedAt = app.CandidateID, planID, app.Status, app.UpdatedAt
 	}
 	return refs, nil
 }

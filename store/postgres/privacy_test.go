@@ -144,12 +144,12 @@ func assertReadsBack(t *testing.T, pg *postgres.Store, id store.Identity) {
 		t.Fatalf("documents %+v, %v", docs, err)
 	}
 	refs, err := pg.FindApplications(ctx, "internet-marketing-l4", store.LookupIDNumber, idNumber)
-	if err != nil || len(refs) != 1 || refs[0].Identity != id {
+	if err != nil || len(refs) != 1 || refs[0].Identity != id || refs[0].CandidateID != app.CandidateID {
 		t.Fatalf("status import's lookup by ID number: %+v, %v", refs, err)
 	}
-	cands, err := pg.CandidatesByContact(ctx, "internet-marketing-l4", store.LookupMobile, mobile)
-	if err != nil || len(cands) != 1 || cands[0] != app.CandidateID {
-		t.Fatalf("console's search by mobile: %v, %v", cands, err)
+	refs, err = pg.FindApplications(ctx, "internet-marketing-l4", store.LookupMobile, mobile)
+	if err != nil || len(refs) != 1 || refs[0].CandidateID != app.CandidateID {
+		t.Fatalf("console's search by mobile: %+v, %v", refs, err)
 	}
 	if _, err := pg.FindApplications(ctx, "internet-marketing-l4", store.LookupMobile, "13900139000"); err == nil {
 		t.Error("another mobile finds the candidate")

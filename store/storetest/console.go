@@ -32,7 +32,7 @@ type ConsoleStore interface {
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 
 	CandidateList(ctx context.Context, f store.CandidateFilter) ([]store.CandidateRow, int, error)
-	CandidatesByContact(ctx context.Context, planID string, key store.LookupKey, value string) ([]int64, error)
+	FindApplications(ctx context.Context, planID string, key store.LookupKey, value string) ([]store.ApplicationRef, error)
 	CandidateRecord(ctx context.Context, candidateID int64, planID string) (store.CandidateRecord, error)
 	Dashboard(ctx context.Context, planID string, days int, loc *time.Location, now time.Time) (store.Dashboard, error)
 
@@ -294,13 +294,13 @@ func testConsoleCandidateList(t *testing.T, pg ConsoleStore) {
 		}
 		return out, total
 	}
-	ids, err := pg.CandidatesByContact(ctx, "p", store.LookupMobile, "13800000002")
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("by mobile: %v, %v", ids, err)
+	refs, err := pg.FindApplications(ctx, "p", store.LookupMobile, "13800000002")
+	if err != nil || len(refs) != 1 || refs[0].CandidateID == 0 {
+		t.Fatalf("by mobile: %+v, %v", refs, err)
 	}
-	none, err := pg.CandidatesByContact(ctx, "p", store.LookupMobile, "13900000000")
-	if err != nil || none == nil || len(none) != 0 {
-		t.Fatalf("by an unknown mobile: %#v, %v; want an empty, non-nil list", none, err)
+	ids := []int64{refs[0].CandidateID}
+	if none, err := pg.FindApplications(ctx, "p", store.LookupMobile, "13900000000"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("by an unknown mobile: %#v, %v; want store.ErrNotFound", none, err)
 	}
 	tests := []struct {
 		name  string
@@ -318,7 +318,7 @@ func testConsoleCandidateList(t *testing.T, pg ConsoleStore) {
 		{"LIKE wildcards match themselves", store.CandidateFilter{Text: "_50%"}, "王五_50%", 1},
 		{"a wildcard alone matches no other name", store.CandidateFilter{Text: "%"}, "王五_50%", 1},
 		{"contact lookup", store.CandidateFilter{Candidates: ids}, "李四", 1},
-		{"contact lookup found nobody", store.CandidateFilter{Candidates: none}, "", 0},
+		{"contact lookup found nobody", store.CandidateFilter{Candidates: []int64{}}, "", 0},
 		{"updated since the future", store.CandidateFilter{UpdatedSince: time.Now().Add(time.Hour)}, "", 0},
 		{"paging", store.CandidateFilter{Offset: 1, Limit: 1}, "李四", 3},
 	}

@@ -156,7 +156,8 @@ func testFindApplications(t *testing.T, s Stores) {
 		t.Fatal(err)
 	}
 	if len(refs) != 2 || refs[0].Identity != newer || refs[0].Status != store.StatusMaterialsReady ||
-		refs[1].Identity != older || refs[1].Status != store.StatusCollecting || refs[0].PlanID != plan {
+		refs[1].Identity != older || refs[1].Status != store.StatusCollecting || refs[0].PlanID != plan ||
+		refs[0].CandidateID == 0 || refs[1].CandidateID == 0 || refs[0].CandidateID == refs[1].CandidateID {
 		t.Fatalf("by ID number: %+v, want the newer application first, then the older", refs)
 	}
 	refs, err = s.Record.FindApplications(ctx, plan, store.LookupMobile, mobile)
