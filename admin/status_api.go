@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"regbot/dialogs"
+	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
@@ -59,8 +60,11 @@ func NewStatusAPI(changer *StatusChanger, apps Applications, events StatusEvents
 //	GET  /admin/api/candidates/{candidate}/status  the status and its history
 //	POST /admin/api/candidates/{candidate}/status  set the status
 //
-// {candidate} is "channel:user_id". A POST takes {"status", "reason",
-// "reopen", "payment_url"} and an optional Idempotency-Key header.
+// {candidate} is "channel:user_id", or "id_number:<ID number>" or
+// "mobile:<mobile>" (found as the status import finds a row: by the blind
+// index; a person on several channels is reached on the one they used
+// last). A POST takes {"status", "reason", "reopen", "payment_url"} and an
+// optional Idempotency-Key header.
 func (a *StatusAPI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/api/candidates/{candidate}/status", a.authorized(a.get))
 	mux.HandleFunc("POST /admin/api/candidates/{candidate}/status", a.authorized(a.set))
@@ -111,13 +115,44 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// identity is the candidate the path names, or false once the answer is
+// written.
 func (a *StatusAPI) identity(w http.ResponseWriter, r *http.Request) (store.Identity, bool) {
 	channel, user, ok := strings.Cut(r.PathValue("candidate"), ":")
-	if !ok || (store.Identity{Channel: channel, UserID: user}).Check() != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{"candidate must be channel:user_id"})
+	switch key := store.LookupKey(channel); {
+	case !ok:
+	case key == store.LookupIDNumber || key == store.LookupMobile:
+		return a.lookup(w, r, key, user)
+	case (store.Identity{Channel: channel, UserID: user}).Check() == nil:
+		return store.Identity{Channel: channel, UserID: user}, true
+	}
+	writeJSON(w, http.StatusBadRequest, errorBody{"candidate must be channel:user_id, id_number:<ID number> or mobile:<mobile>"})
+	return store.Identity{}, false
+}
+
+// lookup finds the candidate by ID number or mobile, normalised as the bot
+// stores them: the application changed last when several match.
+func (a *StatusAPI) lookup(w http.ResponseWriter, r *http.Request, key store.LookupKey, value string) (store.Identity, bool) {
+	var err error
+	if key == store.LookupIDNumber {
+		value, err = answers.IDNumber(value, time.Now())
+	} else {
+		value, err = answers.Mobile(value)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{"the " + lookupName(key) + " is not valid: " + err.Error()})
 		return store.Identity{}, false
 	}
-	return store.Identity{Channel: channel, UserID: user}, true
+	refs, err := a.apps.FindApplications(r.Context(), a.plan.ID, key, value)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeJSON(w, http.StatusNotFound, errorBody{"no application with this " + lookupName(key)})
+		} else {
+			a.storeError(w, err)
+		}
+		return store.Identity{}, false
+	}
+	return refs[0].Identity, true
 }
 
 func (a *StatusAPI) get(w http.ResponseWriter, r *http.Request, _ string) {

@@ -56,6 +56,9 @@ func TestStatusAPI(t *testing.T) {
 		{"unknown field", staffToken, `{"state":"paid"}`, path, 400, "unknown field"},
 		{"unknown status", staffToken, `{"status":"approved"}`, path, 400, "unknown status"},
 		{"bad candidate", staffToken, `{"status":"paid"}`, srv.URL + "/admin/api/candidates/42/status", 400, "channel:user_id"},
+		{"bad ID number", staffToken, `{"status":"paid"}`, srv.URL + "/admin/api/candidates/id_number:110105194912310029/status", 400, "ID number is not valid"},
+		{"bad mobile", staffToken, `{"status":"paid"}`, srv.URL + "/admin/api/candidates/mobile:1380000/status", 400, "mobile is not valid"},
+		{"unknown mobile", staffToken, `{"status":"paid"}`, srv.URL + "/admin/api/candidates/mobile:13999999999/status", 404, "no application with this mobile"},
 		{"unknown candidate", staffToken, `{"status":"paid"}`, srv.URL + "/admin/api/candidates/wechat:nobody/status", 404, "no application"},
 		{"illegal transition", staffToken, `{"status":"缴费成功"}`, path, 409, "from under_review to paid"},
 		{"no reason", staffToken, `{"status":"审核不通过"}`, path, 422, "reason"},
@@ -89,5 +92,19 @@ func TestStatusAPI(t *testing.T) {
 	last := events[len(events)-1].(map[string]any)
 	if last["actor"] != admin.TokenActor || last["reason"] != "一寸照片背景不是白色" || last["from"] != "under_review" {
 		t.Fatalf("last event %v, want from under_review by %s with the reason", last, admin.TokenActor)
+	}
+
+	// The same candidate by ID number (lower-case x, as typed) and by
+	// mobile: a GET shows the change above; a POST moves them on.
+	byID := srv.URL + "/admin/api/candidates/id_number:" + strings.ToLower(idNumbers[0]) + "/status"
+	if code, out := do("GET", byID, staffToken, "", ""); code != 200 || out["status"] != "rejected" {
+		t.Fatalf("GET by ID number: %d %v", code, out)
+	}
+	byMobile := srv.URL + "/admin/api/candidates/mobile:13800000001/status"
+	if code, out := do("POST", byMobile, staffToken, "", `{"status":"under_review"}`); code != 200 || out["outcome"] != "applied" || out["from"] != "rejected" {
+		t.Fatalf("POST by mobile: %d %v", code, out)
+	}
+	if got := b.status(t, id); got != store.StatusUnderReview {
+		t.Fatalf("after the change by mobile the status is %q", got)
 	}
 }
