@@ -24,8 +24,20 @@ import (
 // Passwords are read without echo from a terminal, or as one line from
 // stdin (scripts: `echo "$PW" | regbot user add …`), never from a flag.
 
-// openAccounts connects to the record for an account command.
+// errEmbeddedAccounts: without a database the accounts live in the memory
+// of the running `regbot serve`, out of a terminal command's reach.
+var errEmbeddedAccounts = errors.New("database.url is empty: on the embedded store the console's accounts live in the memory of the running regbot serve " +
+	"(sign in to /admin/ as admin with admin.console.embedded_admin_password or REGBOT_CONSOLE_ADMIN_PASSWORD and manage accounts on the 账号 page; " +
+	"they last until serve stops); regbot user manages the accounts in a database")
+
+// openAccounts connects to the record for an account command; on the
+// embedded store it returns the config and errEmbeddedAccounts.
 func openAccounts(ctx context.Context, name string, args []string, stderr io.Writer, flags func(*flag.FlagSet)) (*postgres.Store, func(), *flag.FlagSet, error) {
+	st, done, fs, _, err := openAccountsConfig(ctx, name, args, stderr, flags)
+	return st, done, fs, err
+}
+
+func openAccountsConfig(ctx context.Context, name string, args []string, stderr io.Writer, flags func(*flag.FlagSet)) (*postgres.Store, func(), *flag.FlagSet, Config, error) {
 	fs := flag.NewFlagSet("user "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (see config.example.yaml)")
@@ -33,27 +45,27 @@ func openAccounts(ctx context.Context, name string, args []string, stderr io.Wri
 		flags(fs)
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, Config{}, err
 	}
 	if *path == "" {
-		return nil, nil, nil, fmt.Errorf("%w: regbot user %s --config FILE …", errUsage, name)
+		return nil, nil, nil, Config{}, fmt.Errorf("%w: regbot user %s --config FILE …", errUsage, name)
 	}
 	cfg, err := loadConfig(*path, os.Getenv)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, Config{}, err
 	}
 	if cfg.Database.URL == "" {
-		return nil, nil, nil, errors.New("database.url is empty: staff accounts live in the database (the console needs one)")
+		return nil, nil, fs, *cfg, errEmbeddedAccounts
 	}
 	pool, err := postgres.NewPool(ctx, cfg.Database.URL, 2)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, Config{}, err
 	}
 	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, nil, nil, oneLine(fmt.Errorf("database: %w", err))
+		return nil, nil, nil, Config{}, oneLine(fmt.Errorf("database: %w", err))
 	}
-	return postgres.New(pool), pool.Close, fs, nil
+	return postgres.New(pool), pool.Close, fs, *cfg, nil
 }
 
 // readPassword reads a new password: twice without echo from a terminal,
@@ -221,9 +233,27 @@ func runUserUnlock(ctx context.Context, args []string, _ io.Reader, stdout, stde
 	return nil
 }
 
+// listEmbeddedAccounts lists the account the embedded store's console
+// starts with: the admin of admin.console.embedded_admin_password.
+func listEmbeddedAccounts(cfg Config, stdout io.Writer) error {
+	if cfg.Admin.Console.Disabled || cfg.Admin.Console.EmbeddedAdminPassword == "" {
+		return errors.New("database.url is empty and admin.console.embedded_admin_password (REGBOT_CONSOLE_ADMIN_PASSWORD) is not set: " +
+			"on the embedded store the console is off, so there are no accounts")
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LOGIN\tNAME\tROLE\tSTATE\tLAST SIGN-IN")
+	fmt.Fprintln(tw, "admin\t管理员\tadmin\tembedded\t-")
+	tw.Flush()
+	fmt.Fprintln(stdout, "embedded store: admin signs in with admin.console.embedded_admin_password; accounts added on the 账号 page last until serve stops")
+	return nil
+}
+
 // runUserList is `regbot user list --config FILE`.
 func runUserList(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	st, done, fs, err := openAccounts(ctx, "list", args, stderr, nil)
+	st, done, fs, cfg, err := openAccountsConfig(ctx, "list", args, stderr, nil)
+	if errors.Is(err, errEmbeddedAccounts) && fs.NArg() == 0 {
+		return listEmbeddedAccounts(cfg, stdout)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -68,4 +69,33 @@ func regexpLine(out, pattern string) bool {
 		}
 	}
 	return false
+}
+
+// TestUserCommandsOnTheEmbeddedStore: without a database, list shows the
+// embedded console's admin (or says the console is off) and the commands
+// that would change an account say where accounts live instead.
+func TestUserCommandsOnTheEmbeddedStore(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, fmt.Sprintf("blob:\n  insecure_no_encryption: true\n  dir: %s\n", t.TempDir()))
+	user := func(env, stdin string, args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(regbotBin, append([]string{"user"}, args...)...)
+		cmd.Env = append(os.Environ(), "REGBOT_CONSOLE_ADMIN_PASSWORD="+env)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := user("", "", "list", "--config", cfg); err == nil || !strings.Contains(out, "the console is off") {
+		t.Fatalf("list without the embedded admin password: %v %s", err, out)
+	}
+	out, err := user("embedded-admin-pw", "", "list", "--config", cfg)
+	if err != nil || !regexpLine(out, `^admin\s+管理员\s+admin\s+embedded`) {
+		t.Fatalf("list on the embedded store: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"add", "--config", cfg, "--login", "li", "--name", "李"}, {"passwd", "--config", cfg, "admin"}, {"disable", "--config", cfg, "admin"}} {
+		out, err := user("embedded-admin-pw", "a long enough password\n", args...)
+		if err == nil || !strings.Contains(out, "账号 page") || strings.Contains(out, "embedded-admin-pw") {
+			t.Errorf("%s on the embedded store: %v %s", args[0], err, out)
+		}
+	}
 }
