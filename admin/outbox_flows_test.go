@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"regbot/admin"
 	"regbot/dialogs"
@@ -92,6 +93,16 @@ func TestTicketFlow(t *testing.T) {
 	if got := b.deliveries(id, store.OutStaff); len(got) != 1 || !strings.Contains(got[0], "营业执照") {
 		t.Fatalf("staff messages queued for the candidate: %q", got)
 	}
+	// The ticket shows the reply with its delivery state (nothing sends
+	// here: queued) and that WeChat's window is open.
+	_, _, body = c.get(page)
+	replies := regexp.MustCompile(`(?s)<ul class="list small" id="replies">.*?</ul>`).FindString(body)
+	if strings.Count(replies, `data-state="pending"`) != 1 || !strings.Contains(replies, "营业执照") || !strings.Contains(replies, "待发送") {
+		t.Fatalf("the ticket's replies and their delivery:\n%s", replies)
+	}
+	if !strings.Contains(body, `id="reply-window" data-open="true"`) || !strings.Contains(body, "微信客服消息窗口还剩 1 天 23 小时") {
+		t.Fatalf("the ticket page does not say WeChat's window is open:\n%s", body)
+	}
 	// While the ticket is open the candidate's answer goes to staff.
 	if res := b.say(id, "f4", dialogs.Inbound{Text: "好的，谢谢"}); len(res.Messages) != 0 {
 		t.Fatalf("the bot answered during the hand-over: %+v", res.Messages)
@@ -121,6 +132,31 @@ func TestTicketFlow(t *testing.T) {
 		if !b.audited(action, "zhao") {
 			t.Errorf("the audit log misses %s", action)
 		}
+	}
+}
+
+// TestTicketPageShowsAClosedWeChatWindow: a candidate who wrote more than
+// 48 hours ago cannot get a customer-service message; the ticket page says
+// the reply goes as a template message.
+func TestTicketPageShowsAClosedWeChatWindow(t *testing.T) {
+	t.Parallel()
+	b := setupConsole(t, admin.Config{})
+	b.addUser("qian", store.RoleStaff)
+	id := store.Identity{Channel: "wechat", UserID: "o-window"}
+	b.say(id, "w1", dialogs.Inbound{Text: "你好"})
+	b.say(id, "w2", dialogs.Inbound{Text: "转人工"})
+	b.clock.advance(49 * time.Hour)
+	c := b.client()
+	c.mustSignIn("qian")
+	_, _, live := c.do(http.MethodGet, "/admin/tickets/live", nil, http.Header{"X-Regbot-Poll": {"1"}})
+	m := ticketLink.FindStringSubmatch(live)
+	if m == nil {
+		t.Fatalf("no ticket in the inbox:\n%s", live)
+	}
+	_, _, body := c.get("/admin/tickets/" + m[1])
+	if !strings.Contains(body, `id="reply-window" data-open="false"`) || !strings.Contains(body, "已超过微信 48 小时客服消息窗口") ||
+		!strings.Contains(body, "2 天 1 小时前") {
+		t.Fatalf("the ticket page does not say WeChat's window closed:\n%s", body)
 	}
 }
 

@@ -82,7 +82,7 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 // (?done=…): known keys only, so no text is reflected from the URL.
 var flashes = map[string]string{
 	"claimed":   "已认领该工单。",
-	"replied":   "回复已发送给考生。",
+	"replied":   "回复已排队发送给考生，送达情况见工单对话下方。",
 	"closed":    "工单已关闭，考生已回到自助报名。",
 	"accepted":  "材料已标记为通过。",
 	"rejected":  "已退回该材料，考生会收到原因并被要求重新提交。",
@@ -207,6 +207,7 @@ func (c *Console) funcs() template.FuncMap {
 		"time":         fmtTime,
 		"date":         func(t time.Time) string { return t.In(dialogs.ChinaTime).Format("01-02") },
 		"ago":          func(t time.Time) string { return waited(c.now().Sub(t)) },
+		"duration":     waited,
 		"status":       func(s store.Status) string { return orDash(statusLabels[s]) },
 		"statuses":     func() []store.Status { return store.Statuses() },
 		"channel":      func(ch string) string { return orDash(channelNames[ch]) },

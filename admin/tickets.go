@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"regbot/dialogs"
@@ -97,6 +98,37 @@ type ticketData struct {
 	Nonce   string
 	Problem string
 	Text    string
+	// Replies are the staff messages queued for the candidate since the
+	// ticket opened, with how their delivery went.
+	Replies []deliveryView
+	// Window is WeChat's customer-service window (nil on other channels
+	// or before the candidate wrote).
+	Window *replyWindow
+}
+
+// wechatWindow is how long after a candidate's last message WeChat takes
+// customer-service messages (errcode 45015 after it); later the outbox
+// sends a template message instead, when one is configured.
+const wechatWindow = 48 * time.Hour
+
+// replyWindow says whether a reply can still go as a customer-service
+// message.
+type replyWindow struct {
+	LastWrote time.Time
+	Open      bool
+	// Left is the time the window stays open (when Open).
+	Left time.Duration
+}
+
+// windowOf is WeChat's reply window for a candidate whose last message
+// to the bot is last (nil when there is none or the channel has no window).
+func windowOf(channel string, in []store.InboundMessage, now time.Time) *replyWindow {
+	if channel != "wechat" || len(in) == 0 {
+		return nil
+	}
+	last := in[len(in)-1].At
+	left := last.Add(wechatWindow).Sub(now)
+	return &replyWindow{LastWrote: last, Open: left > 0, Left: left}
 }
 
 func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request) {
@@ -132,9 +164,20 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, status in
 	case err == nil:
 		d.Candidate = rec
 		d.Recent = rec.Inbound[max(0, len(rec.Inbound)-15):]
+		d.Window = windowOf(t.Identity.Channel, rec.Inbound, c.now())
 	case !errors.Is(err, store.ErrNotFound):
 		c.fail(w, r, err)
 		return
+	}
+	deliveries, err := c.deps.Store.Deliveries(r.Context(), t.CandidateID, 100)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	for _, del := range deliveries {
+		if del.Kind == store.OutStaff && !del.CreatedAt.Before(t.OpenedAt) {
+			d.Replies = append(d.Replies, deliveryView{Delivery: del, Text: payloadText(del.Payload)})
+		}
 	}
 	if d.Nonce, err = randomToken(); err != nil {
 		c.fail(w, r, err)
