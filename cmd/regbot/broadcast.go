@@ -82,7 +82,16 @@ func openBroadcasts(ctx context.Context, name string, args []string, stderr io.W
 		pool.Close()
 		return nil, oneLine(fmt.Errorf("database: %w", err))
 	}
-	rec := postgres.New(pool)
+	opts, _, err := cfg.recordOptions()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	rec := postgres.New(pool, opts...)
+	if err := rec.CheckKeys(ctx); err != nil {
+		pool.Close()
+		return nil, oneLine(fmt.Errorf("database: %w", err))
+	}
 	return &broadcastCLI{svc: broadcasts.NewService(rec, plan, blobs, log), rec: rec, close: pool.Close, fs: fs}, nil
 }
 

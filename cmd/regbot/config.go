@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,11 +123,13 @@ type TurnsConfig struct {
 	// message it was handling) before another takes it over (default 2s).
 	Lease time.Duration `yaml:"lease"`
 	// UserRatePerMinute is each candidate's sustained message rate on every
-	// channel (default 60; 0 turns the limit off); UserBurst the messages
-	// they may send at once (default 30). A message over the limit is
-	// recorded and not answered, but for one "slow down" sentence.
-	UserRatePerMinute float64 `yaml:"user_rate_per_minute"`
-	UserBurst         int     `yaml:"user_burst"`
+	// channel (default 60; 0 turns the limit off; env
+	// REGBOT_TURNS_USER_RATE_PER_MINUTE); UserBurst the messages they may
+	// send at once (default 30; env REGBOT_TURNS_USER_BURST). A message over
+	// the limit is recorded and not answered, but for one "slow down"
+	// sentence.
+	UserRatePerMinute *float64 `yaml:"user_rate_per_minute"`
+	UserBurst         int      `yaml:"user_burst"`
 }
 
 // PlanConfig selects the certification plan.
@@ -211,6 +216,27 @@ func envOverrides(c *Config) map[string]*string {
 	}
 }
 
+// numericEnvOverrides applies the environment variables that replace a
+// number: the per-candidate rate limit, which a load test or an office's
+// deployment tooling sets without editing the file.
+func numericEnvOverrides(c *Config, getenv func(string) string) error {
+	if v := getenv("REGBOT_TURNS_USER_RATE_PER_MINUTE"); v != "" {
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("REGBOT_TURNS_USER_RATE_PER_MINUTE %q: want a number of messages a minute (0 turns the limit off)", v)
+		}
+		c.Turns.UserRatePerMinute = &rate
+	}
+	if v := getenv("REGBOT_TURNS_USER_BURST"); v != "" {
+		burst, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("REGBOT_TURNS_USER_BURST %q: want a whole number of messages", v)
+		}
+		c.Turns.UserBurst = burst
+	}
+	return nil
+}
+
 // loadConfig reads the config file at path, applies the environment
 // overrides and the defaults, and validates the result. Its errors are one
 // line each, naming the file and every problem.
@@ -239,6 +265,9 @@ func parseConfig(data []byte, getenv func(string) string) (*Config, error) {
 			*field = v
 		}
 	}
+	if err := numericEnvOverrides(&cfg, getenv); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -258,8 +287,12 @@ func (c Config) withDefaults() Config {
 		c.Turns.Instance = host + "@" + c.HTTP.Listen
 	}
 	c.Turns.Lease = cmp.Or(c.Turns.Lease, redis.DefaultLockLease)
-	if c.Turns.UserRatePerMinute == 0 && c.Turns.UserBurst == 0 {
-		c.Turns.UserRatePerMinute, c.Turns.UserBurst = defaultUserRatePerMinute, defaultUserBurst
+	if c.Turns.UserRatePerMinute == nil {
+		rate := float64(defaultUserRatePerMinute)
+		c.Turns.UserRatePerMinute = &rate
+	}
+	if *c.Turns.UserRatePerMinute > 0 && c.Turns.UserBurst == 0 {
+		c.Turns.UserBurst = defaultUserBurst
 	}
 	c.DataDir = cmp.Or(c.DataDir, defaultDataDir)
 	c.Blob.Dir = cmp.Or(c.Blob.Dir, filepath.Join(c.DataDir, "blobs"))
@@ -315,9 +348,9 @@ func (c Config) Validate() error {
 	if c.Turns.Lease < 100*time.Millisecond {
 		bad("turns.lease %v: must be at least 100ms", c.Turns.Lease)
 	}
-	if c.Turns.UserRatePerMinute < 0 || (c.Turns.UserRatePerMinute > 0 && c.Turns.UserBurst < 1) {
-		bad("turns.user_rate_per_minute %v, turns.user_burst %d: the rate must be 0 (off) or positive with a burst of at least 1",
-			c.Turns.UserRatePerMinute, c.Turns.UserBurst)
+	if rate := *c.Turns.UserRatePerMinute; rate < 0 || c.Turns.UserBurst < 0 {
+		bad("turns.user_rate_per_minute %v, turns.user_burst %d: the rate must be 0 (off) or positive, the burst positive",
+			rate, c.Turns.UserBurst)
 	}
 	switch {
 	case c.Blob.EncryptionKey != "" && c.Blob.InsecureNoEncryption:
@@ -329,7 +362,7 @@ func (c Config) Validate() error {
 	case !c.Blob.InsecureNoEncryption:
 		bad("blob.encryption_key is required to store ID cards and photos encrypted (e.g. `openssl rand -base64 32`, or REGBOT_BLOB_ENCRYPTION_KEY); set blob.insecure_no_encryption: true only for development")
 	}
-	if _, err := c.recordKeys(); err != nil {
+	if _, err := c.configuredRecordKeys(); err != nil {
 		bad("%v", err)
 	}
 	switch c.Log.Level {
@@ -416,18 +449,15 @@ func (c Config) blobKey() []byte {
 	return key
 }
 
-// recordKeys returns the record's keys: nil in the insecure mode or
-// without a database, an error when a database has no key and the
-// insecure mode is not chosen.
-func (c Config) recordKeys() (*seal.Keys, error) {
+// configuredRecordKeys returns the record's keys from the configuration:
+// nil without a record key (or in the insecure mode).
+func (c Config) configuredRecordKeys() (*seal.Keys, error) {
 	p := c.Privacy
 	switch {
 	case p.RecordKey != "" && p.InsecureNoEncryption:
 		return nil, errors.New("privacy: record_key and insecure_no_encryption are both set; choose one")
 	case p.RecordKey == "" && p.OldRecordKeys != "":
 		return nil, errors.New("privacy.old_record_keys without privacy.record_key")
-	case p.RecordKey == "" && c.Database.URL != "" && !p.InsecureNoEncryption:
-		return nil, errors.New("privacy.record_key is required with a database to keep ID numbers, mobiles and what candidates said encrypted (e.g. `openssl rand -base64 32`, or REGBOT_RECORD_KEY); set privacy.insecure_no_encryption: true only for development")
 	case p.RecordKey == "":
 		return nil, nil
 	}
@@ -447,6 +477,65 @@ func (c Config) recordKeys() (*seal.Keys, error) {
 		old = append(old, k)
 	}
 	return seal.New(current, old...)
+}
+
+// recordKeyFile is where a record key is kept when the configuration
+// names none: <data_dir>/record.key.
+func (c Config) recordKeyFile() string { return filepath.Join(c.DataDir, "record.key") }
+
+// recordKeys returns the record's keys: the configured ones; with a
+// database and none configured (and not the insecure mode), the key in
+// recordKeyFile, generated there on first use, and that file's path as
+// generated so the caller can say so; nil in the insecure mode or without
+// a database.
+func (c Config) recordKeys() (keys *seal.Keys, generated string, err error) {
+	keys, err = c.configuredRecordKeys()
+	if err != nil || keys != nil || c.Database.URL == "" || c.Privacy.InsecureNoEncryption {
+		return keys, "", err
+	}
+	path := c.recordKeyFile()
+	raw, err := readOrCreateKey(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("privacy.record_key is not set and %w; set privacy.record_key (REGBOT_RECORD_KEY, e.g. `openssl rand -base64 32`)", err)
+	}
+	keys, err = seal.New(raw)
+	return keys, path, err
+}
+
+// readOrCreateKey reads the base64 key in path, or writes a new random one
+// there (mode 0600) when the file does not exist.
+func readOrCreateKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		raw, err := seal.ParseKey(strings.TrimSpace(string(data)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return raw, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("no randomness for a record key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readOrCreateKey(path) // another process wrote it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return raw, nil
 }
 
 // problems is several errors reported on one line.

@@ -65,6 +65,45 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 		{
+			name: "rate limit default",
+			yaml: "blob:\n  insecure_no_encryption: true\n",
+			check: func(t *testing.T, c *Config) {
+				if *c.Turns.UserRatePerMinute != 60 || c.Turns.UserBurst != 30 {
+					t.Fatalf("default rate limit: %v/min, burst %d", *c.Turns.UserRatePerMinute, c.Turns.UserBurst)
+				}
+			},
+		},
+		{
+			name: "rate limit off in the file",
+			yaml: "turns:\n  user_rate_per_minute: 0\nblob:\n  insecure_no_encryption: true\n",
+			check: func(t *testing.T, c *Config) {
+				if *c.Turns.UserRatePerMinute != 0 {
+					t.Fatalf("rate limit not off: %v/min", *c.Turns.UserRatePerMinute)
+				}
+			},
+		},
+		{
+			name: "rate limit from the environment",
+			yaml: "turns:\n  user_rate_per_minute: 30\n  user_burst: 5\nblob:\n  insecure_no_encryption: true\n",
+			env:  map[string]string{"REGBOT_TURNS_USER_RATE_PER_MINUTE": "0"},
+			check: func(t *testing.T, c *Config) {
+				if *c.Turns.UserRatePerMinute != 0 {
+					t.Fatalf("rate limit not off: %v/min", *c.Turns.UserRatePerMinute)
+				}
+			},
+		},
+		{
+			name:    "rate limit: a bad environment value",
+			yaml:    "blob:\n  insecure_no_encryption: true\n",
+			env:     map[string]string{"REGBOT_TURNS_USER_RATE_PER_MINUTE": "fast", "REGBOT_TURNS_USER_BURST": "x"},
+			wantErr: []string{`REGBOT_TURNS_USER_RATE_PER_MINUTE "fast": want a number`},
+		},
+		{
+			name:    "rate limit: negative",
+			yaml:    "turns:\n  user_rate_per_minute: -1\nblob:\n  insecure_no_encryption: true\n",
+			wantErr: []string{"turns.user_rate_per_minute -1", "must be 0 (off) or positive"},
+		},
+		{
 			name: "environment overrides the file's secrets",
 			yaml: "privacy:\n  record_key: cmVnYm90LXRlc3QtcmVjb3JkLWtleS0wMTIzNDU2Nzg=\ndatabase:\n  url: postgres://file@127.0.0.1/x\nblob:\n  insecure_no_encryption: true\n",
 			env: map[string]string{
@@ -95,11 +134,6 @@ func TestParseConfig(t *testing.T) {
 			name:    "unknown top-level key",
 			yaml:    "databse:\n  url: x\n",
 			wantErr: []string{`unknown key "databse"`},
-		},
-		{
-			name:    "database without a record key",
-			yaml:    "database:\n  url: postgres://x@127.0.0.1/db\nblob:\n  insecure_no_encryption: true\n",
-			wantErr: []string{"privacy.record_key is required with a database", "insecure_no_encryption: true only for development"},
 		},
 		{
 			name: "record key problems",

@@ -43,9 +43,12 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	defer pool.Close()
-	opts, err := cfg.recordOptions()
+	opts, keyFile, err := cfg.recordOptions()
 	if err != nil {
 		return err
+	}
+	if keyFile != "" {
+		fmt.Fprintf(stderr, "privacy.record_key is not set: using the record key in %s; keep it with your backups and give every instance the same key\n", keyFile)
 	}
 	rec := postgres.New(pool, opts...)
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
@@ -62,6 +65,9 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		fmt.Fprintf(stdout, "database schema is up to date (version %d)\n", to)
 	} else {
 		fmt.Fprintf(stdout, "database migrated from version %d to %d\n", from, to)
+	}
+	if err := rec.CheckKeys(ctx); err != nil {
+		return oneLine(fmt.Errorf("database: %w", err))
 	}
 	c, err := rec.Reseal(ctx, *all)
 	if err != nil {
@@ -84,15 +90,16 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 }
 
 // recordOptions are the record's protection of personal data: its keys and
-// the plan's sensitive answers.
-func (c Config) recordOptions() ([]postgres.Option, error) {
-	keys, err := c.recordKeys()
+// the plan's sensitive answers. keyFile names the file the record key was
+// read from or generated in when the configuration has none.
+func (c Config) recordOptions() (opts []postgres.Option, keyFile string, err error) {
+	keys, keyFile, err := c.recordKeys()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	plan, err := loadPlan(c.Plan.Path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var sensitive []string
 	for _, sl := range plan.Slots {
@@ -100,7 +107,7 @@ func (c Config) recordOptions() ([]postgres.Option, error) {
 			sensitive = append(sensitive, sl.Key)
 		}
 	}
-	return []postgres.Option{postgres.WithKeys(keys), postgres.WithSensitive(sensitive...)}, nil
+	return []postgres.Option{postgres.WithKeys(keys), postgres.WithSensitive(sensitive...)}, keyFile, nil
 }
 
 // reseal seals what the record holds unsealed (rows written before the

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,5 +29,48 @@ func TestMigrateCommand(t *testing.T) {
 		writeConfig(t, "blob:\n  insecure_no_encryption: true\n  dir: "+t.TempDir()+"\n")).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "database.url is empty") {
 		t.Fatalf("migrate without a database: %v %s", err, out)
+	}
+}
+
+// TestGeneratedRecordKey: with a database and no privacy.record_key, the
+// key is generated in data_dir (mode 0600) and used again on the next run;
+// an instance with another data_dir, hence another generated key, is
+// refused by the record instead of sealing rows nobody else can open.
+func TestGeneratedRecordKey(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.PostgresURL(t)
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGBOT_RECORD_KEY=") {
+			env = append(env, kv)
+		}
+	}
+	migrate := func(dataDir string) (string, error) {
+		cfg := fmt.Sprintf("data_dir: %s\ndatabase:\n  url: %s\nblob:\n  insecure_no_encryption: true\n", dataDir, dbURL)
+		cmd := exec.Command(regbotBin, "migrate", "--config", writeConfig(t, cfg))
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	first := t.TempDir()
+	out, err := migrate(first)
+	keyFile := filepath.Join(first, "record.key")
+	if err != nil || !strings.Contains(out, "using the record key in "+keyFile) {
+		t.Fatalf("first migrate: %v: %s", err, out)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, fi.Mode())
+	}
+	key, _ := os.ReadFile(keyFile)
+	if out, err := migrate(first); err != nil {
+		t.Fatalf("second migrate with the same data_dir: %v: %s", err, out)
+	}
+	if again, _ := os.ReadFile(keyFile); string(again) != string(key) {
+		t.Fatal("the key file changed on the second run")
+	}
+	out, err = migrate(t.TempDir())
+	if err == nil || !strings.Contains(out, "sealed under another record key") || strings.Contains(out, strings.TrimSpace(string(key))) {
+		t.Fatalf("migrate with another data_dir: %v: %s", err, out)
 	}
 }

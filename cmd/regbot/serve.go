@@ -168,9 +168,13 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		return fail(err)
 	}
 	closers = append(closers, pool.Close)
-	opts, err := cfg.recordOptions()
+	opts, keyFile, err := cfg.recordOptions()
 	if err != nil {
 		return fail(err)
+	}
+	if keyFile != "" {
+		log.Warn("privacy.record_key is not set: personal data in the record is sealed under the key in this file; keep it with your backups (the record cannot be read without it) and give every instance the same privacy.record_key",
+			"file", keyFile)
 	}
 	rec := postgres.New(pool, opts...)
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
@@ -184,6 +188,9 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		return fail(fmt.Errorf("database: %w", err))
 	}
 	if err := notify.MigrateRiver(ctx, pool); err != nil {
+		return fail(fmt.Errorf("database: %w", err))
+	}
+	if err := rec.CheckKeys(ctx); err != nil {
 		return fail(fmt.Errorf("database: %w", err))
 	}
 	if err := reseal(ctx, rec, false, log); err != nil {
@@ -307,7 +314,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 	}
 	st.deps.Dispatcher = notifier
 	routerOpts := []bot.RouterOption{bot.WithObserver(m.observe),
-		bot.WithUserRate(cfg.Turns.UserRatePerMinute/60, cfg.Turns.UserBurst)}
+		bot.WithUserRate(*cfg.Turns.UserRatePerMinute/60, cfg.Turns.UserBurst)}
 	if cfg.WeChat.Enabled() {
 		routerOpts = append(routerOpts, bot.WithSplit(wechat.Channel, wechat.SplitPassive))
 	}
