@@ -294,9 +294,14 @@ func testRoundTripsPerTurn(t *testing.T, b *testBundle) {
 	var worst storetest.Counts
 	var total storetest.Counts
 	for i, text := range conversation[1:] {
-		before := b.counts.Read()
-		b.send(t, "u-count", "c"+strconv.Itoa(i+1), text)
-		c := b.counts.Read().Sub(before)
+		// The turn's own round trips: the process's lock heartbeat, which
+		// renews every quarter lease whatever the turns, is not one of them.
+		var turn storetest.RoundTrips
+		if _, err := b.router.Handle(turn.Scope(context.Background()),
+			dialogs.Inbound{Channel: "test", UserID: "u-count", MsgID: "c" + strconv.Itoa(i+1), Text: text}); err != nil {
+			t.Fatalf("handle %q: %v", text, err)
+		}
+		c := turn.Read()
 		t.Logf("turn %d %q: %d Redis, %d PostgreSQL round trips, %d statements", i+1, text, c.Redis, c.PG, c.Statements)
 		worst.Redis, worst.PG, worst.Statements = max(worst.Redis, c.Redis), max(worst.PG, c.PG), max(worst.Statements, c.Statements)
 		total.Statements += c.Statements

@@ -17,7 +17,10 @@ import (
 // A row that fails goes to the queue, and so does every later row of its
 // identity until the hand-over is written (held): after that, the record
 // itself keeps the identity's later rows off the fast path (the insert
-// claims nothing behind a pending row another owner holds).
+// claims nothing behind a pending row another owner holds). A row the
+// record claimed for this process *before* that write (the failed row was
+// still this process's own claim then) but dispatched after it follows to
+// the queue too (handed): else it would overtake the failed row.
 type fastPath struct {
 	n *Notifier
 
@@ -28,7 +31,10 @@ type fastPath struct {
 	backlog int
 	// held counts each identity's rows handed over and not yet written:
 	// while it is not zero, the identity's rows follow them to the queue.
-	held     map[string]int
+	held map[string]int
+	// handed marks the identities whose rows were handed over with a hold
+	// (see overtakes).
+	handed   map[string]handedMark
 	stopping bool
 	workers  sync.WaitGroup
 
@@ -37,13 +43,26 @@ type fastPath struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	out     sync.Mutex // guards settled and handed
+	out     sync.Mutex // guards settled and handing
 	settled []store.Settlement
-	handed  []handOver
+	handing []handOver
 	kick    chan struct{}
 	quit    chan struct{}
 	flushed chan struct{}
 }
+
+// handedMark is the earliest row of an identity handed to the queue with a
+// hold (since the mark was last forgotten), and when the latest hand-over
+// was written.
+type handedMark struct {
+	id      int64
+	written time.Time
+}
+
+// clockMargin allows for the record's clock (claims) running ahead of the
+// process's (hand-overs written) when overtakes compares them. Erring this
+// way only sends a row by the queue that could have gone at once.
+const clockMargin = 2 * time.Second
 
 // lane is one identity's rows waiting for a worker, oldest first.
 type lane struct {
@@ -66,7 +85,7 @@ type handOver struct {
 }
 
 func newFastPath(n *Notifier) *fastPath {
-	f := &fastPath{n: n, lanes: map[string]*lane{}, held: map[string]int{},
+	f := &fastPath{n: n, lanes: map[string]*lane{}, held: map[string]int{}, handed: map[string]handedMark{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), flushed: make(chan struct{})}
 	f.cond = sync.NewCond(&f.mu)
 	f.ctx, f.cancel = context.WithCancel(context.Background())
@@ -119,7 +138,7 @@ func (f *fastPath) dispatch(rows []store.Delivery) {
 		case f.stopping:
 			f.handOver(d, 0, "stopping", true)
 			continue
-		case f.held[key] > 0:
+		case f.held[key] > 0 || f.overtakes(key, d):
 			f.handOver(d, 0, "behind_failure", true)
 			continue
 		case f.backlog >= f.n.cfg.MaxBacklog:
@@ -142,6 +161,28 @@ func (f *fastPath) dispatch(rows []store.Delivery) {
 	f.n.metrics.backlog.Set(float64(f.backlog))
 }
 
+// overtakes reports whether d, claimed for this process, would overtake a
+// row of its identity that this process handed to the queue: d comes after
+// it and was claimed before the hand-over was written (the record let the
+// claim through because the earlier row was still this process's then; the
+// Router's turn dispatches its rows after the commit, so a failure and its
+// hand-over can come in between). A row claimed after the write was checked
+// by the record against the queued row already. Marks older than a lease are
+// forgotten: a claim taken before them has run out, and drain hands such a
+// row over anyway. f.mu is held.
+func (f *fastPath) overtakes(key string, d store.Delivery) bool {
+	m, ok := f.handed[key]
+	if !ok {
+		return false
+	}
+	if time.Since(m.written) > f.n.cfg.Lease {
+		delete(f.handed, key)
+		return false
+	}
+	claimedAt := d.ClaimedUntil.Add(-f.n.cfg.Lease)
+	return d.ID > m.id && claimedAt.Before(m.written.Add(clockMargin))
+}
+
 // handOver gives d to the queue through the flusher, to be tried after
 // delay. hold keeps the identity's later rows off the fast path until it is
 // written. f.mu is held.
@@ -153,7 +194,7 @@ func (f *fastPath) handOver(d store.Delivery, delay time.Duration, reason string
 	}
 	f.n.metrics.handedOver.WithLabelValues(reason).Inc()
 	f.out.Lock()
-	f.handed = append(f.handed, h)
+	f.handing = append(f.handing, h)
 	f.out.Unlock()
 	f.poke()
 }
@@ -190,7 +231,7 @@ func (f *fastPath) drain(l *lane) {
 		case f.stopping:
 			f.handOver(d, 0, "stopping", true)
 			continue
-		case f.held[l.key] > 0:
+		case f.held[l.key] > 0 || f.overtakes(l.key, d):
 			f.handOver(d, 0, "behind_failure", true)
 			continue
 		case time.Until(d.ClaimedUntil) < f.n.cfg.SendTimeout+time.Second:
@@ -278,8 +319,8 @@ func (f *fastPath) flushLoop() {
 // kept for the next flush.
 func (f *fastPath) flush(ctx context.Context) error {
 	f.out.Lock()
-	settled, handed := f.settled, f.handed
-	f.settled, f.handed = nil, nil
+	settled, handed := f.settled, f.handing
+	f.settled, f.handing = nil, nil
 	f.out.Unlock()
 	if len(settled) == 0 && len(handed) == 0 {
 		return nil
@@ -295,11 +336,19 @@ func (f *fastPath) flush(ctx context.Context) error {
 		f.requeue(nil, handed)
 		return err
 	}
+	written := time.Now()
 	f.mu.Lock()
 	for _, h := range handed {
 		if h.key == "" {
 			continue
 		}
+		// The earliest row handed over, the latest write: a row claimed
+		// before the write and after any of them goes to the queue.
+		m, ok := f.handed[h.key]
+		if !ok || written.Sub(m.written) > f.n.cfg.Lease {
+			m.id = h.id
+		}
+		f.handed[h.key] = handedMark{id: min(m.id, h.id), written: written}
 		if f.held[h.key]--; f.held[h.key] <= 0 {
 			delete(f.held, h.key)
 		}
@@ -312,6 +361,6 @@ func (f *fastPath) flush(ctx context.Context) error {
 func (f *fastPath) requeue(settled []store.Settlement, handed []handOver) {
 	f.out.Lock()
 	f.settled = append(settled, f.settled...)
-	f.handed = append(handed, f.handed...)
+	f.handing = append(handed, f.handing...)
 	f.out.Unlock()
 }

@@ -62,6 +62,12 @@ type Deps struct {
 	// for notify to deliver by customer-service message. Nil sends them
 	// once, at once, without retries (tests, tools).
 	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	// Unreachable is called when a candidate unfollows the official account
+	// (the unsubscribe event): WeChat delivers nothing to them any more, so
+	// the outbox skips their messages and broadcasts leave them out until
+	// they write (or follow) again, which the record clears the mark with.
+	// Nil ignores the event.
+	Unreachable func(ctx context.Context, id store.Identity) error
 }
 
 // Adapter is the WeChat official-account channel: the webhook (ServeHTTP or
@@ -80,6 +86,10 @@ type Adapter struct {
 	prefix  string
 	metrics *metrics
 	later   func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	// unreachable marks a candidate who unfollowed (Deps.Unreachable).
+	unreachable func(ctx context.Context, id store.Identity) error
+	// retryHold is DefaultRetryHold (shorter in tests).
+	retryHold time.Duration
 
 	// turns counts turns still running after their webhook answered.
 	turns    sync.WaitGroup
@@ -104,7 +114,8 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Adapter{texts: texts, cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix, later: deps.Later}
+	a := &Adapter{texts: texts, cfg: cfg, h: h, log: log, now: deps.Now, prefix: deps.KeyPrefix, later: deps.Later,
+		unreachable: deps.Unreachable, retryHold: DefaultRetryHold}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -13,8 +13,12 @@
 //	403  timestamp further than MaxClockSkew (default 5m) from now: a replay
 //	400  unreadable XML, undecryptable message or wrong AppID
 //	503  before Start or after Stop (WeChat retries, perhaps elsewhere)
+//	503  after DefaultRetryHold (6 s, past WeChat's deadline) for a turn
+//	     that failed for now: WeChat, with no answer in time, delivers the
+//	     message again and the retry runs it (the message id was released)
 //	200  "success" for unknown message types and events the bot ignores
-//	     (unsubscribe, VIEW, template receipts…), for retried deliveries,
+//	     (VIEW, template receipts…), for unsubscribe (the candidate is
+//	     marked unreachable, Deps.Unreachable), for retried deliveries,
 //	     and for turns answered by customer-service message
 //	200  a passive text reply otherwise
 //
@@ -28,7 +32,10 @@
 // the passive reply (choices as numbered lines) and the rest follows by
 // customer-service messages. Late: the webhook answers "success" and the
 // turn, when done, sends all its messages by customer-service messages.
-// Exactly one of the two sends, so the candidate gets the answer once.
+// Exactly one of the two sends, so the candidate gets the answer once. A
+// turn that failed for now is not answered in time at all (see the 503
+// above); one that failed late, and a Handler that panicked, send the
+// plan's wechat_busy.
 // Retried deliveries are the Router's (bot.ErrDuplicate): a retry of a
 // recorded turn gets that turn's passive reply again (WeChat retries only
 // when it did not get it), a retry of a turn still running gets "success".

@@ -12,7 +12,10 @@ type metrics struct {
 	// requests counts webhook requests by outcome: reply (passive reply),
 	// success (answered "success", reply by customer-service message or
 	// nothing to say), duplicate, ignored (an event or message type the bot
-	// does not handle), verified (echostr), and the refusals bad_signature,
+	// does not handle), unsubscribed (the candidate unfollowed: marked
+	// unreachable), retry (the turn failed for now: answered after WeChat's
+	// deadline, so that it delivers again), verified (echostr), and the
+	// refusals bad_signature,
 	// stale, too_large, malformed, unavailable.
 	requests *prometheus.CounterVec
 	// apiErrors counts failed WeChat API calls by API and errcode ("0" for

@@ -32,6 +32,15 @@ const maxBodyBytes = 1 << 20
 // with to the outbox.
 const laterTimeout = 10 * time.Second
 
+// DefaultRetryHold is how long after a message arrived the webhook answers
+// it when its turn failed for now (the database out of reach): past
+// WeChat's five seconds, so WeChat, having had no answer, delivers the
+// message again (it does so three times); the failed turn released the
+// message id, so the retry runs it. An answer within the five seconds,
+// even an error status, is not retried: WeChat shows its own "该公众号暂时无法
+// 提供服务" and the message is lost.
+const DefaultRetryHold = 6 * time.Second
+
 // Routes mounts the webhook on mux: GET answers WeChat's URL verification,
 // POST receives messages and events.
 func (a *Adapter) Routes(mux *http.ServeMux) {
@@ -107,6 +116,7 @@ func (a *Adapter) refuse(w http.ResponseWriter, status int, result string) {
 // freshness (and in safe mode the message signature) itself, then lets the
 // SDK decrypt and parse the message and build the passive reply.
 func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	if !a.started.Load() || a.stopping.Load() {
 		a.refuse(w, http.StatusServiceUnavailable, "unavailable")
 		return
@@ -150,7 +160,7 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if !safe {
-		a.servePlain(w, r, body)
+		a.servePlain(w, r, body, arrived)
 		return
 	}
 
@@ -180,6 +190,10 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, http.StatusBadRequest, "malformed")
 		return
 	}
+	if ex.retry {
+		a.letRetry(w, r, arrived)
+		return
+	}
 	if ex.replied {
 		if err := srv.Send(); err != nil {
 			a.log.Error("wechat passive reply not sent", "channel", Channel, "user", userHash(ex.user), "err", redact(err.Error()))
@@ -195,7 +209,7 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 // the body read, and the passive reply is built directly (the SDK's
 // server would clone the request, check the signature again and build the
 // reply by reflection).
-func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte) {
+func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time) {
 	var msg message.MixMessage
 	if err := xml.Unmarshal(body, &msg); err != nil {
 		a.log.Info("wechat message unreadable", "channel", Channel, "err", redact(err.Error()))
@@ -206,6 +220,10 @@ func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte
 	reply := ex.handle(&msg)
 	if ex.malformed {
 		a.refuse(w, http.StatusBadRequest, "malformed")
+		return
+	}
+	if ex.retry {
+		a.letRetry(w, r, arrived)
 		return
 	}
 	var out []byte
@@ -269,6 +287,20 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, ex *exchange, h
 	}
 }
 
+// letRetry answers a message whose turn failed for now only once WeChat
+// has stopped waiting (DefaultRetryHold after it arrived), so that WeChat
+// delivers it again; nothing was recorded and the message id is free.
+func (a *Adapter) letRetry(w http.ResponseWriter, r *http.Request, arrived time.Time) {
+	t := time.NewTimer(time.Until(arrived.Add(a.retryHold)))
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		t.Stop()
+	}
+	a.metrics.requests.WithLabelValues("retry").Inc()
+	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+}
+
 // exchange is the state of one webhook request between the SDK's message
 // callback and the response.
 type exchange struct {
@@ -283,6 +315,9 @@ type exchange struct {
 	// rest is what follows by customer-service message, all is everything.
 	replied   bool
 	rest, all []dialogs.Outbound
+	// retry is set when the turn failed for now: WeChat is to deliver the
+	// message again (letRetry).
+	retry bool
 }
 
 // handle is the SDK's message callback: it maps the message, drops retried
@@ -296,6 +331,11 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 		ex.malformed = true
 		return nil
 	}
+	if msg.MsgType == message.MsgTypeEvent && msg.Event == message.EventUnsubscribe {
+		ex.result = "unsubscribed"
+		a.markUnreachable(ex.ctx, string(msg.FromUserName))
+		return nil
+	}
 	in, media, ok := a.inbound(msg)
 	if !ok {
 		ex.result = "ignored"
@@ -304,6 +344,10 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 	ex.user = in.UserID
 	out, inBudget := a.runTurn(ex.ctx, in, media)
 	if !inBudget {
+		return nil
+	}
+	if out.retry {
+		ex.retry = true
 		return nil
 	}
 	if out.duplicate {
@@ -330,13 +374,30 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 }
 
+// markUnreachable records that the candidate unfollowed the account: no
+// customer-service or template message reaches them any more. It is not a
+// turn (nothing changes in the conversation, nothing is answered); the
+// candidate's next message or follow clears the mark. A failure is logged
+// and the event answered "success" all the same: WeChat does not send it
+// again, and the outbox's first refused send (43004) marks them then.
+func (a *Adapter) markUnreachable(ctx context.Context, user string) {
+	if a.unreachable == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterTimeout)
+	defer cancel()
+	if err := a.unreachable(ctx, store.Identity{Channel: Channel, UserID: user}); err != nil {
+		a.log.Error("wechat marking an unfollowed candidate unreachable failed", "channel", Channel, "user", userHash(user), "err", err)
+	}
+}
+
 // mediaRef is an image to download before the turn.
 type mediaRef struct {
 	mediaID, picURL string
 }
 
 // inbound maps a WeChat message to the engine's Inbound. ok is false for
-// what the bot does not handle (unsubscribe, VIEW, template receipts and
+// what the bot does not handle (VIEW, template receipts and
 // every unknown type), which is answered "success" and goes nowhere.
 func (a *Adapter) inbound(msg *message.MixMessage) (in dialogs.Inbound, media *mediaRef, ok bool) {
 	in = dialogs.Inbound{Channel: Channel, UserID: string(msg.FromUserName)}
@@ -409,6 +470,9 @@ func loggedID(msgID string) string {
 type outcome struct {
 	msgs      []dialogs.Outbound
 	duplicate bool
+	// retry: the turn failed for now and released the message id; WeChat
+	// is to deliver it again.
+	retry bool
 }
 
 // runTurn runs the turn in its own goroutine and waits for it up to the
@@ -435,7 +499,12 @@ func (a *Adapter) runTurn(reqCtx context.Context, in dialogs.Inbound, media *med
 			return
 		}
 		a.metrics.turnSeconds.WithLabelValues("customer").Observe(time.Since(start).Seconds())
-		if !out.duplicate {
+		switch {
+		case out.retry:
+			// WeChat was answered at the budget and will not deliver the
+			// message again: the candidate hears that it was not taken.
+			a.sendLater(ctx, in.UserID, []dialogs.Outbound{{Text: a.texts["wechat_busy"]}})
+		case !out.duplicate:
 			a.sendLater(ctx, in.UserID, out.msgs)
 		}
 	}()
@@ -471,20 +540,29 @@ func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef)
 		// Refused as it is (a message id out of bounds): it would be again.
 		a.log.Warn("wechat message refused", "channel", Channel, "user", userHash(in.UserID), "err", err)
 		return outcome{}
-	case err != nil && len(res.Messages) == 0:
+	case errors.Is(err, errHandlerPanic):
+		// A bug: it would fail again on every delivery.
 		a.log.Error("wechat turn failed", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 		return outcome{msgs: []dialogs.Outbound{{Text: a.texts["wechat_busy"]}}}
+	case err != nil && len(res.Messages) == 0:
+		// For now (the Router records a message that fails for good, with
+		// its apology, and answers that): WeChat delivers it again.
+		a.log.Warn("wechat turn failed; WeChat delivers the message again", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
+		return outcome{retry: true}
 	case err != nil:
 		a.log.Error("wechat turn finished with an error", "channel", Channel, "user", userHash(in.UserID), "msg_id", loggedID(in.MsgID), "err", err)
 	}
 	return outcome{msgs: res.Messages}
 }
 
+// errHandlerPanic marks a Handler that panicked.
+var errHandlerPanic = errors.New("handler panic")
+
 // handle runs the Handler, turning a panic into an error.
 func (a *Adapter) handle(ctx context.Context, in dialogs.Inbound) (res dialogs.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panic: %v\n%s", p, debug.Stack())
+			err = fmt.Errorf("%w: %v\n%s", errHandlerPanic, p, debug.Stack())
 		}
 	}()
 	return a.h.Handle(ctx, in)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"regbot/dialogs"
+	"regbot/store"
 )
 
 func TestVerify(t *testing.T) {
@@ -104,7 +107,6 @@ func TestIgnored(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, xml string }{
 		{"unknown message type", kindXML("o-1", 11, "hologram", "")},
-		{"unsubscribe", eventXML("o-1", 1700000000, "unsubscribe", "")},
 		{"view click", eventXML("o-1", 1700000001, "VIEW", "https://example.com")},
 		{"template receipt", eventXML("o-1", 1700000002, "TEMPLATESENDJOBFINISH", "")},
 		{"unconfigured menu key", eventXML("o-1", 1700000003, "CLICK", "NOPE")},
@@ -125,6 +127,58 @@ func TestIgnored(t *testing.T) {
 				t.Errorf("requests{result=ignored} = %v, want 1", got)
 			}
 		})
+	}
+}
+
+// TestUnsubscribeMarksUnreachable: an unfollow is no turn; it marks the
+// candidate unreachable (so the outbox and broadcasts skip them), answers
+// "success", and a failure to mark is logged without the OpenID.
+func TestUnsubscribeMarksUnreachable(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var marked []store.Identity
+	fail := false
+	b := setup(t, setupOpts{memory: true, deps: func(d *Deps) {
+		d.Unreachable = func(_ context.Context, id store.Identity) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				return errors.New("record down")
+			}
+			marked = append(marked, id)
+			return nil
+		}
+	}})
+	resp, body := b.post(t, request{xml: eventXML("o-gone-1", 1700000000, "unsubscribe", "")})
+	if resp.StatusCode != 200 || body != "success" {
+		t.Fatalf("answer %d %q, want 200 success", resp.StatusCode, body)
+	}
+	// Safe mode too.
+	resp, body = b.post(t, request{xml: eventXML("o-gone-2", 1700000001, "unsubscribe", ""), mode: "aes"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("safe mode: answer %d %q, want 200", resp.StatusCode, body)
+	}
+	mu.Lock()
+	got := slices.Clone(marked)
+	fail = true
+	mu.Unlock()
+	want := []store.Identity{{Channel: Channel, UserID: "o-gone-1"}, {Channel: Channel, UserID: "o-gone-2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("marked unreachable %+v, want %+v", got, want)
+	}
+	if n := b.h.turnCount(); n != 0 {
+		t.Errorf("handler ran %d turns for unfollows", n)
+	}
+	if got := counterValue(t, b.a.metrics.requests.WithLabelValues("unsubscribed")); got != 2 {
+		t.Errorf("requests{result=unsubscribed} = %v, want 2", got)
+	}
+	resp, body = b.post(t, request{xml: eventXML("o-gone-3", 1700000002, "unsubscribe", "")})
+	if resp.StatusCode != 200 || body != "success" {
+		t.Fatalf("marking failed: answer %d %q, want 200 success", resp.StatusCode, body)
+	}
+	logs := b.logs.String()
+	if !strings.Contains(logs, "unreachable failed") || strings.Contains(logs, "o-gone-3") {
+		t.Errorf("a failed mark is not logged, or logged with the OpenID:\n%s", logs)
 	}
 }
 
@@ -464,17 +518,70 @@ func TestSlowTurn(t *testing.T) {
 	}
 }
 
-// TestHandlerError: a failed turn is answered with the busy message.
-func TestHandlerError(t *testing.T) {
+// flakyHandler fails a message id's first turn for now, as the Router does
+// when the database is out of reach (the id released), and answers the
+// next delivery.
+type flakyHandler struct {
+	mu    sync.Mutex
+	tries map[string]int
+}
+
+func (h *flakyHandler) Handle(_ context.Context, in dialogs.Inbound) (dialogs.Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tries[in.MsgID]++; h.tries[in.MsgID] == 1 {
+		return dialogs.Result{}, errors.New("record turn: dial tcp 127.0.0.1:5432: connection refused")
+	}
+	return dialogs.Result{Messages: []dialogs.Outbound{{Text: "收到：" + in.Text}}}, nil
+}
+
+// TestHandlerErrorLetsWeChatRetry: a turn that failed for now is answered
+// only after WeChat stopped waiting (no passive reply, no "success"), so
+// WeChat delivers the message again and the retry is answered; in safe mode
+// too.
+func TestHandlerErrorLetsWeChatRetry(t *testing.T) {
+	t.Parallel()
+	h := &flakyHandler{tries: map[string]int{}}
+	b := setup(t, setupOpts{memory: true, handler: h})
+	const hold = 400 * time.Millisecond
+	b.a.retryHold = hold
+	for _, mode := range []string{"", "aes"} {
+		msgID := int64(111)
+		if mode == "aes" {
+			msgID = 112
+		}
+		start := time.Now()
+		resp, body := b.post(t, request{xml: textXML("o-err", msgID, "你好"), mode: mode})
+		if took := time.Since(start); resp.StatusCode == http.StatusOK || took < hold-50*time.Millisecond {
+			t.Fatalf("mode %q: failed turn answered %d %q after %s; want no answer before the hold (%s)", mode, resp.StatusCode, body, took, hold)
+		}
+		resp, body = b.post(t, request{xml: textXML("o-err", msgID, "你好"), mode: mode})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("mode %q: retry answered %d %q", mode, resp.StatusCode, body)
+		}
+		if mode == "" {
+			if got := passiveText(t, body, "o-err"); got != "收到：你好" {
+				t.Errorf("retry's reply %q, want the turn's", got)
+			}
+		} else if !strings.Contains(body, "<Encrypt>") {
+			t.Errorf("safe mode retry: %q, want an encrypted passive reply", body)
+		}
+	}
+	if got := counterValue(t, b.a.metrics.requests.WithLabelValues("retry")); got != 2 {
+		t.Errorf("requests{result=retry} = %v, want 2", got)
+	}
+	if logs := b.logs.String(); strings.Contains(logs, "o-err") {
+		t.Errorf("the OpenID is logged:\n%s", logs)
+	}
+}
+
+// TestHandlerPanic: a Handler that panics (a bug: it would again) is
+// answered with the busy message, not retried.
+func TestHandlerPanic(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{memory: true})
-	b.h.reply = func(dialogs.Inbound) (dialogs.Result, error) { return dialogs.Result{}, errors.New("database down") }
-	_, body := b.post(t, request{xml: textXML("o-err", 111, "你好")})
-	if got := passiveText(t, body, "o-err"); got != planText("wechat_busy") {
-		t.Errorf("reply %q, want %q", got, planText("wechat_busy"))
-	}
 	b.h.reply = func(dialogs.Inbound) (dialogs.Result, error) { panic("bug") }
-	_, body = b.post(t, request{xml: textXML("o-err", 112, "你好")})
+	_, body := b.post(t, request{xml: textXML("o-err", 112, "你好")})
 	if got := passiveText(t, body, "o-err"); got != planText("wechat_busy") {
 		t.Errorf("after a panic: reply %q, want %q", got, planText("wechat_busy"))
 	}

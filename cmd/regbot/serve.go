@@ -355,10 +355,11 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		wechat.UseHTTPClient(&http.Client{Timeout: cfg.WeChat.APITimeout, Transport: bot.NewTransport(64)})
 		wechat.UseAPIBase(cfg.WeChat.APIBase)
 		s.wechat, err = wechat.New(cfg.WeChat, router, wechat.Deps{
-			Redis:      st.rdb,
-			KeyPrefix:  cfg.Redis.Prefix + "wechat:",
-			Registerer: m.reg,
-			Texts:      plan.Texts,
+			Redis:       st.rdb,
+			KeyPrefix:   cfg.Redis.Prefix + "wechat:",
+			Registerer:  m.reg,
+			Texts:       plan.Texts,
+			Unreachable: st.unreachable,
 			Later: func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
 				return notifier.QueueMessages(ctx, store.Identity{Channel: wechat.Channel, UserID: userID}, store.OutReply, msgs)
 			},

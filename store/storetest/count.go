@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +16,23 @@ import (
 // report them per turn and TestRoundTripsPerTurn keeps them from growing.
 type RoundTrips struct {
 	redis, pg, statements atomic.Int64
+}
+
+// Scope returns ctx marked so that the round trips made with it, and only
+// those, are counted in r as well (r on its own, not a client's hook): a
+// turn's own round trips, without what the process does meanwhile (the
+// lock heartbeat, the outbox's flusher) or what opening a connection costs.
+// Give the returned context to the call whose round trips are measured.
+func (r *RoundTrips) Scope(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, r)
+}
+
+type scopeKey struct{}
+
+// scoped is the RoundTrips ctx is scoped to, if any.
+func scoped(ctx context.Context) *RoundTrips {
+	r, _ := ctx.Value(scopeKey{}).(*RoundTrips)
+	return r
 }
 
 // Counts is a reading of RoundTrips.
@@ -44,6 +63,9 @@ func (h redisHook) DialHook(next goredis.DialHook) goredis.DialHook { return nex
 func (h redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		h.r.redis.Add(1)
+		if sc := scoped(ctx); sc != nil && !handshake(cmd) {
+			sc.redis.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
@@ -51,15 +73,36 @@ func (h redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 func (h redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		h.r.redis.Add(1)
+		if sc := scoped(ctx); sc != nil && (len(cmds) == 0 || !handshake(cmds[0])) {
+			sc.redis.Add(1)
+		}
 		return next(ctx, cmds)
 	}
+}
+
+// handshake tells the commands go-redis sends when it opens a connection
+// (HELLO, then CLIENT SETINFO, AUTH, SELECT in a pipeline), with the
+// context of the call that needed it. A scope leaves them out, as pgx's
+// tracer never sees a connection's start-up.
+func handshake(cmd goredis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello", "auth", "select":
+		return true
+	case "client":
+		return len(cmd.Args()) > 1 && strings.EqualFold(fmt.Sprint(cmd.Args()[1]), "setinfo")
+	}
+	return false
 }
 
 type pgTracer struct{ r *RoundTrips }
 
 func (t pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	t.r.pg.Add(1)
-	t.r.statements.Add(1)
+	for _, r := range []*RoundTrips{t.r, scoped(ctx)} {
+		if r != nil {
+			r.pg.Add(1)
+			r.statements.Add(1)
+		}
+	}
 	return ctx
 }
 
@@ -67,11 +110,17 @@ func (t pgTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDat
 
 func (t pgTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
 	t.r.pg.Add(1)
+	if sc := scoped(ctx); sc != nil {
+		sc.pg.Add(1)
+	}
 	return ctx
 }
 
-func (t pgTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+func (t pgTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchQueryData) {
 	t.r.statements.Add(1)
+	if sc := scoped(ctx); sc != nil {
+		sc.statements.Add(1)
+	}
 }
 
 func (t pgTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
