@@ -83,6 +83,25 @@ func postWeChat(t *testing.T, base, from string, msgID int64, text string) (int,
 	return resp.StatusCode, reply.Content
 }
 
+// postWeChatEvent posts an event push (subscribe, unsubscribe) signed the
+// way WeChat signs it and returns the status.
+func postWeChatEvent(t *testing.T, base, from, event string) int {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().UnixNano(), 10)[:10]
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	parts := []string{wechatToken, ts, nonce}
+	sort.Strings(parts)
+	sum := sha1.Sum([]byte(strings.Join(parts, "")))
+	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {hex.EncodeToString(sum[:])}, "openid": {from}}
+	body := fmt.Sprintf(`<xml><ToUserName><![CDATA[gh_regbot]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[%s]]></Event></xml>`, from, time.Now().UnixNano(), event)
+	resp, err := http.Post(base+"/wechat?"+q.Encode(), "text/xml", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestServeWeChatConversation runs the real binary on PostgreSQL and Redis
 // with the WeChat channel pointed at a local fake API, posts a whole
 // eligibility conversation as signed XML, retries one message, and checks
@@ -174,6 +193,23 @@ log:
 	}
 	if condition != "C2" || messages != 7 {
 		t.Fatalf("record: condition %q, %d messages; want C2 and 7", condition, messages)
+	}
+
+	// Unfollowing marks the candidate unreachable (the outbox and
+	// broadcasts skip them); following again clears it.
+	unreachable := func() bool {
+		t.Helper()
+		var u bool
+		if err := conn.QueryRow(ctx, `select unreachable_at is not null from identities where channel = 'wechat' and user_id = $1`, openID).Scan(&u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if status := postWeChatEvent(t, base, openID, "unsubscribe"); status != http.StatusOK || !unreachable() {
+		t.Fatalf("unsubscribe: status %d, unreachable %v; want 200 and marked", status, unreachable())
+	}
+	if status := postWeChatEvent(t, base, openID, "subscribe"); status != http.StatusOK || unreachable() {
+		t.Fatalf("subscribe again: status %d, unreachable %v; want 200 and cleared", status, unreachable())
 	}
 	if strings.Contains(stderr.String(), openID) || strings.Contains(stderr.String(), "FAKE_TOKEN") {
 		t.Errorf("the log names the candidate's OpenID or the access token:\n%s", stderr.String())
