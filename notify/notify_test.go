@@ -480,6 +480,43 @@ func TestOrderPerIdentityUnderConcurrency(t *testing.T) {
 	})
 }
 
+// TestClaimedBeforeAHandOverDoesNotOvertake: a turn's row is claimed for
+// the fast path because the identity's earlier row is still this process's
+// own; that earlier row fails and is handed to the queue before the later
+// row is dispatched (the Router dispatches after its commit). The later row
+// follows it to the queue instead of overtaking it.
+func TestClaimedBeforeAHandOverDoesNotOvertake(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, testConfig, func(t *testing.T, b *bundle) {
+		id := b.candidate(t)
+		ctx := context.Background()
+		first, err := b.rec.InsertOutbox(ctx, []store.Outgoing{message(t, id, "first")}, b.n.FastClaim())
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := b.rec.InsertOutbox(ctx, []store.Outgoing{message(t, id, "second")}, b.n.FastClaim())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second[0].ClaimedUntil.IsZero() {
+			t.Fatal("the second row was not claimed behind the process's own first row")
+		}
+		b.sender.fail("first", errNetwork, errNetwork)
+		b.n.Dispatch(ctx, first)
+		waitFor(t, "the first row's failure written", func() bool {
+			a, _ := b.rec.DeliveryAttempts(ctx, first[0].ID)
+			return len(a) > 0
+		})
+		time.Sleep(3 * notify.DefaultFlushInterval) // the hand-over is written right after
+		b.n.Dispatch(ctx, second)
+		b.waitState(t, first[0].ID, store.DeliverySent)
+		b.waitState(t, second[0].ID, store.DeliverySent)
+		if got := b.sender.got(id.UserID); !slices.Equal(got, []string{"first", "second"}) {
+			t.Fatalf("delivered %v, want first then second", got)
+		}
+	})
+}
+
 func TestScheduledAndCancelled(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, testConfig, func(t *testing.T, b *bundle) {
