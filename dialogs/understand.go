@@ -204,7 +204,10 @@ func (e *Engine) plausible(t *turn, text string, m faqMatch) bool {
 	}
 	sl := st.answerSlot()
 	switch sl.Type {
-	case SlotText, SlotName:
+	case SlotName:
+		// A name holds no FAQ keyword ("证件照要多大" is no name).
+		return false
+	case SlotText:
 		if sl.List != "" {
 			if _, ok, _ := e.lists[sl.List].match(text); ok {
 				return true
