@@ -20,6 +20,10 @@ import (
 // the status of the row the update changed. The status machine's trigger
 // (migration 009) refuses a change it does not allow.
 func queueApplication(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
+	if t.Status == "" {
+		queueApplicationUpdate(b, t, sealed)
+		return
+	}
 	b.Queue(`
 		with old as (
 			select status from applications where id = $1),
@@ -41,6 +45,47 @@ func queueApplication(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
 		where old.status is distinct from up.status`,
 		t.ApplicationID, t.Seq, t.At, t.KeepAnswers, t.Condition, jsonOrNil(sealed.answers), sealed.session,
 		string(t.Status), cmp.Or(t.StatusActor, store.ActorSystem), t.StatusReason, sealed.idNumber, sealed.mobile)
+}
+
+// applicationUpdates are the statements of queueApplicationUpdate, by what
+// the turn changed: updateAnswers|updateSnapshot.
+var applicationUpdates = func() (q [4]string) {
+	for i := range q {
+		set := "seq = a.seq + 1, updated_at = $3"
+		n := 3
+		if i&updateAnswers != 0 {
+			set += fmt.Sprintf(", condition = $%d, answers = $%d::jsonb, id_number_index = $%d, mobile_index = $%d", n+1, n+2, n+3, n+4)
+			n += 4
+		}
+		if i&updateSnapshot != 0 {
+			set += fmt.Sprintf(", snapshot = $%d", n+1)
+		}
+		q[i] = "update applications a set " + set + " where a.id = $1 and regbot_expect_seq(a.seq, $2)"
+	}
+	return q
+}()
+
+const (
+	updateAnswers = 1 << iota
+	updateSnapshot
+)
+
+// queueApplicationUpdate is queueApplication for a turn that leaves the
+// status as it is (most turns): one plain update of what changed, guarded
+// by the turn's seq, without the status event's statement.
+func queueApplicationUpdate(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
+	args := make([]any, 3, 8)
+	args[0], args[1], args[2] = t.ApplicationID, t.Seq, t.At
+	v := 0
+	if !t.KeepAnswers {
+		v |= updateAnswers
+		args = append(args, t.Condition, jsonOrNil(sealed.answers), sealed.idNumber, sealed.mobile)
+	}
+	if sealed.session != nil {
+		v |= updateSnapshot
+		args = append(args, sealed.session)
+	}
+	b.Queue(applicationUpdates[v], args...)
 }
 
 // queueNewApplication creates or updates the identity's application to the

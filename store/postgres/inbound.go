@@ -22,6 +22,16 @@ func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
 	case t.Failed:
 		kind = "failed"
 	}
+	if cand != nil {
+		// The candidate is known: no lookup, and a system row leaves the
+		// identity as it is.
+		q := insertInboundReachableSQL
+		if t.System {
+			q = insertInboundSQL
+		}
+		b.Queue(q, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
+		return
+	}
 	b.Queue(`
 		with reachable as (
 			update identities set unreachable_at = null
@@ -31,6 +41,18 @@ func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
 			$1, $2, $4, $5, $6, $7, $8, $9`,
 		t.Identity.Channel, t.Identity.UserID, cand, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
 }
+
+// insertInboundSQL records a message of a known candidate ($1);
+// insertInboundReachableSQL also clears the identity's unreachable mark.
+const (
+	insertInboundSQL = `
+		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	insertInboundReachableSQL = `
+		with reachable as (
+			update identities set unreachable_at = null
+			where channel = $2 and user_id = $3 and unreachable_at is not null)` + insertInboundSQL
+)
 
 // Reply returns what the bot answered the recorded message msgID of id and
 // how many of its messages left inline (reply nil for messages recorded

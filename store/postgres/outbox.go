@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,17 @@ const insertOutboxSQL = `
 	on conflict (dedup_key) where dedup_key is not null do nothing
 	returning id, coalesce(candidate_id, 0), not_before, created_at, claimed_until`
 
+// knownCandidate is an identity whose candidate id is known.
+type knownCandidate struct {
+	id        store.Identity
+	candidate int64
+}
+
+// insertOutboxKnownSQL is insertOutboxSQL for a row of the turn's own
+// identity, whose candidate ($11) the turn knows.
+var insertOutboxKnownSQL = strings.Replace(insertOutboxSQL,
+	"(select candidate_id from identities where channel = $1 and user_id = $2)", "$11::bigint", 1)
+
 func insertOutboxArgs(m store.Outgoing, at time.Time, claim store.FastClaim, queued bool) []any {
 	return []any{m.Identity.Channel, m.Identity.UserID, string(m.Kind), m.Key, m.Payload,
 		nullTime(m.NotBefore), nullTime(at), claim.Owner, claim.Lease.Milliseconds(), queued}
@@ -77,9 +89,16 @@ func scanInserted(row pgx.Row, m store.Outgoing, d *store.Delivery) (ok bool, er
 // each inserted row is appended to *out, with ClaimedUntil set when the
 // claim was taken; a message whose key exists is left out. at is the turn's
 // time (created_at).
-func queueOutbox(b *pgx.Batch, msgs []store.Outgoing, at time.Time, claim store.FastClaim, out *[]store.Delivery) {
+//
+// known names a candidate the caller knows (nil: none): its identity's rows
+// are inserted with its id, without the lookup.
+func queueOutbox(b *pgx.Batch, msgs []store.Outgoing, at time.Time, claim store.FastClaim, known *knownCandidate, out *[]store.Delivery) {
 	for _, m := range msgs {
-		b.Queue(insertOutboxSQL, insertOutboxArgs(m, at, claim, false)...).QueryRow(func(row pgx.Row) error {
+		q, args := insertOutboxSQL, insertOutboxArgs(m, at, claim, false)
+		if known != nil && m.Identity == known.id {
+			q, args = insertOutboxKnownSQL, append(args, known.candidate)
+		}
+		b.Queue(q, args...).QueryRow(func(row pgx.Row) error {
 			var d store.Delivery
 			ok, err := scanInserted(row, m, &d)
 			if err != nil {
@@ -171,7 +190,7 @@ func (s *Store) InsertOutboxTx(ctx context.Context, tx pgx.Tx, msgs []store.Outg
 func (s *Store) InsertOutbox(ctx context.Context, msgs []store.Outgoing, claim store.FastClaim) ([]store.Delivery, error) {
 	b := &pgx.Batch{}
 	var out []store.Delivery
-	queueOutbox(b, msgs, time.Time{}, claim, &out)
+	queueOutbox(b, msgs, time.Time{}, claim, nil, &out)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("insert outbox: %w", translate(err))
 	}

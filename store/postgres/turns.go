@@ -69,7 +69,11 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 		queueCancelReminders(b, t.Identity)
 	}
 	t.Rows = t.Rows[:0]
-	queueOutbox(b, t.Outbox, t.At, t.Claim, &t.Rows)
+	var kc *knownCandidate
+	if known {
+		kc = &knownCandidate{id: t.Identity, candidate: t.CandidateID}
+	}
+	queueOutbox(b, t.Outbox, t.At, t.Claim, kc, &t.Rows)
 	if !known {
 		b.Queue(`select a.id, a.candidate_id, a.seq from applications a where a.id = `+appRef(4),
 			t.Identity.Channel, t.Identity.UserID, t.PlanID, app).QueryRow(func(row pgx.Row) error {
