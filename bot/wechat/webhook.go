@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -172,10 +173,14 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 	req.ContentLength = int64(len(body))
 	req.Header.Del("Content-Type")
 	rec := &replyRecorder{header: http.Header{}}
-	ex := &exchange{a: a, ctx: r.Context()}
+	ex := &exchange{a: a, ctx: r.Context(), w: w, r: r}
 	srv := a.oa.GetServer(req, rec)
 	srv.SetMessageHandler(ex.handle)
-	if err := srv.Serve(); err != nil {
+	err = srv.Serve()
+	if ex.late {
+		return // answered at the reply budget
+	}
+	if err != nil {
 		if !ex.called {
 			// Decryption, AppID check or XML parsing failed.
 			a.log.Info("wechat message unreadable", "channel", Channel, "err", redact(err.Error()))
@@ -216,8 +221,11 @@ func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte
 		a.refuse(w, http.StatusBadRequest, "malformed")
 		return
 	}
-	ex := &exchange{a: a, ctx: r.Context()}
+	ex := &exchange{a: a, ctx: r.Context(), w: w, r: r}
 	reply := ex.handle(&msg)
+	if ex.late {
+		return // answered at the reply budget
+	}
 	if ex.malformed {
 		a.refuse(w, http.StatusBadRequest, "malformed")
 		return
@@ -306,6 +314,15 @@ func (a *Adapter) letRetry(w http.ResponseWriter, r *http.Request, arrived time.
 type exchange struct {
 	a   *Adapter
 	ctx context.Context
+	// w and r are the request's; answerLate answers on w when the turn
+	// outlasts the reply budget.
+	w http.ResponseWriter
+	r *http.Request
+	// owner says who answers (undecided, byTurn, byTimer); lateMu is held
+	// while the timer answers; late is set once it did.
+	owner  atomic.Int32
+	lateMu sync.Mutex
+	late   bool
 	// called is set once the SDK has parsed a message.
 	called    bool
 	malformed bool
@@ -342,7 +359,7 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 		return nil
 	}
 	ex.user = in.UserID
-	out, inBudget := a.runTurn(ex.ctx, in, media)
+	out, inBudget := a.runTurn(ex, in, media)
 	if !inBudget {
 		return nil
 	}
@@ -475,52 +492,72 @@ type outcome struct {
 	retry bool
 }
 
-// runTurn runs the turn in its own goroutine and waits for it up to the
-// reply budget. inBudget false means the turn goes on in the background and
-// sends all its messages by customer-service message when done. Exactly
-// one side, the webhook or the background, gets the outcome.
-func (a *Adapter) runTurn(reqCtx context.Context, in dialogs.Inbound, media *mediaRef) (out outcome, inBudget bool) {
-	const (
-		undecided = iota
-		webhook
-		background
-	)
-	var owner atomic.Int32
-	done := make(chan outcome, 1)
+// The owners of a webhook's answer (exchange.owner): the request, when the
+// turn ends within the reply budget, or the budget's timer.
+const (
+	undecided = iota
+	byTurn
+	byTimer
+)
+
+// runTurn runs the turn on the request's goroutine, with a timer at the
+// reply budget. When the turn ends first, the webhook answers with it. When
+// the timer fires first, it answers "success" at once (ex.late) and the
+// turn, once done, sends all its messages by customer-service message.
+// Exactly one side gets to answer; no goroutine is started unless the
+// budget runs out.
+func (a *Adapter) runTurn(ex *exchange, in dialogs.Inbound, media *mediaRef) (out outcome, inBudget bool) {
 	start := time.Now()
 	a.turns.Add(1)
-	go func() {
-		defer a.turns.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), a.cfg.TurnTimeout)
-		defer cancel()
-		out := a.turn(bot.WithReplyBy(ctx, start.Add(a.cfg.ReplyBudget)), in, media)
-		if owner.CompareAndSwap(undecided, webhook) {
-			done <- out
-			return
-		}
-		a.metrics.turnSeconds.WithLabelValues("customer").Observe(time.Since(start).Seconds())
-		switch {
-		case out.retry:
-			// WeChat was answered at the budget and will not deliver the
-			// message again: the candidate hears that it was not taken.
-			a.sendLater(ctx, in.UserID, []dialogs.Outbound{{Text: a.texts["wechat_busy"]}})
-		case !out.duplicate:
-			a.sendLater(ctx, in.UserID, out.msgs)
-		}
-	}()
-	timer := time.NewTimer(a.cfg.ReplyBudget)
-	defer timer.Stop()
-	select {
-	case out = <-done:
-	case <-timer.C:
-		if owner.CompareAndSwap(undecided, background) {
-			return outcome{}, false
-		}
-		out = <-done
+	defer a.turns.Done()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ex.ctx), a.cfg.TurnTimeout)
+	defer cancel()
+	timer := time.AfterFunc(a.cfg.ReplyBudget, ex.answerLate)
+	out = a.turn(bot.WithReplyBy(ctx, start.Add(a.cfg.ReplyBudget)), in, media)
+	if ex.owner.CompareAndSwap(undecided, byTurn) {
+		timer.Stop()
+		a.metrics.turnSeconds.WithLabelValues("passive").Observe(time.Since(start).Seconds())
+		return out, true
 	}
-	a.metrics.turnSeconds.WithLabelValues("passive").Observe(time.Since(start).Seconds())
-	return out, true
+	// The timer answered (or is answering): wait until it is done with the
+	// response, then send what the turn said.
+	ex.lateMu.Lock()
+	ex.lateMu.Unlock() //nolint:staticcheck // an empty critical section: waits for answerLate
+	ex.late = true
+	a.metrics.turnSeconds.WithLabelValues("customer").Observe(time.Since(start).Seconds())
+	switch {
+	case out.retry:
+		// WeChat was answered at the budget and will not deliver the
+		// message again: the candidate hears that it was not taken.
+		a.sendLater(ctx, in.UserID, []dialogs.Outbound{{Text: a.texts["wechat_busy"]}})
+	case !out.duplicate:
+		a.sendLater(ctx, in.UserID, out.msgs)
+	}
+	return outcome{}, false
 }
+
+// answerLate is the reply budget's timer: unless the turn ended first, it
+// answers "success" now, so WeChat does not retry. The answer is complete
+// (its length is given) and flushed while the turn goes on; the connection
+// closes after the turn, so that no other message waits behind it.
+func (ex *exchange) answerLate() {
+	ex.lateMu.Lock()
+	defer ex.lateMu.Unlock()
+	if !ex.owner.CompareAndSwap(undecided, byTimer) {
+		return
+	}
+	h := ex.w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(success)))
+	h.Set("Connection", "close")
+	ex.w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(ex.w, success)
+	_ = http.NewResponseController(ex.w).Flush()
+	ex.a.metrics.requests.WithLabelValues("success").Inc()
+}
+
+// success is WeChat's "no reply" answer.
+const success = "success"
 
 // turn downloads the image, if any, and runs the Handler.
 func (a *Adapter) turn(ctx context.Context, in dialogs.Inbound, media *mediaRef) outcome {
