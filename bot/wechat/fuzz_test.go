@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
 )
 
 // FuzzWebhook posts arbitrary bodies, correctly signed, in plaintext and in
@@ -55,6 +57,29 @@ func FuzzWebhook(f *testing.F) {
 		}
 		if strings.Contains(rec.Body.String(), "panic") || bytes.Contains(rec.Body.Bytes(), []byte("goroutine ")) {
 			t.Fatalf("internal details in the answer: %q", rec.Body.String())
+		}
+	})
+}
+
+// FuzzPassiveText: the passive reply built by hand is the bytes the SDK's
+// message.Text marshals to, and reads back as what was said.
+func FuzzPassiveText(f *testing.F) {
+	f.Add("oUser", "gh_account", int64(1700000000), "您好！请回答：是 或 否。")
+	f.Add("", "", int64(0), "")
+	f.Add("o]]>x", "gh<&>", int64(-5), "a]]>b]]]]>c<![CDATA[d]]>")
+	f.Add("o", "g", int64(1), "\n\t line 1\nline 2 & <tag> \"q\" 'a'")
+	f.Fuzz(func(t *testing.T, to, from string, created int64, content string) {
+		text := message.NewText(content)
+		text.SetToUserName(message.CDATA(to))
+		text.SetFromUserName(message.CDATA(from))
+		text.SetMsgType(message.MsgTypeText)
+		text.SetCreateTime(created)
+		want, err := xml.Marshal(text)
+		if err != nil {
+			t.Skip(err)
+		}
+		if got := appendPassiveText(nil, to, from, created, content); !bytes.Equal(got, want) {
+			t.Fatalf("built\n%s\nwant\n%s", got, want)
 		}
 	})
 }

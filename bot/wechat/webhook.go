@@ -236,15 +236,14 @@ func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	var out []byte
 	if text, ok := replyText(reply); ok {
-		text.SetToUserName(msg.FromUserName)
-		text.SetFromUserName(msg.ToUserName)
-		text.SetMsgType(message.MsgTypeText)
-		text.SetCreateTime(a.now().Unix())
-		var err error
-		if out, err = xml.Marshal(text); err != nil {
-			a.log.Error("wechat passive reply not built", "channel", Channel, "user", userHash(ex.user), "err", err)
-			out = nil
-		}
+		buf := replyBuffers.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= 16<<10 {
+				replyBuffers.Put(buf)
+			}
+		}()
+		out = appendPassiveText((*buf)[:0], string(msg.FromUserName), string(msg.ToUserName), a.now().Unix(), string(text.Content))
+		*buf = out
 	}
 	var header http.Header
 	if out != nil {
@@ -253,6 +252,44 @@ func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte
 		ex.rest, ex.replied = ex.all, false
 	}
 	a.answer(w, r, ex, header, out)
+}
+
+// replyBuffers hold passive replies while they are written.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendPassiveText appends the passive reply of a text message to b: the
+// bytes xml.Marshal writes for the SDK's message.Text, without its
+// reflection and buffers.
+func appendPassiveText(b []byte, to, from string, created int64, content string) []byte {
+	b = append(b, "<xml><ToUserName>"...)
+	b = appendCDATA(b, to)
+	b = append(b, "</ToUserName><FromUserName>"...)
+	b = appendCDATA(b, from)
+	b = append(b, "</FromUserName><CreateTime>"...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, "</CreateTime><MsgType>text</MsgType><Content>"...)
+	b = appendCDATA(b, content)
+	return append(b, "</Content></xml>"...)
+}
+
+// appendCDATA appends s as encoding/xml writes a ",cdata" field: nothing
+// for "", else one CDATA section, a "]]>" inside it split across two.
+func appendCDATA(b []byte, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = append(b, "<![CDATA["...)
+	for {
+		before, after, ok := strings.Cut(s, "]]>")
+		if !ok {
+			break
+		}
+		b = append(b, before...)
+		b = append(b, "]]]]><![CDATA[>"...)
+		s = after
+	}
+	b = append(b, s...)
+	return append(b, "]]>"...)
 }
 
 // xmlContentType is the passive reply's Content-Type, as the SDK sends it.
