@@ -3,6 +3,7 @@ package answers
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 )
@@ -13,11 +14,16 @@ import (
 // letters. Han characters and Chinese punctuation without a half-width form
 // (。、) are kept as they are.
 func Normalize(s string) string {
-	s = width.Fold.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
 	for _, r := range s {
+		if r >= utf8.RuneSelf {
+			// width.Fold, a rune at a time (its String allocates).
+			if f := width.LookupRune(r).Folded(); f != 0 {
+				r = f
+			}
+		}
 		switch {
 		case isZeroWidth(r):
 			continue
