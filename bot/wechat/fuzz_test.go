@@ -83,3 +83,51 @@ func FuzzPassiveText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMessage: whatever the body, the webhook's parser reads it as
+// xml.Unmarshal does (the same error or none, the same fields), whether its
+// scanner or encoding/xml did the reading.
+func FuzzParseMessage(f *testing.F) {
+	f.Add([]byte(textXML("o-f", 1, "你好")))
+	f.Add([]byte(imageXML("o-f", 2, "M1", "http://mmbiz.qpic.cn/x/0")))
+	f.Add([]byte(eventXML("o-f", 3, "CLICK", "START")))
+	f.Add([]byte(kindXML("o-f", 4, "voice", "<MediaId><![CDATA[V1]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[是的]]></Recognition>")))
+	f.Add([]byte("<xml><Content>a<![CDATA[b]]>c</Content><MsgId> 12 </MsgId><CreateTime></CreateTime></xml>"))
+	f.Add([]byte("<xml><Content><![CDATA[x]]]]><![CDATA[>y]]></Content></xml> "))
+	f.Add([]byte("<xml><Content>1</Content><Content>2</Content></xml>"))
+	f.Add([]byte("<?xml version=\"1.0\"?><xml><MsgType>text</MsgType></xml>"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want message.MixMessage
+		werr := xml.Unmarshal(body, &want)
+		var got message.MixMessage
+		flat := parseFlat(body, &got)
+		if !flat {
+			return // encoding/xml reads it: the same by construction
+		}
+		if werr != nil {
+			t.Fatalf("scanner read %q, encoding/xml refuses it: %v", body, werr)
+		}
+		if got.ToUserName != want.ToUserName || got.FromUserName != want.FromUserName || got.CreateTime != want.CreateTime ||
+			got.MsgType != want.MsgType || got.MsgID != want.MsgID || got.Content != want.Content || got.Recognition != want.Recognition ||
+			got.PicURL != want.PicURL || got.MediaID != want.MediaID || got.Event != want.Event || got.EventKey != want.EventKey {
+			t.Fatalf("scanner read %q as\n%+v\nencoding/xml as\n%+v", body, got, want)
+		}
+	})
+}
+
+// TestParseFlat: the messages WeChat posts are read by the scanner.
+func TestParseFlat(t *testing.T) {
+	for _, body := range []string{
+		textXML("o-f", 1, "你好"),
+		imageXML("o-f", 2, "M1", "http://mmbiz.qpic.cn/x/0"),
+		eventXML("o-f", 3, "CLICK", "START"),
+		"<xml><ToUserName><![CDATA[gh_1]]></ToUserName>\n<FromUserName><![CDATA[oU]]></FromUserName>\n<CreateTime>1348831860</CreateTime>\n" +
+			"<MsgType><![CDATA[voice]]></MsgType>\n<MediaId><![CDATA[m]]></MediaId>\n<Format><![CDATA[amr]]></Format>\n" +
+			"<Recognition><![CDATA[腾讯微信团队]]></Recognition>\n<MsgId>1234567890123456</MsgId>\n</xml>",
+	} {
+		var msg message.MixMessage
+		if !parseFlat([]byte(body), &msg) {
+			t.Errorf("not read by the scanner: %s", body)
+		}
+	}
+}

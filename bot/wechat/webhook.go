@@ -216,7 +216,7 @@ func (a *Adapter) serveMessage(w http.ResponseWriter, r *http.Request) {
 // reply by reflection).
 func (a *Adapter) servePlain(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time) {
 	var msg message.MixMessage
-	if err := xml.Unmarshal(body, &msg); err != nil {
+	if err := parseMessage(body, &msg); err != nil {
 		a.log.Info("wechat message unreadable", "channel", Channel, "err", redact(err.Error()))
 		a.refuse(w, http.StatusBadRequest, "malformed")
 		return
