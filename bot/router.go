@@ -481,29 +481,37 @@ func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cach
 	} else if split := r.splits[in.Channel]; split != nil && len(res.Messages) > 0 {
 		inline, rest = split(res.Messages)
 	}
+	// Each message is encoded once: the inline reply (the done mark), the
+	// whole reply (the record) and the rest (the outbox) join them.
 	var out turnOut
-	var err error
-	if out.reply, err = encodeMessages(inline); err != nil {
-		r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+	inParts, inErr := encodeEach(inline)
+	restParts, restErr := encodeEach(rest)
+	out.reply = dialogs.JoinEncoded(inParts...)
+	if inErr != nil {
+		r.log.Error("turn reply not kept", "channel", id.Channel, "err", inErr)
 	}
 	turn.Reply, turn.ReplyInline = out.reply, len(inline)
 	if len(rest) > 0 {
-		if turn.Reply, err = encodeMessages(slices.Concat(inline, rest)); err != nil {
-			r.log.Error("turn reply not kept", "channel", id.Channel, "err", err)
+		turn.Reply = dialogs.JoinEncoded(slices.Concat(inParts, restParts)...)
+		if inErr == nil && restErr != nil {
+			r.log.Error("turn reply not kept", "channel", id.Channel, "err", restErr)
 		}
-	}
-	if len(rest) > 0 {
-		payload, err := encodeMessages(rest)
-		if err != nil {
-			return turnOut{}, fmt.Errorf("outbox: %w", err)
+		if restErr != nil {
+			return turnOut{}, fmt.Errorf("outbox: %w", restErr)
 		}
+		payload := dialogs.JoinEncoded(restParts...)
 		kind := store.OutReply
 		if in.System != nil {
 			kind = store.OutNotification
 		}
 		// The reply's rest first: the engine's own outbox messages (a
 		// notification, a reminder) come after what the turn answered.
-		turn.Outbox = append([]store.Outgoing{{Identity: id, Kind: kind, Payload: payload}}, turn.Outbox...)
+		o := store.Outgoing{Identity: id, Kind: kind, Payload: payload}
+		if restErr == nil {
+			// What the payload decodes to: the deliverer reads it from here.
+			o.Messages = withoutImageData(rest)
+		}
+		turn.Outbox = append([]store.Outgoing{o}, turn.Outbox...)
 	}
 	if r.deps.Dispatcher != nil {
 		turn.Claim = r.deps.Dispatcher.FastClaim()
@@ -560,24 +568,41 @@ func (r *Router) probe(ctx context.Context) bool {
 	return true
 }
 
-// encodeMessages is the stored form of msgs (nil for none). An image
-// without a blob reference is kept as its name only.
-func encodeMessages(msgs []dialogs.Outbound) ([]byte, error) {
+// withoutImageData is msgs as DecodeMessages reads them back: images
+// without their bytes (copies; msgs is left as it is).
+func withoutImageData(msgs []dialogs.Outbound) []dialogs.Outbound {
+	out := slices.Clone(msgs)
+	for i, m := range out {
+		if m.Image != nil && m.Image.Data != nil {
+			img := *m.Image
+			img.Data = nil
+			out[i].Image = &img
+		}
+	}
+	return out
+}
+
+// encodeEach encodes each message (dialogs.EncodeMessage) for the record:
+// an image without a blob reference is kept by its name only, and the
+// first such error returned.
+func encodeEach(msgs []dialogs.Outbound) ([][]byte, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	data, err := dialogs.EncodeMessages(msgs)
-	if errors.Is(err, dialogs.ErrImageWithoutRef) {
-		kept := slices.Clone(msgs)
-		for i, m := range kept {
-			if m.Image != nil && m.Image.Ref == "" {
-				kept[i].Image = nil
-			}
+	parts := make([][]byte, len(msgs))
+	var first error
+	for i, m := range msgs {
+		data, err := dialogs.EncodeMessage(m)
+		if errors.Is(err, dialogs.ErrImageWithoutRef) {
+			m.Image = nil
+			data, _ = dialogs.EncodeMessage(m)
 		}
-		data, _ = dialogs.EncodeMessages(kept)
-		return data, err
+		if err != nil && first == nil {
+			first = err
+		}
+		parts[i] = data
 	}
-	return data, err
+	return parts, first
 }
 
 func decodeReply(reply []byte) ([]dialogs.Outbound, error) {

@@ -34,6 +34,42 @@ func EncodeMessages(msgs []Outbound) ([]byte, error) {
 	return data, nil
 }
 
+// EncodeMessage is the form of one message inside EncodeMessages': a
+// caller that stores the same messages in several groups encodes each once
+// and joins them with JoinEncoded.
+func EncodeMessage(m Outbound) ([]byte, error) {
+	if m.Image != nil && m.Image.Ref == "" {
+		return nil, fmt.Errorf("encode messages: %w", ErrImageWithoutRef)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode messages: %w", err)
+	}
+	return data, nil
+}
+
+// JoinEncoded is EncodeMessages of the messages whose EncodeMessage forms
+// parts holds, in order; nil for none.
+func JoinEncoded(parts ...[]byte) []byte {
+	if len(parts) == 0 {
+		return nil
+	}
+	const head, tail = `{"v":1,"m":[`, `]}`
+	n := len(head) + len(tail) + len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, head...)
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, p...)
+	}
+	return append(out, tail...)
+}
+
 // DecodeMessages reads what EncodeMessages wrote. Images come back with
 // their Ref only; the sender loads the bytes from the blob store.
 func DecodeMessages(data []byte) ([]Outbound, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"regbot/bot"
@@ -44,7 +45,7 @@ func (n *Notifier) send(ctx context.Context, d store.Delivery, unreachable, last
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
-	msgs, err := n.messages(ctx, d.Payload)
+	msgs, err := n.messages(ctx, d)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnreadable):
 		return final(store.DeliveryFailed, false, err)
@@ -91,17 +92,26 @@ func (n *Notifier) transient(res store.Settlement, err error, lastChance bool) o
 // errUnreadable is a payload that cannot be decoded: it never will be.
 var errUnreadable = errors.New("unreadable message payload")
 
-// messages decodes a payload and loads its images.
-func (n *Notifier) messages(ctx context.Context, payload []byte) ([]dialogs.Outbound, error) {
-	msgs, err := dialogs.DecodeMessages(payload)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+// messages decodes a row's payload (or takes the messages the turn that
+// queued it left on it) and loads their images.
+func (n *Notifier) messages(ctx context.Context, d store.Delivery) ([]dialogs.Outbound, error) {
+	msgs, ok := d.Messages.([]dialogs.Outbound)
+	if ok {
+		msgs = slices.Clone(msgs) // images are loaded into copies below
+	} else {
+		var err error
+		if msgs, err = dialogs.DecodeMessages(d.Payload); err != nil {
+			return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+		}
 	}
 	for i := range msgs {
 		img := msgs[i].Image
 		if img == nil || img.Ref == "" || len(img.Data) > 0 {
 			continue
 		}
+		c := *img
+		img = &c
+		msgs[i].Image = img
 		if n.blobs == nil {
 			return nil, fmt.Errorf("image %s: %w (no blob store)", img.Ref, store.ErrNotFound)
 		}

@@ -40,6 +40,10 @@ type Outgoing struct {
 	// Payload is the channel-neutral form of the messages
 	// (dialogs.EncodeMessages).
 	Payload []byte
+	// Messages, when set, are the messages Payload encodes as the process
+	// that queued them holds them (the []dialogs.Outbound it read back from
+	// Payload but for image bytes): its deliverer need not decode Payload.
+	Messages any
 	// NotBefore delays delivery (zero: now).
 	NotBefore time.Time
 	// Key, when set, makes the message unique: a second Outgoing with the
@@ -56,7 +60,9 @@ type Delivery struct {
 	Kind        OutKind
 	Key         string
 	Payload     []byte
-	State       DeliveryState
+	// Messages is Outgoing.Messages, on a row this process just queued.
+	Messages any
+	State    DeliveryState
 	// Attempts counts the sends tried, the successful one included.
 	Attempts  int
 	LastError string

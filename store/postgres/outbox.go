@@ -77,6 +77,7 @@ func scanInserted(row pgx.Row, m store.Outgoing, d *store.Delivery) (ok bool, er
 		return false, err
 	}
 	d.Identity, d.Kind, d.Key, d.Payload, d.State = m.Identity, m.Kind, m.Key, m.Payload, store.DeliveryPending
+	d.Messages = m.Messages
 	if claimed != nil {
 		d.ClaimedUntil = *claimed
 	}
