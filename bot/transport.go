@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -25,4 +27,43 @@ func NewTransport(conns int) *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// maxBuffered is the largest request body BufferBodies sends in one piece.
+const maxBuffered = 64 << 10
+
+// BufferBodies wraps rt so that a request body of unknown length (a client
+// library streaming a multipart form through a pipe) that fits in 64 KB is
+// read first and sent in one piece with its Content-Length. Streamed, it
+// goes out in chunks, each flushed to the socket on its own: one system
+// call per form field. Longer bodies are still streamed.
+func BufferBodies(rt http.RoundTripper) http.RoundTripper { return bufferBodies{rt} }
+
+type bufferBodies struct{ next http.RoundTripper }
+
+func (t bufferBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength != 0 {
+		return t.next.RoundTrip(req)
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, maxBuffered+1))
+	if err != nil {
+		req.Body.Close()
+		return nil, err
+	}
+	r := *req // RoundTrip must not change req
+	if len(data) <= maxBuffered {
+		req.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		r.ContentLength = int64(len(data))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		if len(data) == 0 {
+			r.Body = http.NoBody
+		}
+	} else {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), req.Body), req.Body}
+	}
+	return t.next.RoundTrip(&r)
 }

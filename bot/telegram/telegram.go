@@ -142,8 +142,9 @@ func New(cfg Config, h Handler, deps Deps, log *slog.Logger) (*Adapter, error) {
 	client := deps.HTTPClient
 	if client == nil {
 		// Connections are kept for reuse: a burst of sends must not open a
-		// TCP and TLS connection each.
-		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: bot.NewTransport(maxInFlight)}
+		// TCP and TLS connection each. The library streams each call's form
+		// through a pipe: buffered, a call is one write.
+		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: bot.BufferBodies(bot.NewTransport(maxInFlight))}
 	}
 	texts, err := loadTexts(deps.Texts, deps.Commands)
 	if err != nil {
