@@ -52,7 +52,7 @@ func openBroadcasts(ctx context.Context, name string, args []string, stderr io.W
 	if flags != nil {
 		flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if *path == "" {

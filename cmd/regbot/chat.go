@@ -31,7 +31,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	nowFlag := fs.String("now", "", "fix today's date, YYYY-MM-DD, for reproducible runs")
 	user := fs.String("user", "local", "candidate id on the console channel")
 	imageDir := fs.String("image-dir", "", "where images the bot sends are written (default: a new folder per run)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

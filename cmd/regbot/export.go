@@ -22,7 +22,7 @@ func runExportMaterials(ctx context.Context, args []string, _ io.Reader, stdout,
 	path := fs.String("config", "", "config file (see config.example.yaml)")
 	candidate := fs.String("candidate", "", "the record's candidate id, or channel:user_id")
 	out := fs.String("out", "", "zip file to write (default: stdout)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *path == "" || *candidate == "" || fs.NArg() > 0 {

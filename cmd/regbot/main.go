@@ -55,6 +55,17 @@ func commands() map[string]command {
 // errUsage marks a command-line mistake; its message is the whole answer.
 var errUsage = errors.New("usage")
 
+// parseFlags parses a command's flags: a mistake in them (an unknown flag,
+// a bad value; the flag package has printed the command's flags) is a
+// usage error, so it exits 2 like every other one. -h is flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

@@ -25,6 +25,9 @@ func TestCommandLine(t *testing.T) {
 		{name: "--version", args: []string{"--version"}, code: 0, stdout: "regbot "},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "go1."},
 		{name: "a command's usage error exits 2", args: []string{"plan", "check"}, code: 2, stderr: "regbot plan check: usage: regbot plan check FILE"},
+		{name: "an unknown flag exits 2", args: []string{"chat", "--bogus"}, code: 2, stderr: "regbot chat: usage: flag provided but not defined: -bogus"},
+		{name: "a bad flag value exits 2", args: []string{"serve", "--config"}, code: 2, stderr: "flag needs an argument"},
+		{name: "a command's -h is not an error", args: []string{"chat", "-h"}, code: 0, stderr: "-json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (see config.example.yaml)")
 	all := fs.Bool("reseal-all", false, "also reseal under privacy.record_key what privacy.old_record_keys sealed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *path == "" || fs.NArg() > 0 {

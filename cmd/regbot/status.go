@@ -37,7 +37,7 @@ func runStatusImport(ctx context.Context, args []string, _ io.Reader, stdout, st
 	encoding := fs.String("encoding", "", "utf-8 or gbk (default: detected)")
 	actor := fs.String("actor", "import", "who the status events name: import or staff:<id>")
 	workers := fs.Int("workers", 8, "rows applied in parallel (each needs a database connection)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *path == "" || fs.NArg() != 1 {

@@ -44,7 +44,7 @@ func openAccountsConfig(ctx context.Context, name string, args []string, stderr 
 	if flags != nil {
 		flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, nil, nil, Config{}, err
 	}
 	if *path == "" {

@@ -21,7 +21,7 @@ func runWechatMenu(ctx context.Context, args []string, _ io.Reader, stdout, stde
 	fs := flag.NewFlagSet("wechat menu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file; its wechat: section holds the menu")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *path == "" || fs.NArg() > 0 {
