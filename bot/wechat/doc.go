@@ -27,12 +27,12 @@
 // # Turns and the five-second rule
 //
 // WeChat retries a message it has no answer to within 5 s. The turn (media
-// download, then the Handler) runs in its own goroutine and the webhook
-// waits for it up to ReplyBudget (3 s). Done in time: the first message is
-// the passive reply (choices as numbered lines) and the rest follows by
-// customer-service messages. Late: the webhook answers "success" and the
-// turn, when done, sends all its messages by customer-service messages.
-// Exactly one of the two sends, so the candidate gets the answer once. A
+// download, then the Handler) runs on the request's goroutine with a timer
+// at ReplyBudget (3 s); no goroutine is started for it. Done in time: the
+// first message is the passive reply (choices as numbered lines) and the
+// rest follows by customer-service messages. Late: the timer answers
+// "success" (complete, with Connection: close) and the turn, when done,
+// sends all its messages by customer-service messages. Exactly one of the two sends, so the candidate gets the answer once. A
 // turn that failed for now is not answered in time at all (see the 503
 // above); one that failed late, and a Handler that panicked, send the
 // plan's wechat_busy.

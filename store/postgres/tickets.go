@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,8 +34,12 @@ func queueTicket(b *pgx.Batch, id store.Identity, planID string, app *int64, e s
 // queueTicketUpdate adds a message to the identity's candidate's latest
 // ticket with the update's code and moves its state: a candidate's message
 // makes it wait for staff again, a staff reply marks it answered, a close
-// closes it. A closed ticket takes no more messages.
-func queueTicketUpdate(b *pgx.Batch, id store.Identity, u store.TicketUpdate, at time.Time) {
+// closes it. A closed ticket takes no more messages. The ticket's row is
+// written only when its state changes (not for each message of a candidate
+// whose ticket is open already).
+//
+// cand is the candidate's id when known (else found by identity).
+func queueTicketUpdate(b *pgx.Batch, id store.Identity, u store.TicketUpdate, at time.Time, cand *int64) {
 	var staff *int64
 	if u.StaffID != 0 {
 		staff = &u.StaffID
@@ -46,7 +53,17 @@ func queueTicketUpdate(b *pgx.Batch, id store.Identity, u store.TicketUpdate, at
 	case u.Author == store.AuthorStaff:
 		state = store.TicketAnswered
 	}
-	b.Queue(`
+	if cand != nil {
+		b.Queue(ticketUpdateKnownSQL, *cand, u.Code, u.Author, staff, u.Text, u.ImageRef, at, state, u.ClosedBy)
+		return
+	}
+	b.Queue(ticketUpdateSQL, id.Channel, id.UserID, u.Code, u.Author, staff, u.Text, u.ImageRef, at, state, u.ClosedBy)
+}
+
+// ticketUpdateSQL is queueTicketUpdate's statement; ticketUpdateKnownSQL
+// is the same with the candidate's id ($1) instead of its identity ($1,
+// $2), the other parameters one place earlier.
+const ticketUpdateSQL = `
 		with tk as (
 			select t.id from tickets t
 			where t.candidate_id = (select candidate_id from identities where channel = $1 and user_id = $2)
@@ -56,13 +73,15 @@ func queueTicketUpdate(b *pgx.Batch, id store.Identity, u store.TicketUpdate, at
 			insert into ticket_messages (ticket_id, author, staff_user_id, text, image_ref, at)
 			select id, $4, $5, $6, $7, $8 from tk where $6 <> '' or $7 <> '')
 		update tickets set
-			state = coalesce(nullif($9, ''), state),
-			state_since = case when nullif($9, '') is not null and $9 <> state then $8 else state_since end,
+			state = $9,
+			state_since = $8,
 			closed_at = case when $9 = 'closed' then $8 else closed_at end,
 			closed_by = case when $9 = 'closed' then $10 else closed_by end
-		where id = (select id from tk)`,
-		id.Channel, id.UserID, u.Code, u.Author, staff, u.Text, u.ImageRef, at, state, u.ClosedBy)
-}
+		where id = (select id from tk) and $9 <> '' and $9 <> state`
+
+var ticketUpdateKnownSQL = regexp.MustCompile(`\$([0-9]+)`).ReplaceAllStringFunc(
+	strings.Replace(ticketUpdateSQL, "(select candidate_id from identities where channel = $1 and user_id = $2)", "$2::bigint", 1),
+	func(p string) string { n, _ := strconv.Atoi(p[1:]); return "$" + strconv.Itoa(n-1) })
 
 const ticketColumns = `t.id, t.candidate_id, t.channel, t.user_id, coalesce(a.plan_id, ''), t.reason, t.code, t.handover,
 	t.state, t.opened_at, t.state_since, coalesce(t.assignee_id, 0), coalesce(u.login, ''), t.claimed_at,

@@ -63,7 +63,7 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 		queueTicket(b, t.Identity, t.PlanID, app, e, t.At)
 	}
 	for _, u := range st.Tickets {
-		queueTicketUpdate(b, t.Identity, u, t.At)
+		queueTicketUpdate(b, t.Identity, u, t.At, cand)
 	}
 	if t.CancelReminders {
 		queueCancelReminders(b, t.Identity)
