@@ -114,7 +114,10 @@ type ConsoleDeps struct {
 	// Statuses sets a candidate's status from their page (optional: no
 	// form without it).
 	Statuses *StatusChanger
-	Limiter  RateLimiter
+	// StatusImport applies the official system's export from the bulk
+	// status page (admins; optional: no page without it).
+	StatusImport *StatusImport
+	Limiter      RateLimiter
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -213,6 +216,9 @@ func (c *Console) Routes(mux Mux) {
 	mux.Handle("GET /admin/audit", c.Admin(c.auditPage))
 	if c.deps.Broadcasts != nil {
 		c.broadcastRoutes(mux) // /admin/broadcasts…, /admin/segments…
+	}
+	if c.deps.StatusImport != nil {
+		c.statusImportRoutes(mux) // /admin/statuses
 	}
 
 	// Anything else under /admin/: sign-in first, then "not found".

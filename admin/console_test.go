@@ -80,6 +80,8 @@ func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
 		Store: pg, Engine: engine, Turns: router, Blobs: blobs, Packages: pkgs, Limiter: mem, Now: clock.now,
 		IsDuplicate: func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
 		Broadcasts:  broadcasts.NewService(pg, plan, blobs, log),
+		StatusImport: admin.NewStatusImport(admin.NewStatusChanger(router, func(err error) bool { return errors.Is(err, bot.ErrDuplicate) }),
+			pg, plan),
 	}, log)
 	if err != nil {
 		t.Fatal(err)

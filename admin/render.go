@@ -49,8 +49,10 @@ type pageBody struct {
 	SignedIn bool
 	// Broadcasts says the 群发 pages are there (not on the embedded store).
 	Broadcasts bool
-	CSRF       string
-	Nav        string
+	// StatusImport says the bulk status page is there.
+	StatusImport bool
+	CSRF         string
+	Nav          string
 	// Flash is a short confirmation of the last action.
 	Flash   string
 	Version string
@@ -110,6 +112,7 @@ func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int,
 	body.Title, body.Version = title, staticVersion
 	body.Nav = name
 	body.Broadcasts = c.deps.Broadcasts != nil
+	body.StatusImport = c.deps.StatusImport != nil
 	if who := staffOf(r); who != nil {
 		body.SignedIn, body.Name, body.Login, body.Admin = true, who.user.DisplayName, who.user.Login, who.user.Role == store.RoleAdmin
 		body.CSRF = who.session.CSRF

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,10 @@ func routePath(pattern string) (string, string) {
 	}
 	return method, path
 }
+
+// adminPrefixes are the paths of the admins' pages: accounts, the audit
+// log, broadcasts and segments, bulk statuses.
+var adminPrefixes = []string{"/admin/users", "/admin/audit", "/admin/broadcasts", "/admin/segments", "/admin/statuses"}
 
 // public are the routes that answer without a session.
 var public = map[string]bool{
@@ -70,10 +75,28 @@ func TestStaffOnAdminRoutesIsForbidden(t *testing.T) {
 	target := b.addUser("staff2", store.RoleStaff)
 	c := b.client()
 	c.mustSignIn("staff1")
-	for _, path := range []string{"/admin/users", "/admin/audit"} {
-		if status, _, body := c.get(path); status != http.StatusForbidden || !strings.Contains(body, "只有管理员") {
-			t.Errorf("staff GET %s: %d, want 403", path, status)
+	// Every mounted route of the admins' pages, GET or POST (with the
+	// session's own CSRF token), is refused.
+	checked := 0
+	for _, pattern := range b.routes {
+		method, path := routePath(pattern)
+		if !slices.ContainsFunc(adminPrefixes, func(p string) bool { return strings.HasPrefix(path, p) }) {
+			continue
 		}
+		checked++
+		var status int
+		var body string
+		if method == http.MethodPost {
+			status, _, body = c.post(path, url.Values{"action": {"disable"}, "name": {"x"}})
+		} else {
+			status, _, body = c.get(path)
+		}
+		if status != http.StatusForbidden || !strings.Contains(body, "只有管理员") {
+			t.Errorf("staff %s %s: %d, want 403", method, path, status)
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("only %d admin routes checked: %v", checked, b.routes)
 	}
 	for _, form := range []url.Values{
 		{"login": {"sneaky"}, "display_name": {"x"}, "role": {"admin"}, "password": {testPassword}},

@@ -339,9 +339,10 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 		}
 		s.console, err = admin.NewConsole(cfg.Admin, admin.ConsoleDeps{
 			Store: st.console, Engine: engine, Turns: router, Blobs: blobs, Packages: packages, Limiter: st.limiter,
-			Statuses:    newStatusChanger(router),
-			Broadcasts:  s.broadcastService,
-			IsDuplicate: func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
+			Statuses:     newStatusChanger(router),
+			StatusImport: admin.NewStatusImport(newStatusChanger(router), st.statuses, plan),
+			Broadcasts:   s.broadcastService,
+			IsDuplicate:  func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
 		}, log)
 		if err != nil {
 			return nil, err
