@@ -117,7 +117,10 @@ type ConsoleDeps struct {
 	// StatusImport applies the official system's export from the bulk
 	// status page (admins; optional: no page without it).
 	StatusImport *StatusImport
-	Limiter      RateLimiter
+	// QueueUI is the queue's own dashboard (riverui, prefix QueueUIPath),
+	// for admins (optional).
+	QueueUI http.Handler
+	Limiter RateLimiter
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -219,6 +222,9 @@ func (c *Console) Routes(mux Mux) {
 	}
 	if c.deps.StatusImport != nil {
 		c.statusImportRoutes(mux) // /admin/statuses
+	}
+	if c.deps.QueueUI != nil {
+		c.queueUIRoutes(mux) // /admin/river/
 	}
 
 	// Anything else under /admin/: sign-in first, then "not found".

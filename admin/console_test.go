@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -82,6 +83,9 @@ func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
 		Broadcasts:  broadcasts.NewService(pg, plan, blobs, log),
 		StatusImport: admin.NewStatusImport(admin.NewStatusChanger(router, func(err error) bool { return errors.Is(err, bot.ErrDuplicate) }),
 			pg, plan),
+		QueueUI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "queue dashboard: %s %s", r.Method, r.URL.Path) // stands in for riverui
+		}),
 	}, log)
 	if err != nil {
 		t.Fatal(err)

@@ -49,8 +49,10 @@ type pageBody struct {
 	SignedIn bool
 	// Broadcasts says the 群发 pages are there (not on the embedded store).
 	Broadcasts bool
-	// StatusImport says the bulk status page is there.
+	// StatusImport says the bulk status page is there; QueueUI the
+	// queue's dashboard.
 	StatusImport bool
+	QueueUI      bool
 	CSRF         string
 	Nav          string
 	// Flash is a short confirmation of the last action.
@@ -113,6 +115,7 @@ func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int,
 	body.Nav = name
 	body.Broadcasts = c.deps.Broadcasts != nil
 	body.StatusImport = c.deps.StatusImport != nil
+	body.QueueUI = c.deps.QueueUI != nil
 	if who := staffOf(r); who != nil {
 		body.SignedIn, body.Name, body.Login, body.Admin = true, who.user.DisplayName, who.user.Login, who.user.Role == store.RoleAdmin
 		body.CSRF = who.session.CSRF
@@ -369,8 +372,27 @@ func (c *Console) ticketReason(reason string) string {
 		return "连续 3 次未答对（" + label + "）"
 	case dialogs.TicketSpecialCase:
 		return "需人工确认的情况（" + detail + "）"
+	case dialogs.TicketReview:
+		return "不在列表中的回答，请人工判断（" + c.listLabel(detail) + "）"
 	}
 	return reason
+}
+
+// listLabel names a plan list by the question that answers from it.
+func (c *Console) listLabel(list string) string {
+	var find func([]dialogs.Slot) string
+	find = func(slots []dialogs.Slot) string {
+		for _, sl := range slots {
+			if sl.List == list {
+				return sl.Label
+			}
+			if l := find(sl.Fields); l != "" {
+				return l
+			}
+		}
+		return ""
+	}
+	return cmp.Or(find(c.plan.Slots), list)
 }
 
 // flagged reports a ticket nobody claimed for longer than TicketFlagAfter.

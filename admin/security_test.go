@@ -32,7 +32,7 @@ func routePath(pattern string) (string, string) {
 
 // adminPrefixes are the paths of the admins' pages: accounts, the audit
 // log, broadcasts and segments, bulk statuses.
-var adminPrefixes = []string{"/admin/users", "/admin/audit", "/admin/broadcasts", "/admin/segments", "/admin/statuses"}
+var adminPrefixes = []string{"/admin/users", "/admin/audit", "/admin/broadcasts", "/admin/segments", "/admin/statuses", "/admin/river/"}
 
 // public are the routes that answer without a session.
 var public = map[string]bool{

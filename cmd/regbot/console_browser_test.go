@@ -373,6 +373,12 @@ log:
 	}
 	b.screenshot("console-dashboard.png")
 
+	// Admins have the queue's own dashboard (River UI) from the menu; it
+	// renders under the console's session (and without breaking its CSP).
+	b.clickAndLoad(`nav a[href="/admin/river/"]`)
+	b.waitJS(`location.pathname.startsWith('/admin/river/') && document.body.innerText.includes('Pause live updates')`)
+	b.screenshot("console-queue.png")
+
 	// The inbox, open before the ticket exists.
 	b.open(base + "/admin/tickets")
 	b.waitJS(`!!document.querySelector('#inbox')`)

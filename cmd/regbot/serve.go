@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	goredis "github.com/redis/go-redis/v9"
 
+	"riverqueue.com/riverui"
+
 	"regbot/admin"
 	"regbot/bot"
 	"regbot/bot/telegram"
@@ -122,8 +124,11 @@ type stores struct {
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
 	}
-	checks []readiness
-	close  func()
+	// queueUI is River's dashboard for the console's admins (nil on the
+	// embedded store).
+	queueUI *riverui.Handler
+	checks  []readiness
+	close   func()
 }
 
 // readiness is one dependency /readyz checks; one that degrades leaves
@@ -204,6 +209,9 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	st.unreachable = rec.MarkUnreachable
 	st.broadcasts, st.pace = rec, rec
 	st.checks = append(st.checks, readiness{name: "postgres", check: rec.Ping})
+	if st.queueUI, err = newQueueUI(ctx, pool, log); err != nil {
+		return fail(err)
+	}
 
 	if cfg.Redis.URL == "" {
 		m := memory.New()
@@ -341,6 +349,7 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 			Store: st.console, Engine: engine, Turns: router, Blobs: blobs, Packages: packages, Limiter: st.limiter,
 			Statuses:     newStatusChanger(router),
 			StatusImport: admin.NewStatusImport(newStatusChanger(router), st.statuses, plan),
+			QueueUI:      queueUIHandler(st.queueUI),
 			Broadcasts:   s.broadcastService,
 			IsDuplicate:  func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
 		}, log)
@@ -481,6 +490,12 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 		return err
 	}
 	defer s.notifier.Stop()
+	// River's dashboard: its background work ends with ctx.
+	if s.stores.queueUI != nil && s.console != nil {
+		if err := s.stores.queueUI.Start(ctx); err != nil {
+			return err
+		}
+	}
 	// Broadcasts hand their recipients to the notifier: they stop first.
 	if s.broadcasts != nil {
 		if err := s.broadcasts.Start(ctx); err != nil {

@@ -1,0 +1,79 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"regbot/store"
+)
+
+// The queue's own dashboard (riverqueue.com/riverui) for admins, at
+// /admin/river/: River's jobs, queues and their states, as the outbox's
+// deliveries run through them. The UI is River's single-page app talking
+// to its own JSON API, so it gets the console's session and role checks
+// but not its forms' CSRF token: a request that changes something (retry,
+// cancel, delete a job) must come from the console's own origin, as the
+// browser's Fetch Metadata or Origin header says, and is audited.
+
+// QueueUIPath is where the queue's dashboard is mounted.
+const QueueUIPath = "/admin/river"
+
+func (c *Console) queueUIRoutes(mux Mux) {
+	mux.Handle(QueueUIPath+"/", c.queueUI(c.deps.QueueUI))
+}
+
+func (c *Console) queueUI(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, ok := c.session(w, r)
+		if !ok {
+			setSecurityHeaders(w.Header())
+			c.toSignIn(w, r)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), staffKey{}, who))
+		if who.user.Role != store.RoleAdmin {
+			setSecurityHeaders(w.Header())
+			c.audit(r, "denied", r.Method+" "+r.URL.Path, "admin only")
+			c.renderError(w, r, http.StatusForbidden, "只有管理员可以使用此功能。")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !sameOrigin(r) {
+				setSecurityHeaders(w.Header())
+				c.audit(r, "csrf.refused", r.Method+" "+r.URL.Path, "not from the console's origin")
+				c.renderError(w, r, http.StatusForbidden, "页面已过期或来源不明，请刷新页面后重试。")
+				return
+			}
+			c.audit(r, "queue.change", r.Method+" "+r.URL.Path, "")
+		}
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cache-Control", "no-store")
+		// River's app sets inline styles and shows data: icons.
+		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
+			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// sameOrigin says a browser sent r from a page of this site: Fetch
+// Metadata when the browser sends it, else the Origin header. A request
+// with neither is refused.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+	default:
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"riverqueue.com/riverui"
+
+	"regbot/admin"
+)
+
+// newQueueUI is River's own dashboard (riverqueue.com/riverui) over the
+// record's queue, which the console mounts for admins at
+// admin.QueueUIPath. Its River client is never started: it only reads and
+// changes jobs for the UI, the notifier's client works them.
+func newQueueUI(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) {
+	var schema string
+	if err := pool.QueryRow(ctx, "select current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("queue dashboard: %w", err)
+	}
+	quiet := slog.New(warnAndAbove{log.Handler()})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schema, Logger: quiet})
+	if err != nil {
+		return nil, fmt.Errorf("queue dashboard: %w", err)
+	}
+	h, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(client, nil),
+		Logger:    quiet,
+		Prefix:    admin.QueueUIPath,
+		// A job's args are an outbox row's id: nothing personal, but
+		// nothing worth a column either.
+		JobListHideArgsByDefault: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue dashboard: %w", err)
+	}
+	return h, nil
+}
+
+// warnAndAbove passes on the records of at least warning level: River's
+// and the UI's informational lines would repeat what serve logs.
+type warnAndAbove struct{ slog.Handler }
+
+func (h warnAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnAndAbove{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnAndAbove) WithGroup(name string) slog.Handler {
+	return warnAndAbove{h.Handler.WithGroup(name)}
+}
+
+// queueUIHandler is h as the console's optional handler (nil stays nil).
+func queueUIHandler(h *riverui.Handler) http.Handler {
+	if h == nil {
+		return nil
+	}
+	return h
+}
