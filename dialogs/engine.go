@@ -318,7 +318,10 @@ func (e *Engine) dispatch(t *turn) error {
 	case in.Image != nil:
 		return e.image(t)
 	}
-	if cmd := e.command(in); cmd != cmdNone {
+	// 转人工审核 under an unlisted answer is the pending question's own
+	// choice (a review ticket, the answer kept), not the 转人工 command.
+	reviewAsked := s.Pending != nil && s.Pending.Kind == PendingUnlisted && in.Choice == choiceHuman
+	if cmd := e.command(in); cmd != cmdNone && !reviewAsked {
 		return e.runCommand(t, cmd)
 	}
 	if done, err := e.statusWords(t); done || err != nil {

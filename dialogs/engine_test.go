@@ -335,6 +335,35 @@ func TestUnlistedOccupationOffersReview(t *testing.T) {
 	}
 }
 
+// TestUnlistedOccupationReviewButton: 转人工审核 under an unlisted
+// occupation opens a review ticket and keeps the answer; it is not the
+// 转人工 command (which would hand the conversation over).
+func TestUnlistedOccupationReviewButton(t *testing.T) {
+	t.Parallel()
+	c := newConversation(t, dialogs.Options{})
+	c.say("是", "某某会计师事务所", "审计助理")
+	if slices.ContainsFunc(c.choices(), func(x dialogs.Choice) bool { return x.ID == "none" }) {
+		c.send(dialogs.Inbound{Choice: "none"})
+	}
+	if !slices.ContainsFunc(c.choices(), func(x dialogs.Choice) bool { return x.ID == "cmd:human" }) {
+		t.Fatalf("no 转人工审核 under the unlisted occupation: %+v", c.choices())
+	}
+	c.events = nil
+	c.send(dialogs.Inbound{Choice: "cmd:human"})
+	var esc []dialogs.Event
+	for _, ev := range c.events {
+		if ev.Kind == dialogs.EventEscalation {
+			esc = append(esc, ev)
+		}
+	}
+	if len(esc) != 1 || esc[0].Handover || esc[0].Reason != dialogs.TicketReview+":occupations" || esc[0].Text != "审计助理" {
+		t.Fatalf("转人工审核 opened %+v; want one review ticket", esc)
+	}
+	if c.s.Handover != nil || c.asked() != "work_history.start" || !strings.Contains(c.lastText(), esc[0].Code) {
+		t.Fatalf("after 转人工审核: handover %+v, asked %q, said %q", c.s.Handover, c.asked(), c.lastText())
+	}
+}
+
 func TestEditingToAnotherConditionResendsTheChecklist(t *testing.T) {
 	t.Parallel()
 	c := newConversation(t, dialogs.Options{})
