@@ -2,9 +2,11 @@ package admin_test
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"regbot/admin"
 	"regbot/dialogs"
@@ -88,5 +90,54 @@ func TestEveryEscalationOpensATicket(t *testing.T) {
 	}
 	if _, _, body := c.get("/admin/"); !strings.Contains(body, `id="waiting">5<`) {
 		t.Errorf("the dashboard does not count 5 tickets waiting")
+	}
+}
+
+// TestUnclaimedTicketsAreFlagged: a ticket nobody claimed for longer than
+// ticket_flag_after is flagged in the inbox (and the dashboard's longest
+// wait turns red); a claimed one is not.
+func TestUnclaimedTicketsAreFlagged(t *testing.T) {
+	t.Parallel()
+	b := setupConsole(t, admin.Config{Console: admin.ConsoleConfig{TicketFlagAfter: 20 * time.Minute, SessionIdle: 2 * time.Hour}})
+	b.addUser("zhou", store.RoleStaff)
+	code := regexp.MustCompile(`工单号 ([0-9A-Z]{6})`)
+	open := func(user string) string {
+		t.Helper()
+		id := store.Identity{Channel: "wechat", UserID: user}
+		b.say(id, user+"-1", dialogs.Inbound{Text: "你好"})
+		res := b.say(id, user+"-2", dialogs.Inbound{Text: "转人工"})
+		m := code.FindStringSubmatch(res.Messages[0].Text)
+		if m == nil {
+			t.Fatalf("转人工 said %q", res.Messages[0].Text)
+		}
+		return m[1]
+	}
+	waiting, claimed := open("o-flag-1"), open("o-flag-2")
+	c := b.client()
+	c.mustSignIn("zhou")
+	row := func(inbox, code string) string {
+		return regexp.MustCompile(`(?s)<li class="([^"]*)" data-ticket="` + code + `".*?</li>`).FindString(inbox)
+	}
+	_, _, inbox := c.get("/admin/tickets")
+	if r := row(inbox, waiting); r == "" || strings.Contains(r, "超时未认领") || strings.Contains(r, "flagged") {
+		t.Fatalf("a new ticket is flagged: %q", r)
+	}
+	m := regexp.MustCompile(`href="/admin/tickets/(\d+)"[^>]*>\s*<div class="row-main">\s*<span class="code">` + claimed).FindStringSubmatch(inbox)
+	if m == nil {
+		t.Fatalf("ticket %s not in the inbox:\n%s", claimed, inbox)
+	}
+	if status, _, _ := c.post("/admin/tickets/"+m[1]+"/claim", nil); status != http.StatusSeeOther {
+		t.Fatalf("claim: %d", status)
+	}
+	b.clock.advance(21 * time.Minute)
+	_, _, inbox = c.do(http.MethodGet, "/admin/tickets/live", nil, http.Header{"X-Regbot-Poll": {"1"}})
+	if r := row(inbox, waiting); !strings.Contains(r, "flagged") || !strings.Contains(r, "超时未认领") || !strings.Contains(r, "已等待 21 分钟") {
+		t.Errorf("an unclaimed ticket 21 minutes old is not flagged: %q", r)
+	}
+	if r := row(inbox, claimed); r == "" || strings.Contains(r, "超时未认领") {
+		t.Errorf("a claimed ticket is flagged: %q", r)
+	}
+	if _, _, dash := c.get("/admin/"); !strings.Contains(dash, `class="tile alert" href="/admin/tickets"`) {
+		t.Error("the dashboard's longest wait is not marked past ticket_flag_after")
 	}
 }
