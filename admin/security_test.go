@@ -203,6 +203,9 @@ func TestCandidateTextIsEscaped(t *testing.T) {
 			t.Errorf("%s does not show the text escaped", name)
 		}
 	}
+	if !b.audited("candidate.view", "staff1") {
+		t.Error("the audit log misses the candidate page view")
+	}
 }
 
 var previewLink = regexp.MustCompile(`href="(/admin/candidates/\d+/documents/\d+\?k=[^"]+)"`)
@@ -249,6 +252,12 @@ func TestPreviewLinksBelongToTheirSession(t *testing.T) {
 	}
 	if status, loc, _ := a.get(link); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/signin") {
 		t.Errorf("preview after sign-out: %d → %q, want sign-in", status, loc)
+	}
+	// Signed in again, the same browser has a new session: the old link
+	// stays dead.
+	a.mustSignIn("staff1")
+	if status, _, _ := a.get(link); status != http.StatusForbidden {
+		t.Errorf("the old preview link in a new session: %d, want 403", status)
 	}
 	if !b.audited("document.denied", "staff2") || !b.audited("document.view", "staff1") || !b.audited("signout", "staff1") {
 		t.Error("the audit log misses the preview, the refused preview or the sign-out")
