@@ -112,6 +112,10 @@ func TestHandoverToStaffAndBack(t *testing.T) {
 	if txt := b.lastText(); !strings.Contains(txt, "【您的报名进度】") || b.asked() != "" || len(b.events(dialogs.EventTicket)) != 0 {
 		t.Fatalf("进度 during hand-over: %q, asked %q", txt, b.asked())
 	}
+	b.say("帮助")
+	if txt := b.lastText(); txt == "" || b.asked() != "" || len(b.events(dialogs.EventTicket)) != 0 {
+		t.Fatalf("帮助 during hand-over: %q, asked %q, events %+v", txt, b.asked(), b.last.Events)
+	}
 	b.say("修改")
 	if txt := b.lastText(); !strings.Contains(txt, "结束人工") || b.s.Pending != nil {
 		t.Fatalf("修改 during hand-over: %q, pending %+v", txt, b.s.Pending)
