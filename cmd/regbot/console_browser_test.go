@@ -378,6 +378,9 @@ log:
 	b.clickAndLoad(`nav a[href="/admin/river/"]`)
 	b.waitJS(`location.pathname.startsWith('/admin/river/') && document.body.innerText.includes('Pause live updates')`)
 	b.screenshot("console-queue.png")
+	b.open(base + "/admin/statuses")
+	b.waitJS(`!!document.querySelector('#import-form') && document.querySelector('#dry-run').checked`)
+	b.screenshot("console-statuses.png")
 
 	// The inbox, open before the ticket exists.
 	b.open(base + "/admin/tickets")
