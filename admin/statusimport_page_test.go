@@ -48,7 +48,7 @@ func TestBulkStatusPage(t *testing.T) {
 	b.addUser("boss", store.RoleAdmin)
 	b.addUser("clerk", store.RoleStaff)
 	withdrawn := b.candidate("o-bulk-1", "赵一", "13800000001")
-	other := b.candidate("o-bulk-2", "钱二", "13800000002")
+	other := b.candidate("o-bulk-2", "孙二", "13800000002")
 	const file = "手机号,状态,原因\n13800000001,已撤销,考生本人申请撤销\n13800000002,缴费成功,\n13900000009,审核中,\n"
 	status := func(id store.Identity) store.Status {
 		t.Helper()
