@@ -408,13 +408,19 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/signin?bye=1", http.StatusSeeOther)
 }
 
+// consoleCSP allows only the console's own script and style.
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 // setSecurityHeaders keeps console pages out of frames, caches and other
-// sites' reach; the CSP allows only the console's own script and style.
-func setSecurityHeaders(h http.Header) {
+// sites' reach, under the console's CSP.
+func setSecurityHeaders(h http.Header) { setHeaders(h, consoleCSP) }
+
+// setHeaders sets the console's security headers with the page's CSP.
+func setHeaders(h http.Header, csp string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
-		"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", csp)
 }

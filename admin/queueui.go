@@ -19,6 +19,11 @@ import (
 // QueueUIPath is where the queue's dashboard is mounted.
 const QueueUIPath = "/admin/river"
 
+// queueUICSP is the dashboard's CSP: River's app sets inline styles and
+// shows data: icons.
+const queueUICSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 func (c *Console) queueUIRoutes(mux Mux) {
 	mux.Handle(QueueUIPath+"/", c.queueUI(c.deps.QueueUI))
 }
@@ -47,14 +52,7 @@ func (c *Console) queueUI(h http.Handler) http.Handler {
 			}
 			c.audit(r, "queue.change", r.Method+" "+r.URL.Path, "")
 		}
-		hd := w.Header()
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Cache-Control", "no-store")
-		// River's app sets inline styles and shows data: icons.
-		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
-			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		setHeaders(w.Header(), queueUICSP)
 		h.ServeHTTP(w, r)
 	})
 }
