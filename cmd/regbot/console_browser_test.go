@@ -415,6 +415,8 @@ log:
 	}
 	b.open(b.eval(`location.href`))
 	b.waitJS(`document.querySelector('#thread').textContent.includes('我想问报名费多少钱')`)
+	// The ticket shows the reply delivered, and WeChat's window open.
+	b.waitJS(`!!document.querySelector('#replies [data-state="sent"]') && document.querySelector('#reply-window').dataset.open === 'true'`)
 	b.screenshot("console-ticket.png")
 	// Close: the candidate is back with the bot, at the question where they left.
 	b.clickAndLoad("#close")
