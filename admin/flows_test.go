@@ -3,6 +3,7 @@ package admin_test
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"image"
 	"image/color"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"regbot/admin"
 	"regbot/dialogs"
@@ -80,6 +82,45 @@ func TestDashboardShowsTheNumbers(t *testing.T) {
 	}
 	if !regexp.MustCompile(`class="day" data-day="[0-9/]+" data-n="3"`).MatchString(body) {
 		t.Error("the per-day chart does not show today's 3")
+	}
+
+	// A fourth candidate the official system moved on to awaiting
+	// payment; 90 minutes later the ticket is the longest wait, past
+	// ticket_flag_after, and the funnel counts who reached each step.
+	paying := store.Identity{Channel: "telegram", UserID: "d4"}
+	s := b.engine.NewSession(paying)
+	s.Answers = map[string]any{"name": "王五"}
+	for i, st := range []store.Status{"", store.StatusMaterialsReady, store.StatusUnderReview, store.StatusAwaitingPayment} {
+		s.Status = cmp.Or(st, store.StatusCollecting)
+		data, err := s.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := store.Turn{Identity: paying, PlanID: s.PlanID, MsgID: "d4-" + strconv.Itoa(i), Inbound: "x", Session: data,
+			Answers: s.Answers, Condition: "C2", Status: st, At: time.Now()}
+		if err := b.pg.RecordTurn(context.Background(), &tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.clock.advance(90 * time.Minute)
+	c.mustSignIn("zhao") // the idle session ended
+	_, _, body = c.get("/admin/")
+	for _, want := range []string{`id="total">4<`, `id="waiting">1<`, `class="tile alert" href="/admin/tickets"><span class="num small" id="oldest">1 小时 30 分钟<`,
+		`data-label="待缴费" data-n="1"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %s", want)
+		}
+	}
+	figures := strings.Split(body, `<figure class="card chart">`)
+	if len(figures) != 5 || !strings.Contains(figures[2], "报名进度漏斗") {
+		t.Fatalf("the dashboard's second chart is not the funnel:\n%s", body)
+	}
+	var funnel []string
+	for _, m := range regexp.MustCompile(`data-label="([^"]+)" data-n="(\d+)"`).FindAllStringSubmatch(figures[2], -1) {
+		funnel = append(funnel, m[1]+"="+m[2])
+	}
+	if got := strings.Join(funnel, ","); got != "收集资料中=4,材料已齐=1,审核中=1,待缴费=1,已缴费=0,准考证可打印=0" {
+		t.Errorf("funnel %s", got)
 	}
 }
 
