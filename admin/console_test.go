@@ -33,7 +33,7 @@ import (
 // consoleBundle is the console on a PostgreSQL record of its own, with the
 // Router the bot runs on, served on a random port.
 type consoleBundle struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	pool   *pgxpool.Pool
 	pg     *postgres.Store
@@ -47,7 +47,7 @@ type consoleBundle struct {
 
 const testPassword = "correct horse battery"
 
-func setupConsole(t *testing.T, cfg admin.Config) *consoleBundle {
+func setupConsole(t testing.TB, cfg admin.Config) *consoleBundle {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
