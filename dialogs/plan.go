@@ -126,6 +126,10 @@ type Understanding struct {
 	// QuestionWords make a message a question ("怎么", "多少", "吗"), as a
 	// question mark does.
 	QuestionWords []string `yaml:"question_words"`
+	// NotQuestions are words that hold a question word but ask nothing
+	// ("管理咨询" in an employer's or an occupation's name, "哪吒"): they
+	// are left out when a message is looked at for question words.
+	NotQuestions []string `yaml:"not_questions"`
 	// Later are words that say "I will send it later" ("明天再发"): at an
 	// upload they get a friendly "whenever you are ready", not an error.
 	Later []string `yaml:"later"`

@@ -41,6 +41,7 @@ type understanding struct {
 	commands      map[string]command
 	greetings     map[string]bool
 	questionWords []string
+	notQuestions  *strings.Replacer
 	laterWords    []string
 	faq           *faqIndex
 }
@@ -60,6 +61,13 @@ func newUnderstanding(p *Plan) *understanding {
 			u.questionWords = append(u.questionWords, n)
 		}
 	}
+	var not []string
+	for _, w := range p.Understanding.NotQuestions {
+		if n := answers.Normalize(w); n != "" {
+			not = append(not, n, "")
+		}
+	}
+	u.notQuestions = strings.NewReplacer(not...)
 	for _, w := range p.Understanding.Later {
 		if n := normalized(w); n != "" {
 			u.laterWords = append(u.laterWords, n)
@@ -76,12 +84,13 @@ func (u *understanding) greeting(text string) bool {
 }
 
 // isQuestion reports a message that asks something: a question mark or a
-// question word.
+// question word (not one inside the plan's not_questions words).
 func (u *understanding) isQuestion(text string) bool {
 	n := answers.Normalize(text)
 	if strings.ContainsAny(n, "?？") {
 		return true
 	}
+	n = u.notQuestions.Replace(n)
 	for _, w := range u.questionWords {
 		if strings.Contains(n, w) {
 			return true

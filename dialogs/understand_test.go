@@ -345,6 +345,12 @@ func TestCandidateMessages(t *testing.T) {
 			reaction{ask: "id_number", says: []string{"转人工"}, never: []string{"只能包含数字"}, kept: true}},
 		{"a student asks", atStart, "我是学生可以报名吗",
 			reaction{ask: "work_history.more", says: []string{"应届毕业生"}, kept: true}},
+		{"an employer whose name holds a question word", atEmployer, "杭州某某企业管理咨询有限公司",
+			reaction{ask: "work_history.occupation", check: draftField("employer", "杭州某某企业管理咨询有限公司")}},
+		{"a listed occupation holding a question word", atOccupation, "管理咨询专业人员",
+			reaction{ask: "work_history.start", check: draftOccupation("管理咨询专业人员", true)}},
+		{"咨询 said to ask is still a question", atEmployer, "我想咨询一下考试地点",
+			reaction{ask: "work_history.employer", says: []string{"暂时答不了"}, kept: true, escalates: true}},
 		// Issue 12: no raw placeholder, every gap named.
 		{"no work and no school: every gap of the nearest condition", atSchool, "3",
 			reaction{says: []string{"第（一）条", "需先取得", "取得证书后需累计"}, never: noRaw}},

@@ -1,11 +1,13 @@
 package dialogs_test
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
 
 	"regbot/dialogs"
+	"regbot/plans"
 )
 
 // outcome is what typing a title at a list question leads to.
@@ -174,5 +176,61 @@ func checkOutcome(t *testing.T, c *conversation, want outcome) {
 		if stored != "" || !strings.Contains(c.lastText(), "不在") || slices.Contains(labels, "都不是") || labels[0] != "重新填写" {
 			t.Errorf("stored %q, choices %v: want re-enter / keep / review (%s)", stored, labels, c.lastText())
 		}
+	}
+}
+
+// TestEveryListEntryIsAnAnswer types every entry of both lists, and
+// employers named like real companies, at their questions: none is taken
+// for a question (a question word inside a name, 咨询 in 管理咨询专业人员
+// or in "企业管理咨询有限公司", must not make it one), each is stored.
+func TestEveryListEntryIsAnAnswer(t *testing.T) {
+	t.Parallel()
+	plan, err := plans.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type typed struct {
+		setup      []string
+		text, want string
+	}
+	var cases []typed
+	for _, e := range plan.Lists["occupations"].Entries {
+		cases = append(cases, typed{atOccupation, e, e})
+	}
+	for _, e := range plan.Lists["majors"].Entries {
+		cases = append(cases, typed{atMajor, e, e})
+	}
+	for _, e := range []string{"杭州某某企业管理咨询有限公司", "浙江某某信息咨询服务有限公司", "某某咨询公司", "上海某某网络科技有限公司",
+		"某某文化传媒工作室", "某某市场营销策划有限公司", "某某电子商务商行（个体工商户）", "哪吒某某科技有限公司"} {
+		cases = append(cases, typed{atEmployer, e, ""})
+	}
+	for _, tc := range cases {
+		t.Run(tc.text, func(t *testing.T) {
+			t.Parallel()
+			c := newConversation(t, dialogs.Options{})
+			c.say(tc.setup...)
+			asked := c.asked()
+			c.say(tc.text)
+			for _, ev := range c.events {
+				if ev.Kind == dialogs.EventEscalation {
+					t.Fatalf("%q at %s went to staff as a question: %s", tc.text, asked, c.lastText())
+				}
+			}
+			if c.asked() == asked {
+				t.Fatalf("%q at %s was not taken: %s", tc.text, asked, c.lastText())
+			}
+			stored := ""
+			switch {
+			case c.s.Draft != nil && asked == "work_history.employer":
+				stored = c.s.Draft.Employer
+			case c.s.Draft != nil:
+				stored = c.s.Draft.Occupation
+			default:
+				stored, _ = c.s.Answers["major"].(string)
+			}
+			if want := cmp.Or(tc.want, tc.text); stored != want {
+				t.Errorf("stored %q, want %q", stored, want)
+			}
+		})
 	}
 }
