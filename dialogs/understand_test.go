@@ -1,6 +1,9 @@
 package dialogs_test
 
 import (
+	"image/jpeg"
+	"image"
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -351,6 +354,10 @@ func TestCandidateMessages(t *testing.T) {
 			reaction{ask: "work_history.start", check: draftOccupation("管理咨询专业人员", true)}},
 		{"咨询 said to ask is still a question", atEmployer, "我想咨询一下考试地点",
 			reaction{ask: "work_history.employer", says: []string{"暂时答不了"}, kept: true, escalates: true}},
+		{"承诺书 names the one letter 第（二）条 needs", atUpload, "承诺书",
+			reaction{ask: "work_commitment", kept: true}},
+		{"身份证反面 is the 国徽面", atUpload, "身份证反面",
+			reaction{ask: "id_card_back", kept: true}},
 		// Issue 12: no raw placeholder, every gap named.
 		{"no work and no school: every gap of the nearest condition", atSchool, "3",
 			reaction{says: []string{"第（一）条", "需先取得", "取得证书后需累计"}, never: noRaw}},
@@ -634,4 +641,56 @@ func TestPlausibleAnswersAreNeverTakenForFAQ(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestNearIdenticalCopyIsRefusedForAnotherMaterial: the 申报表's photo
+// re-encoded, or scaled down as a phone's "send smaller" does, is the same
+// picture to the perceptual hash: it is refused as the 工作经历承诺书, while
+// a different sheet is taken.
+func TestNearIdenticalCopyIsRefusedForAnotherMaterial(t *testing.T) {
+	t.Parallel()
+	form := sceneJPEG(t, 1240, 1754, 77)
+	src, err := jpeg.Decode(bytes.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := image.NewRGBA(image.Rect(0, 0, 620, 877))
+	for y := range 877 {
+		for x := range 620 {
+			half.Set(x, y, src.At(2*x, 2*y))
+		}
+	}
+	for name, copyData := range map[string][]byte{
+		"re-encoded at quality 50": encodeJPEGQuality(t, src, 50),
+		"halved":                   encodeJPEGQuality(t, half, 85),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newConversation(t, dialogs.Options{Inspector: materials.NewInspector(planTexts(t))})
+			c.toUploads()
+			c.say("申报表")
+			c.send(dialogs.Inbound{Image: &dialogs.Image{Data: form}})
+			if c.s.Materials["application_form"].Ref == "" {
+				t.Fatalf("the form was not taken: %s", c.lastText())
+			}
+			c.say("工作经历承诺书")
+			c.send(dialogs.Inbound{Image: &dialogs.Image{Data: copyData}})
+			if c.s.Materials["work_commitment"].Ref != "" || !strings.Contains(c.lastText(), "同一张") || c.asked() != "work_commitment" {
+				t.Fatalf("a copy of the 申报表 was taken as the 承诺书 (asked %q): %s", c.asked(), c.lastText())
+			}
+			c.send(dialogs.Inbound{Image: &dialogs.Image{Data: sceneJPEG(t, 1240, 1754, 78)}})
+			if c.s.Materials["work_commitment"].Ref == "" {
+				t.Fatalf("a different sheet was not taken: %s", c.lastText())
+			}
+		})
+	}
+}
+
+func encodeJPEGQuality(t *testing.T, img image.Image, q int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"time"
 
@@ -179,17 +180,29 @@ func (e *Engine) otherMaterial(t *turn) {
 }
 
 // materialNamed returns the needed material a text names (its name or an
-// alias; the longest wins, so 个人工作经历承诺书 is not 工作经历承诺书).
+// alias; the longest wins, so 个人工作经历承诺书 is not 工作经历承诺书), or
+// the only needed material whose name holds the text ("承诺书" when the
+// condition needs one).
 func (e *Engine) materialNamed(s *Session, text string) (string, bool) {
 	n := normalized(text)
 	best, bestLen := "", 0
+	part, parts := "", 0
 	for _, k := range e.needed(s) {
 		m, _ := e.plan.Material(k)
+		holds := false
 		for _, name := range append([]string{m.Name}, m.Aliases...) {
-			if w := normalized(name); w != "" && strings.Contains(n, w) && len(w) > bestLen {
+			w := normalized(name)
+			if w != "" && strings.Contains(n, w) && len(w) > bestLen {
 				best, bestLen = k, len(w)
 			}
+			holds = holds || utf8.RuneCountInString(n) >= 2 && strings.Contains(w, n)
 		}
+		if holds {
+			part, parts = k, parts+1
+		}
+	}
+	if best == "" && parts == 1 {
+		best = part
 	}
 	return best, best != ""
 }

@@ -16,6 +16,13 @@ import (
 const (
 	hashSide    = 17
 	hashSamples = 12
+	// hashDeadZone is how much darker (in 1/256 grey levels) a cell must be
+	// than its neighbour for its bit to be set: half a grey level. Cells of a
+	// plain area (blank paper, a wall) differ by a fraction of a level, and
+	// re-encoding the picture moves their means about as much, so without
+	// it their bits flip at random (a re-sent photo of a form measured
+	// 60–70 bits from the original); with it they are steadily 0.
+	hashDeadZone = 128
 )
 
 // PerceptualHash returns the difference hash (dHash) of img as displayed
@@ -36,12 +43,12 @@ func PerceptualHash(img image.Image, o int) store.ImageHash {
 	}
 	for y := range n - 1 {
 		for x := range n - 1 {
-			set(g[y*n+x] < g[y*n+x+1])
+			set(g[y*n+x]+hashDeadZone < g[y*n+x+1])
 		}
 	}
 	for y := range n - 1 {
 		for x := range n - 1 {
-			set(g[y*n+x] < g[(y+1)*n+x])
+			set(g[y*n+x]+hashDeadZone < g[(y+1)*n+x])
 		}
 	}
 	return store.ImageHash(hex.EncodeToString(sum[:]))

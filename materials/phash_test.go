@@ -57,7 +57,11 @@ func TestPerceptualHashFollowsThePicture(t *testing.T) {
 	form := page(1200, 1600, 1, [][2]float64{{.05, .6}, {.12, 1}, {.2, 1}, {.28, .8}, {.4, 1}, {.5, .5}, {.7, 1}, {.8, .3}})
 	commitment := page(1200, 1600, 2, [][2]float64{{.05, .4}, {.15, 1}, {.22, 1}, {.29, 1}, {.36, 1}, {.43, .7}, {.9, .3}})
 	card := portrait(portraitSpec{w: 1600, h: 1000, bg: color.RGBA{120, 150, 190, 255}, noise: 20, seed: 5})
-	otherPortrait := portrait(portraitSpec{w: 1600, h: 1000, bg: color.RGBA{200, 90, 80, 255}, noise: 20, seed: 6})
+	// Two people photographed differently (portrait() draws every photo
+	// with the same silhouette in the same place: two of them are the same
+	// picture in another colour, which the hash rightly finds near).
+	onePerson := person(personSpec{w: 900, h: 1200, wall: color.RGBA{67, 142, 219, 255}, head: 0.4, crown: 0.18, cx: 0.5, seed: 1})
+	otherPerson := person(personSpec{w: 900, h: 1200, wall: color.RGBA{210, 35, 42, 255}, head: 0.3, crown: 0.1, cx: 0.35, seed: 2})
 
 	half := func(img image.Image) image.Image {
 		b := img.Bounds()
@@ -82,8 +86,8 @@ func TestPerceptualHashFollowsThePicture(t *testing.T) {
 	}
 	different := map[string][2]image.Image{
 		"two forms photographed on the same desk": {form, commitment},
-		"two portraits":         {card, otherPortrait},
-		"a form and a portrait": {form, card},
+		"two people's portraits":                  {onePerson, otherPerson},
+		"a form and a portrait":                   {form, card},
 	}
 	for name, pair := range different {
 		a, b := hashOf(t, encodeJPEG(t, pair[0], 90)), hashOf(t, encodeJPEG(t, pair[1], 90))

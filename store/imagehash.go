@@ -17,7 +17,7 @@ type ImageHash string
 // NearBits is the largest number of differing bits at which two hashes
 // show the same picture (5 % of them: materials' tests measure re-encoded,
 // resized and EXIF-rotated copies at 0–3 bits, two different forms
-// photographed on the same desk at about 100, different portraits at 200).
+// photographed on the same desk at about 100, different portraits at about 90).
 const NearBits = 26
 
 // Distance returns how many bits h and o differ in, or -1 when either is
