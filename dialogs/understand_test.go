@@ -1,10 +1,10 @@
 package dialogs_test
 
 import (
-	"image/jpeg"
-	"image"
 	"bytes"
 	"encoding/json"
+	"image"
+	"image/jpeg"
 	"regexp"
 	"slices"
 	"strconv"
