@@ -315,8 +315,12 @@ func (f *fastPath) flushLoop() {
 	}
 }
 
-// flush writes the collected outcomes, then the hand-overs. What fails is
-// kept for the next flush.
+// flush writes the collected hand-overs, then the outcomes. In this order
+// a failed row stays under this process's claim until it is queued: written
+// the other way round, the outcome released the claim first and a sweep in
+// between took the row as an orphan, with no back-off (a 429's retry_after
+// ignored). A handed-over row's job runs after its back-off, long after its
+// outcome is written. What fails is kept for the next flush.
 func (f *fastPath) flush(ctx context.Context) error {
 	f.out.Lock()
 	settled, handed := f.settled, f.handing
@@ -325,19 +329,29 @@ func (f *fastPath) flush(ctx context.Context) error {
 	if len(settled) == 0 && len(handed) == 0 {
 		return nil
 	}
-	if err := f.n.rec.SettleDeliveries(ctx, f.n.owner, settled); err != nil {
-		f.requeue(settled, handed)
-		return err
+	if len(handed) > 0 {
+		if err := f.n.queue.handOver(ctx, f.n.owner, handed); err != nil {
+			f.requeue(settled, handed)
+			return err
+		}
+		f.handedOver(handed)
 	}
-	if len(handed) == 0 {
+	if len(settled) == 0 {
 		return nil
 	}
-	if err := f.n.queue.handOver(ctx, f.n.owner, handed); err != nil {
-		f.requeue(nil, handed)
+	if err := f.n.rec.SettleDeliveries(ctx, f.n.owner, settled); err != nil {
+		f.requeue(settled, nil)
 		return err
 	}
+	return nil
+}
+
+// handedOver marks the identities of hand-overs just written (overtakes)
+// and lets their later rows on the fast path again.
+func (f *fastPath) handedOver(handed []handOver) {
 	written := time.Now()
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, h := range handed {
 		if h.key == "" {
 			continue
@@ -353,8 +367,6 @@ func (f *fastPath) flush(ctx context.Context) error {
 			delete(f.held, h.key)
 		}
 	}
-	f.mu.Unlock()
-	return nil
 }
 
 // requeue puts outcomes that were not written back in front.
