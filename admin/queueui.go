@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"regbot/store"
 )
@@ -57,21 +56,17 @@ func (c *Console) queueUI(h http.Handler) http.Handler {
 	})
 }
 
+// crossOrigin is Go's Fetch Metadata / Origin check, as the web chat uses it.
+var crossOrigin = http.NewCrossOriginProtection()
+
 // sameOrigin says a browser sent r from a page of this site: Fetch
-// Metadata when the browser sends it, else the Origin header. A request
-// with neither is refused.
+// Metadata when the browser sends it, else the Origin header
+// (http.CrossOriginProtection). A request with neither, which that check
+// lets through as not a browser's, is refused: the queue's API is the
+// dashboard's, in a browser.
 func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-	default:
+	if r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" {
 		return false
 	}
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return false
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return crossOrigin.Check(r) == nil
 }
