@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"regbot/dialogs"
-	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
@@ -133,14 +132,9 @@ func (a *StatusAPI) identity(w http.ResponseWriter, r *http.Request) (store.Iden
 // lookup finds the candidate by ID number or mobile, normalised as the bot
 // stores them: the application changed last when several match.
 func (a *StatusAPI) lookup(w http.ResponseWriter, r *http.Request, key store.LookupKey, value string) (store.Identity, bool) {
-	var err error
-	if key == store.LookupIDNumber {
-		value, err = answers.IDNumber(value, time.Now())
-	} else {
-		value, err = answers.Mobile(value)
-	}
+	value, err := lookupValue(key, value, time.Now())
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{"the " + lookupName(key) + " is not valid: " + err.Error()})
+		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
 		return store.Identity{}, false
 	}
 	refs, err := a.apps.FindApplications(r.Context(), a.plan.ID, key, value)

@@ -368,20 +368,31 @@ func (run *importRun) change(ctx context.Context, rec []string) (Change, Outcome
 // else the mobile, both normalised as the bot stores them.
 func (run *importRun) lookupKey(rec []string) (store.LookupKey, string, error) {
 	if id := run.h.cell(rec, "id_number"); id != "" {
-		n, err := answers.IDNumber(id, run.im.now())
-		if err != nil {
-			return "", "", fmt.Errorf("the ID number is not valid: %v", err)
-		}
-		return store.LookupIDNumber, n, nil
+		n, err := lookupValue(store.LookupIDNumber, id, run.im.now())
+		return store.LookupIDNumber, n, err
 	}
 	if m := run.h.cell(rec, "mobile"); m != "" {
-		n, err := answers.Mobile(m)
-		if err != nil {
-			return "", "", fmt.Errorf("the mobile is not valid: %v", err)
-		}
-		return store.LookupMobile, n, nil
+		n, err := lookupValue(store.LookupMobile, m, run.im.now())
+		return store.LookupMobile, n, err
 	}
 	return "", "", errors.New("neither an ID number nor a mobile")
+}
+
+// lookupValue is an ID number or a mobile as typed, normalised as the bot
+// stores them (and so as FindApplications finds them): the status import's
+// and the staff API's lookup.
+func lookupValue(key store.LookupKey, value string, now time.Time) (string, error) {
+	var n string
+	var err error
+	if key == store.LookupIDNumber {
+		n, err = answers.IDNumber(value, now)
+	} else {
+		n, err = answers.Mobile(value)
+	}
+	if err != nil {
+		return "", fmt.Errorf("the %s is not valid: %v", lookupName(key), err)
+	}
+	return n, nil
 }
 
 func lookupName(k store.LookupKey) string {
