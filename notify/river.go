@@ -36,7 +36,7 @@ type RiverRecord interface {
 // idempotent; `regbot migrate` and `regbot serve` run it after the
 // record's migrations.
 func MigrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
-	schema, err := currentSchema(ctx, pool)
+	schema, err := CurrentSchema(ctx, pool)
 	if err != nil {
 		return fmt.Errorf("river migrate: %w", err)
 	}
@@ -51,7 +51,10 @@ func MigrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-func currentSchema(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+// CurrentSchema is the schema River's tables are in on pool (the first of
+// its search_path that exists): for another River client over the same
+// queue, as the console's queue dashboard.
+func CurrentSchema(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 	var schema *string
 	if err := pool.QueryRow(ctx, "select current_schema()").Scan(&schema); err != nil {
 		return "", err
@@ -143,7 +146,7 @@ func (q *riverQueue) riverClient(ctx context.Context) (*river.Client[pgx.Tx], er
 	if q.client != nil {
 		return q.client, nil
 	}
-	schema, err := currentSchema(ctx, q.pool)
+	schema, err := CurrentSchema(ctx, q.pool)
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	goredis "github.com/redis/go-redis/v9"
-
 	"riverqueue.com/riverui"
 
 	"regbot/admin"
@@ -124,11 +124,10 @@ type stores struct {
 	limiter interface {
 		Allow(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error)
 	}
-	// queueUI is River's dashboard for the console's admins (nil on the
-	// embedded store).
-	queueUI *riverui.Handler
-	checks  []readiness
-	close   func()
+	// pool is the record's connection pool (nil on the embedded store).
+	pool   *pgxpool.Pool
+	checks []readiness
+	close  func()
 }
 
 // readiness is one dependency /readyz checks; one that degrades leaves
@@ -209,9 +208,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 	st.unreachable = rec.MarkUnreachable
 	st.broadcasts, st.pace = rec, rec
 	st.checks = append(st.checks, readiness{name: "postgres", check: rec.Ping})
-	if st.queueUI, err = newQueueUI(ctx, pool, log); err != nil {
-		return fail(err)
-	}
+	st.pool = pool
 
 	if cfg.Redis.URL == "" {
 		m := memory.New()
@@ -271,6 +268,9 @@ type server struct {
 	// console is the staff console at /admin/; nil when disabled or
 	// without a database.
 	console *admin.Console
+	// queueUI is River's dashboard in the console (nil without it or on
+	// the embedded store).
+	queueUI *riverui.Handler
 	// notifier delivers the outbox: the turns' rows at once, the rest
 	// through its queue.
 	notifier *notify.Notifier
@@ -345,11 +345,16 @@ func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
 				return nil, err
 			}
 		}
+		if st.pool != nil {
+			if s.queueUI, err = newQueueUI(st.pool, log); err != nil {
+				return nil, err
+			}
+		}
 		s.console, err = admin.NewConsole(cfg.Admin, admin.ConsoleDeps{
 			Store: st.console, Engine: engine, Turns: router, Blobs: blobs, Packages: packages, Limiter: st.limiter,
 			Statuses:     newStatusChanger(router),
 			StatusImport: admin.NewStatusImport(newStatusChanger(router), st.statuses, plan),
-			QueueUI:      queueUIHandler(st.queueUI),
+			QueueUI:      queueUIHandler(s.queueUI),
 			Broadcasts:   s.broadcastService,
 			IsDuplicate:  func(err error) bool { return errors.Is(err, bot.ErrDuplicate) },
 		}, log)
@@ -491,8 +496,8 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 	}
 	defer s.notifier.Stop()
 	// River's dashboard: its background work ends with ctx.
-	if s.stores.queueUI != nil && s.console != nil {
-		if err := s.stores.queueUI.Start(ctx); err != nil {
+	if s.queueUI != nil {
+		if err := s.queueUI.Start(ctx); err != nil {
 			return err
 		}
 	}

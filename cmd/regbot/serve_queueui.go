@@ -12,15 +12,19 @@ import (
 	"riverqueue.com/riverui"
 
 	"regbot/admin"
+	"regbot/notify"
 )
 
 // newQueueUI is River's own dashboard (riverqueue.com/riverui) over the
 // record's queue, which the console mounts for admins at
-// admin.QueueUIPath. Its River client is never started: it only reads and
+// admin.QueueUIPath (built only then, not by every command that opens the
+// record). Its River client is never started: it only reads and
 // changes jobs for the UI, the notifier's client works them.
-func newQueueUI(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) {
-	var schema string
-	if err := pool.QueryRow(ctx, "select current_schema()").Scan(&schema); err != nil {
+func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	schema, err := notify.CurrentSchema(ctx, pool)
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("queue dashboard: %w", err)
 	}
 	quiet := slog.New(warnAndAbove{log.Handler()})
