@@ -59,8 +59,11 @@ func TestGeneratedRecordKey(t *testing.T) {
 		t.Fatalf("first migrate: %v: %s", err, out)
 	}
 	fi, err := os.Stat(keyFile)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v, mode %v", err, fi.Mode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", fi.Mode())
 	}
 	key, _ := os.ReadFile(keyFile)
 	if out, err := migrate(first); err != nil {
