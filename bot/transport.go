@@ -32,7 +32,7 @@ func NewTransport(conns int) *http.Transport {
 // maxBuffered is the largest request body BufferBodies sends in one piece.
 const maxBuffered = 64 << 10
 
-// BufferBodies wraps rt so that a request body of unknown length (a client
+// BufferBodies wraps rt so that a request body of unknown length (0 or -1; a client
 // library streaming a multipart form through a pipe) that fits in 64 KB is
 // read first and sent in one piece with its Content-Length. Streamed, it
 // goes out in chunks, each flushed to the socket on its own: one system
@@ -42,7 +42,7 @@ func BufferBodies(rt http.RoundTripper) http.RoundTripper { return bufferBodies{
 type bufferBodies struct{ next http.RoundTripper }
 
 func (t bufferBodies) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody || req.ContentLength != 0 {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength > 0 {
 		return t.next.RoundTrip(req)
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, maxBuffered+1))

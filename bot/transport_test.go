@@ -43,15 +43,20 @@ func TestBufferBodies(t *testing.T) {
 		body    io.Reader
 		want    string
 		chunked bool
+		length  int64 // the request's ContentLength when not as NewRequest sets it
 	}{
-		{"small pipe", piped(small), small, false},
-		{"large pipe", piped(large), large, true},
-		{"known length", bytes.NewReader([]byte(small)), small, false},
-		{"empty pipe", piped(""), "", false},
+		{"small pipe", piped(small), small, false, 0},
+		{"small pipe, length -1 (unknown)", piped(small), small, false, -1},
+		{"large pipe", piped(large), large, true, 0},
+		{"known length", bytes.NewReader([]byte(small)), small, false, 0},
+		{"empty pipe", piped(""), "", false, 0},
 	} {
 		req, err := http.NewRequest(http.MethodPost, srv.URL, c.body)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.length != 0 {
+			req.ContentLength = c.length
 		}
 		resp, err := client.Do(req)
 		if err != nil {
