@@ -36,43 +36,6 @@ func (c *Console) auditAs(ctx context.Context, userID int64, login, address, act
 	}
 }
 
-// auditActions name the actions in the audit log (zh-CN for staff).
-var auditActions = map[string]string{
-	"broadcast.create": "新建群发",
-	"broadcast.send":   "发送群发",
-	"broadcast.pause":  "暂停群发",
-	"broadcast.resume": "继续群发",
-	"broadcast.cancel": "取消群发",
-	"broadcast.report": "下载群发报告",
-	"segment.save":     "保存分组",
-	"segment.delete":   "删除分组",
-	"signin":           "登录",
-	"signin.failed":    "登录失败",
-	"signin.locked":    "账号被锁定",
-	"signin.throttled": "登录过于频繁",
-	"signout":          "退出",
-	"denied":           "无权限访问",
-	"csrf.refused":     "表单校验失败",
-	"password.change":  "修改本人密码",
-	"user.add":         "添加账号",
-	"user.password":    "重置密码",
-	"user.disable":     "停用账号",
-	"user.enable":      "启用账号",
-	"user.unlock":      "解锁账号",
-	"user.update":      "修改账号",
-	"ticket.claim":     "认领工单",
-	"ticket.reply":     "回复工单",
-	"ticket.close":     "关闭工单",
-	"candidate.view":   "查看考生",
-	"candidate.export": "导出考生",
-	"document.view":    "查看材料",
-	"document.denied":  "材料链接无效",
-	"document.accept":  "材料通过",
-	"document.reject":  "材料退回",
-	"package.download": "下载材料包",
-	"status.set":       "设置状态",
-}
-
 // auditData fills the audit page.
 type auditData struct {
 	Entries []store.AuditEntry
@@ -93,9 +56,9 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	data := auditData{Entries: entries, Action: f.Action, Actions: auditActions}
+	data := auditData{Entries: entries, Action: f.Action, Actions: texts.Labels["audit_action"]}
 	if len(entries) == f.Limit {
 		data.Older = entries[len(entries)-1].ID
 	}
-	c.render(w, r, "audit", "审计日志", data)
+	c.render(w, r, "audit", data)
 }

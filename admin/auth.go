@@ -103,18 +103,18 @@ func (c *Console) authedForm(role store.Role, limit int64, h http.HandlerFunc) h
 		r = r.WithContext(ctx)
 		if role == store.RoleAdmin && who.user.Role != store.RoleAdmin {
 			c.audit(r, "denied", r.Method+" "+r.URL.Path, "admin only")
-			c.renderError(w, r, http.StatusForbidden, "只有管理员可以使用此功能。")
+			c.renderError(w, r, http.StatusForbidden, msg("error.admin_only"))
 			return
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := parseForm(r, limit); err != nil {
-				c.renderError(w, r, http.StatusBadRequest, "表单内容有误或过长。")
+				c.renderError(w, r, http.StatusBadRequest, msg("error.bad_form"))
 				return
 			}
 			if !sameToken(r.PostForm.Get("csrf"), who.session.CSRF) {
 				c.audit(r, "csrf.refused", r.Method+" "+r.URL.Path, "")
-				c.renderError(w, r, http.StatusForbidden, "页面已过期或来源不明，请刷新页面后重试。")
+				c.renderError(w, r, http.StatusForbidden, msg("error.stale_form"))
 				return
 			}
 		}
@@ -254,9 +254,9 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	data := signInData{Next: next}
 	switch {
 	case r.URL.Query().Has("expired"):
-		data.Notice = "登录已过期，请重新登录。"
+		data.Notice = msg("signin.expired")
 	case r.URL.Query().Has("bye"):
-		data.Notice = "您已安全退出。"
+		data.Notice = msg("signin.signed_out")
 	}
 	c.renderSignIn(w, r, http.StatusOK, data)
 }
@@ -269,7 +269,7 @@ func (c *Console) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	c.setCookie(w, r, signInCookie, token, "/admin/signin", http.SameSiteStrictMode)
-	c.renderPage(w, r, status, "signin", "登录", pageBody{CSRF: token, Data: data})
+	c.renderPage(w, r, status, "signin", pageBody{CSRF: token, Data: data})
 }
 
 // signIn checks a login and password. Wrong passwords count towards the
@@ -279,7 +279,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		c.renderError(w, r, http.StatusBadRequest, "表单内容有误或过长。")
+		c.renderError(w, r, http.StatusBadRequest, msg("error.bad_form"))
 		return
 	}
 	ctx := r.Context()
@@ -292,7 +292,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(signInCookie)
 	if err != nil || !sameToken(r.PostForm.Get("csrf"), ck.Value) {
 		c.auditAs(ctx, 0, login, addr, "csrf.refused", "POST /admin/signin", "")
-		c.renderError(w, r, http.StatusForbidden, "页面已过期或来源不明，请刷新页面后重试。")
+		c.renderError(w, r, http.StatusForbidden, msg("error.stale_form"))
 		return
 	}
 	if c.deps.Limiter != nil {
@@ -302,7 +302,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 			c.log.Warn("sign-in rate limit unavailable", "err", err)
 		} else if !ok {
 			c.auditAs(ctx, 0, login, addr, "signin.throttled", "", "")
-			data.Problem = "尝试次数过多，请稍后再试。"
+			data.Problem = msg("signin.throttled")
 			c.renderSignIn(w, r, http.StatusTooManyRequests, data)
 			return
 		}
@@ -313,7 +313,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNotFound):
 		CheckPassword(dummyHash(), password)
 		c.auditAs(ctx, 0, login, addr, "signin.failed", "", "unknown login")
-		data.Problem = "账号或密码错误。"
+		data.Problem = msg("signin.wrong")
 		c.renderSignIn(w, r, http.StatusUnauthorized, data)
 		return
 	case err != nil:
@@ -325,7 +325,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !user.LockedAt.IsZero():
 		c.auditAs(ctx, user.ID, user.Login, addr, "signin.failed", "user:"+strconv.FormatInt(user.ID, 10), "locked")
-		data.Problem = "该账号因连续输错密码已被锁定，请联系管理员解锁。"
+		data.Problem = msg("signin.locked")
 		c.renderSignIn(w, r, http.StatusForbidden, data)
 		return
 	case !good:
@@ -334,11 +334,11 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
-		data.Problem = "账号或密码错误。"
+		data.Problem = msg("signin.wrong")
 		if locked {
 			c.auditAs(ctx, user.ID, user.Login, addr, "signin.locked", "user:"+strconv.FormatInt(user.ID, 10),
 				strconv.Itoa(c.cfg.LockoutAfter)+" wrong passwords")
-			data.Problem = "连续输错密码次数过多，该账号已被锁定，请联系管理员解锁。"
+			data.Problem = msg("signin.now_locked")
 		} else {
 			c.auditAs(ctx, user.ID, user.Login, addr, "signin.failed", "user:"+strconv.FormatInt(user.ID, 10), "wrong password")
 		}
@@ -346,7 +346,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	case !user.DisabledAt.IsZero():
 		c.auditAs(ctx, user.ID, user.Login, addr, "signin.failed", "user:"+strconv.FormatInt(user.ID, 10), "disabled")
-		data.Problem = "该账号已停用。"
+		data.Problem = msg("signin.disabled")
 		c.renderSignIn(w, r, http.StatusForbidden, data)
 		return
 	}

@@ -57,10 +57,8 @@ type composeData struct {
 // channelPreview is how the message looks on one channel.
 type channelPreview struct {
 	Channel string
-	Name    string
 	Text    string
 	Image   string
-	Notes   []string
 }
 
 // broadcastListData fills the broadcasts page.
@@ -86,7 +84,7 @@ func (c *Console) renderBroadcastList(w http.ResponseWriter, r *http.Request, st
 		c.fail(w, r, err)
 		return
 	}
-	c.renderPage(w, r, status, "broadcasts", "群发", pageBody{Data: broadcastListData{Broadcasts: list, Segments: segs, Problem: problem}})
+	c.renderPage(w, r, status, "broadcasts", pageBody{Data: broadcastListData{Broadcasts: list, Segments: segs, Problem: problem}})
 }
 
 func (c *Console) broadcastNew(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +102,7 @@ func (c *Console) renderCompose(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	data.Segments, data.Fields = segs, broadcasts.FieldNames
-	c.renderPage(w, r, status, "broadcast_new", "新建群发", pageBody{Data: data})
+	c.renderPage(w, r, status, "broadcast_new", pageBody{Data: data})
 }
 
 // broadcastCreate previews the form (button 预览) or saves it as a draft
@@ -130,7 +128,7 @@ func (c *Console) broadcastCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		data := composeData{Form: form, Preview: &p, Channels: channelPreviews(p, form.Body, name)}
 		if p.Matches == 0 {
-			data.Problems = []string{"筛选条件目前没有匹配任何考生：这样的群发不会发给任何人。"}
+			data.Problems = []string{msg("broadcast.no_match_preview")}
 		}
 		c.renderCompose(w, r, http.StatusOK, data)
 		return
@@ -159,7 +157,7 @@ func formImage(r *http.Request) ([]byte, string, error) {
 		return nil, "", nil
 	}
 	if err != nil {
-		return nil, "", errors.New("图片读取失败，请重新选择。")
+		return nil, "", errors.New(msg("broadcast.image_unreadable"))
 	}
 	defer f.Close()
 	if h.Size == 0 {
@@ -167,7 +165,7 @@ func formImage(r *http.Request) ([]byte, string, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, broadcasts.MaxImageBytes+1))
 	if err != nil {
-		return nil, "", errors.New("图片读取失败，请重新选择。")
+		return nil, "", errors.New(msg("broadcast.image_unreadable"))
 	}
 	return data, h.Filename, nil
 }
@@ -189,28 +187,17 @@ func problemLines(err error) []string {
 }
 
 // channelPreviews show the first match's message (or the text as written)
-// on each channel.
+// on each channel; the page says how each channel sends it.
 func channelPreviews(p broadcasts.Preview, body, image string) []channelPreview {
 	text := body
 	if len(p.Sample) > 0 {
 		text = p.Sample[0].Text
 	}
-	img := ""
-	if image != "" {
-		img = image
+	var out []channelPreview
+	for _, ch := range []string{"wechat", "telegram", "web"} {
+		out = append(out, channelPreview{Channel: ch, Text: text, Image: image})
 	}
-	tg := channelPreview{Channel: "telegram", Name: "Telegram", Text: text, Image: img}
-	if img != "" {
-		tg.Notes = []string{"一条图片消息，正文作为图片说明。"}
-	} else {
-		tg.Notes = []string{"一条文字消息。"}
-	}
-	wx := channelPreview{Channel: "wechat", Name: "微信", Text: text, Image: img, Notes: []string{
-		"考生 48 小时内发过消息：以客服消息发送" + map[bool]string{true: "（图片和文字各一条）。", false: "。"}[img != ""],
-		"超过 48 小时：改用模板消息 wechat.templates.broadcast（正文填入模板的 {text}）；未配置模板则记为“未发送”。",
-	}}
-	web := channelPreview{Channel: "web", Name: "网页", Text: text, Image: img, Notes: []string{"加入考生的网页聊天记录，打开页面时看到。"}}
-	return []channelPreview{wx, tg, web}
+	return out
 }
 
 // broadcastData fills a broadcast's page.
@@ -228,27 +215,17 @@ type progressView struct {
 	ID    int64
 	State store.BroadcastState
 	P     store.BroadcastProgress
-	Rate  string
-	// RateLabel says whether Rate is the last seconds' or, once finished,
-	// the whole broadcast's average.
-	RateLabel string
-	Percent   int
-	Reasons   []reasonCount
-	Finished  bool
+	// Rate is the last seconds' rate or, once Finished, the whole
+	// broadcast's average.
+	Rate     string
+	Percent  int
+	Reasons  []reasonCount
+	Finished bool
 }
 
 type reasonCount struct {
 	Reason string
 	Count  int
-}
-
-// reasonNames say why a recipient got nothing (zh-CN for staff).
-var reasonNames = map[string]string{
-	"unreachable":   "已屏蔽或无法送达",
-	"window_closed": "超过 48 小时且未配置模板",
-	"permanent":     "平台拒绝",
-	"gave_up":       "多次重试失败",
-	"failed":        "发送失败",
 }
 
 func (c *Console) progressOf(r *http.Request, b store.Broadcast) (progressView, error) {
@@ -257,16 +234,16 @@ func (c *Console) progressOf(r *http.Request, b store.Broadcast) (progressView, 
 		return progressView{}, err
 	}
 	v := progressView{ID: b.ID, State: b.State, P: p, Rate: strconv.FormatFloat(broadcasts.CurrentRate(b, p, c.now()), 'f', 1, 64),
-		RateLabel: "速度", Finished: b.State == store.BroadcastDone || b.State == store.BroadcastCancelled}
+		Finished: b.State == store.BroadcastDone || b.State == store.BroadcastCancelled}
 	if v.Finished {
-		v.Rate, v.RateLabel = strconv.FormatFloat(broadcasts.AverageRate(b, p), 'f', 1, 64), "平均速度"
+		v.Rate = strconv.FormatFloat(broadcasts.AverageRate(b, p), 'f', 1, 64)
 	}
 	if p.Total > 0 {
 		v.Percent = p.Finished() * 100 / p.Total
 	}
-	for _, k := range []string{"unreachable", "window_closed", "permanent", "gave_up", "failed"} {
+	for _, k := range broadcastFailureKeys {
 		if n := p.Reasons[k]; n > 0 {
-			v.Reasons = append(v.Reasons, reasonCount{reasonNames[k], n})
+			v.Reasons = append(v.Reasons, reasonCount{label("broadcast_failure", k), n})
 		}
 	}
 	return v, nil
@@ -285,7 +262,7 @@ func (c *Console) broadcastOf(w http.ResponseWriter, r *http.Request) (store.Bro
 		c.fail(w, r, err)
 		return store.Broadcast{}, false
 	}
-	c.renderError(w, r, http.StatusNotFound, "没有这条群发。")
+	c.renderError(w, r, http.StatusNotFound, msg("broadcast.not_found"))
 	return store.Broadcast{}, false
 }
 
@@ -312,7 +289,7 @@ func (c *Console) renderBroadcast(w http.ResponseWriter, r *http.Request, status
 		c.fail(w, r, err)
 		return
 	}
-	c.renderPage(w, r, status, "broadcast", b.Title, pageBody{Data: data})
+	c.renderPage(w, r, status, "broadcast", pageBody{Data: data})
 }
 
 // broadcastLive is the counts fragment the page refreshes.
@@ -380,11 +357,11 @@ func (c *Console) broadcastAction(w http.ResponseWriter, r *http.Request) {
 		var at time.Time
 		if s := r.PostForm.Get("at"); s != "" && r.PostForm.Get("when") == "later" {
 			if at, err = time.ParseInLocation("2006-01-02T15:04", s, dialogs.ChinaTime); err != nil {
-				c.renderBroadcast(w, r, http.StatusUnprocessableEntity, b, "发送时间格式不对。")
+				c.renderBroadcast(w, r, http.StatusUnprocessableEntity, b, msg("broadcast.bad_time"))
 				return
 			}
 			if !at.After(c.now()) {
-				c.renderBroadcast(w, r, http.StatusUnprocessableEntity, b, "定时发送的时间已经过去了。")
+				c.renderBroadcast(w, r, http.StatusUnprocessableEntity, b, msg("broadcast.past_time"))
 				return
 			}
 		}
@@ -410,11 +387,11 @@ func (c *Console) broadcastAction(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, broadcasts.ErrNoRecipients):
-		c.renderBroadcast(w, r, http.StatusConflict, b, "筛选条件现在没有匹配任何考生：没有发送。")
+		c.renderBroadcast(w, r, http.StatusConflict, b, msg("broadcast.no_match_send"))
 		return
 	case errors.Is(err, store.ErrConflict):
 		fresh, _ := svc.Broadcast(ctx, b.ID)
-		c.renderBroadcast(w, r, http.StatusConflict, fresh, "这条群发的状态已经变了，请看下面的最新情况。")
+		c.renderBroadcast(w, r, http.StatusConflict, fresh, msg("broadcast.state_changed"))
 		return
 	case err != nil:
 		c.fail(w, r, err)
@@ -434,7 +411,7 @@ func (c *Console) segmentSave(w http.ResponseWriter, r *http.Request) {
 	name, filter := r.PostForm.Get("name"), r.PostForm.Get("filter")
 	if _, err := c.deps.Broadcasts.SaveSegment(r.Context(), name, filter, who.ID); err != nil {
 		if isInputError(err) {
-			c.renderBroadcastList(w, r, http.StatusUnprocessableEntity, "分组未保存："+err.Error())
+			c.renderBroadcastList(w, r, http.StatusUnprocessableEntity, msg("broadcast.segment_not_saved", "problem", err.Error()))
 			return
 		}
 		c.fail(w, r, err)

@@ -138,7 +138,7 @@ func (c *Console) candidateList(w http.ResponseWriter, r *http.Request) {
 		d.Next = page(lq.Page + 1)
 	}
 	d.Export = "/admin/candidates.csv?" + lq.values().Encode()
-	c.render(w, r, "candidates", "考生", d)
+	c.render(w, r, "candidates", d)
 }
 
 // candidateCSV exports the filtered list (all pages), masked as in the
@@ -163,20 +163,24 @@ func (c *Console) candidateCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, "candidate.export", "candidates", strconv.Itoa(len(rows))+" rows; "+logged.Encode())
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="candidates.csv"; filename*=UTF-8''`+url.PathEscape("考生名单.csv"))
+	w.Header().Set("Content-Disposition", `attachment; filename="candidates.csv"; filename*=UTF-8''`+url.PathEscape(msg("candidate.csv_file")))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte("\uFEFF"))
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"编号", "姓名", "身份证号", "手机号", "渠道", "报考条件", "状态", "待回复工单", "开始时间", "最近更新"})
+	header := make([]string, len(csvColumnKeys))
+	for i, k := range csvColumnKeys {
+		header[i] = label("candidate_csv", k)
+	}
+	cw.Write(header)
 	for _, row := range rows {
 		var channels []string
 		for _, id := range row.Identities {
-			channels = append(channels, orDash(channelNames[id.Channel]))
+			channels = append(channels, orDash(label("channel", id.Channel)))
 		}
 		cw.Write([]string{
 			strconv.FormatInt(row.CandidateID, 10), csvSafe(answerString(row.Answers, c.keys.name)),
 			maskID(answerString(row.Answers, c.keys.idNumber)), maskMobile(answerString(row.Answers, c.keys.mobile)),
-			strings.Join(channels, " "), c.conditionName(row.Condition), statusLabels[row.Status],
+			strings.Join(channels, " "), c.conditionName(row.Condition), label("status", string(row.Status)),
 			strconv.Itoa(row.Waiting), fmtTime(row.CreatedAt), fmtTime(row.UpdatedAt),
 		})
 	}
@@ -299,20 +303,20 @@ func (c *Console) candidatePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, "candidate.view", "candidate:"+strconv.FormatInt(id, 10), "")
-	c.render(w, r, "candidate", "考生 "+orDash(answerString(rec.Application.Answers, c.keys.name)), d)
+	c.render(w, r, "candidate", d)
 }
 
 // payloadText is the text of an outbox message's parts.
 func payloadText(payload []byte) string {
 	msgs, err := dialogs.DecodeMessages(payload)
 	if err != nil {
-		return "（无法读取）"
+		return msg("conversation.unreadable")
 	}
 	var parts []string
 	for _, m := range msgs {
 		t := m.Text
 		if m.Image != nil {
-			t = strings.TrimSpace(t + " [图片]")
+			t = strings.TrimSpace(t + " " + msg("conversation.image"))
 		}
 		if m.Link != nil {
 			t = strings.TrimSpace(t + " " + m.Link.URL)
@@ -329,19 +333,19 @@ func conversation(in []store.InboundMessage, out []deliveryView) []conversationI
 	var items []conversationItem
 	for _, m := range in {
 		text := m.Text
-		if strings.HasPrefix(text, "[图片 ") {
-			text = "[图片]" // the ref is the record's, not for reading
+		if strings.HasPrefix(text, msg("conversation.image_record_prefix")) {
+			text = msg("conversation.image") // the ref is the record's, not for reading
 		}
 		items = append(items, conversationItem{At: m.At, From: true, Text: text})
 		if len(m.Reply) > 0 {
-			items = append(items, conversationItem{At: m.At, Kind: "机器人", Text: payloadText(m.Reply)})
+			items = append(items, conversationItem{At: m.At, Kind: msg("conversation.bot"), Text: payloadText(m.Reply)})
 		}
 	}
 	for _, d := range out {
 		if d.Kind == store.OutReply {
 			continue // part of a turn's answer, shown with its message
 		}
-		items = append(items, conversationItem{At: d.CreatedAt, Kind: orDash(outKindNames[d.Kind]), Text: d.Text})
+		items = append(items, conversationItem{At: d.CreatedAt, Kind: orDash(label("out_kind", string(d.Kind))), Text: d.Text})
 	}
 	slices.SortStableFunc(items, func(a, b conversationItem) int { return a.At.Compare(b.At) })
 	return items[max(0, len(items)-200):]
@@ -430,13 +434,13 @@ func (c *Console) setStatus(w http.ResponseWriter, r *http.Request) {
 	reason := strings.TrimSpace(f.Get("reason"))
 	switch {
 	case err != nil:
-		c.renderError(w, r, http.StatusUnprocessableEntity, "请选择新的状态。")
+		c.renderError(w, r, http.StatusUnprocessableEntity, msg("status.choose"))
 		return
 	case len(nonce) < 16 || len(nonce) > 80:
-		c.renderError(w, r, http.StatusBadRequest, "页面已过期，请刷新后重试。")
+		c.renderError(w, r, http.StatusBadRequest, msg("error.stale_page"))
 		return
 	case utf8.RuneCountInString(reason) > maxReasonRunes:
-		c.renderError(w, r, http.StatusUnprocessableEntity, "原因最多 200 字。")
+		c.renderError(w, r, http.StatusUnprocessableEntity, msg("status.reason_too_long", "max", strconv.Itoa(maxReasonRunes)))
 		return
 	}
 	who := staffOf(r)
@@ -451,11 +455,11 @@ func (c *Console) setStatus(w http.ResponseWriter, r *http.Request) {
 	case Unchanged:
 		http.Redirect(w, r, back+"?done=duplicate", http.StatusSeeOther)
 	case Refused:
-		msg := "状态机不允许从“" + statusLabels[ch.From] + "”改为“" + statusLabels[to] + "”。"
+		problem := msg("status.not_allowed", "from", label("status", string(ch.From)), "to", label("status", string(to)))
 		if errors.Is(err, store.ErrReasonRequired) {
-			msg = "设为“审核不通过”需要填写原因，考生会看到它。"
+			problem = msg("status.reason_required")
 		}
-		c.renderError(w, r, http.StatusUnprocessableEntity, msg)
+		c.renderError(w, r, http.StatusUnprocessableEntity, problem)
 	default:
 		c.fail(w, r, err)
 	}

@@ -72,7 +72,10 @@ type column struct {
 
 // columnChart is a column chart of counts per day.
 type columnChart struct {
-	Title   string
+	// Title is set by the page (titled).
+	Title string
+	// Days is the number of days the chart covers.
+	Days    int
 	Columns []column
 	Max     int
 	Total   int
@@ -104,36 +107,50 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	var statusBars []bar
 	for _, st := range store.Statuses() {
-		statusBars = append(statusBars, bar{Label: statusLabels[st], N: d.ByStatus[st], Link: "/admin/candidates?status=" + string(st)})
+		statusBars = append(statusBars, bar{Label: label("status", string(st)), N: d.ByStatus[st], Link: "/admin/candidates?status=" + string(st)})
 	}
-	data.ByStatus = hbars("各状态人数", statusBars, false)
+	data.ByStatus = hbars(statusBars, false)
 	var condBars []bar
 	for _, cond := range c.plan.Conditions {
-		condBars = append(condBars, bar{Label: "条件 " + cond.Key, N: d.ByCondition[cond.Key], Link: "/admin/candidates?condition=" + cond.Key})
+		condBars = append(condBars, bar{Label: msg("candidate.condition", "key", cond.Key), N: d.ByCondition[cond.Key], Link: "/admin/candidates?condition=" + cond.Key})
 	}
-	condBars = append(condBars, bar{Label: "未确定", N: d.ByCondition[""], Link: "/admin/candidates?condition=-"})
-	data.ByCondition = hbars("各报考条件人数", condBars, false)
+	condBars = append(condBars, bar{Label: msg("candidate.undecided"), N: d.ByCondition[""], Link: "/admin/candidates?condition=-"})
+	data.ByCondition = hbars(condBars, false)
 	var funnel []bar
 	first := d.Reached[funnelSteps[0]]
 	for _, st := range funnelSteps {
-		b := bar{Label: statusLabels[st], N: d.Reached[st]}
+		b := bar{Label: label("status", string(st)), N: d.Reached[st]}
 		if first > 0 {
 			b.Note = strconv.Itoa(d.Reached[st]*100/first) + "%"
 		}
 		funnel = append(funnel, b)
 	}
-	data.Funnel = hbars("报名进度漏斗（曾到达该状态的人数）", funnel, true)
-	data.PerDay = dayColumns(fmt.Sprintf("近 %d 天每日新增报名", dashboardDays), d.PerDay)
-	c.render(w, r, "dashboard", "概览", data)
+	data.Funnel = hbars(funnel, true)
+	data.PerDay = dayColumns(d.PerDay)
+	data.PerDay.Days = dashboardDays
+	c.render(w, r, "dashboard", data)
+}
+
+// titled gives a chart its title (the page's text).
+func titled(title string, chart any) (any, error) {
+	switch ch := chart.(type) {
+	case barChart:
+		ch.Title = title
+		return ch, nil
+	case columnChart:
+		ch.Title = title
+		return ch, nil
+	}
+	return nil, fmt.Errorf("titled: %T is not a chart", chart)
 }
 
 // hbars lays out a horizontal bar chart scaled to its largest bar.
-func hbars(title string, bars []bar, centered bool) barChart {
+func hbars(bars []bar, centered bool) barChart {
 	most := 0
 	for _, b := range bars {
 		most = max(most, b.N)
 	}
-	ch := barChart{Title: title, Centered: centered, Empty: most == 0}
+	ch := barChart{Centered: centered, Empty: most == 0}
 	for i, b := range bars {
 		b.Y = float64(i) * (barHeight + barGap)
 		if most > 0 {
@@ -158,8 +175,8 @@ func hbars(title string, bars []bar, centered bool) barChart {
 
 // dayColumns lays out one column per day, the last day and every
 // seventh before it labelled.
-func dayColumns(title string, days []store.DayCount) columnChart {
-	ch := columnChart{Title: title, Base: columnHeight}
+func dayColumns(days []store.DayCount) columnChart {
+	ch := columnChart{Base: columnHeight}
 	for _, d := range days {
 		ch.Max = max(ch.Max, d.N)
 		ch.Total += d.N

@@ -47,7 +47,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request) {
 	docID, err := strconv.ParseInt(r.PathValue("document"), 10, 64)
 	if err != nil || !sameToken(r.URL.Query().Get("k"), previewKeyFor(who.session, "document", docID)) {
 		c.audit(r, "document.denied", "document:"+r.PathValue("document"), "link of another session")
-		c.renderError(w, r, http.StatusForbidden, "该材料链接只能在生成它的登录会话中使用，请从考生页面重新打开。")
+		c.renderError(w, r, http.StatusForbidden, msg("document.link"))
 		return
 	}
 	cand, d, ok := c.documentOf(w, r)
@@ -88,7 +88,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/admin/candidates/" + strconv.FormatInt(cand, 10)
 	if !d.SupersededAt.IsZero() {
-		c.renderError(w, r, http.StatusConflict, "考生已重新上传该材料，请审核新的文件。")
+		c.renderError(w, r, http.StatusConflict, msg("document.superseded"))
 		return
 	}
 	who := staffOf(r)
@@ -107,7 +107,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request) {
 		return
 	case store.ReviewRejected:
 	default:
-		c.renderError(w, r, http.StatusBadRequest, "请选择通过或退回。")
+		c.renderError(w, r, http.StatusBadRequest, msg("document.choose"))
 		return
 	}
 	reason := strings.TrimSpace(f.Get("reason_other"))
@@ -117,10 +117,10 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request) {
 	nonce := f.Get("nonce")
 	switch {
 	case reason == "" || utf8.RuneCountInString(reason) > maxReasonRunes:
-		c.renderError(w, r, http.StatusUnprocessableEntity, "退回需要填写原因（最多 200 字），考生会看到它。")
+		c.renderError(w, r, http.StatusUnprocessableEntity, msg("document.reason_required", "max", strconv.Itoa(maxReasonRunes)))
 		return
 	case len(nonce) < 16 || len(nonce) > 64:
-		c.renderError(w, r, http.StatusBadRequest, "页面已过期，请刷新后重试。")
+		c.renderError(w, r, http.StatusBadRequest, msg("error.stale_page"))
 		return
 	}
 	rec, err := c.deps.Store.CandidateRecord(ctx, cand, c.plan.ID)
@@ -129,7 +129,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(rec.Identities) == 0 {
-		c.renderError(w, r, http.StatusConflict, "找不到该考生的联系渠道。")
+		c.renderError(w, r, http.StatusConflict, msg("document.no_channel"))
 		return
 	}
 	id := rec.Identities[0]
@@ -174,7 +174,7 @@ func (c *Console) materialPackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !c.allAccepted(rec) {
-		c.renderError(w, r, http.StatusConflict, "还有材料未审核通过，全部通过后才能下载材料包。")
+		c.renderError(w, r, http.StatusConflict, msg("document.package_incomplete"))
 		return
 	}
 	c.audit(r, "package.download", "candidate:"+strconv.FormatInt(cand, 10), "")

@@ -39,14 +39,14 @@ func (c *Console) queueUI(h http.Handler) http.Handler {
 		if who.user.Role != store.RoleAdmin {
 			setSecurityHeaders(w.Header())
 			c.audit(r, "denied", r.Method+" "+r.URL.Path, "admin only")
-			c.renderError(w, r, http.StatusForbidden, "只有管理员可以使用此功能。")
+			c.renderError(w, r, http.StatusForbidden, msg("error.admin_only"))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if !sameOrigin(r) {
 				setSecurityHeaders(w.Header())
 				c.audit(r, "csrf.refused", r.Method+" "+r.URL.Path, "not from the console's origin")
-				c.renderError(w, r, http.StatusForbidden, "页面已过期或来源不明，请刷新页面后重试。")
+				c.renderError(w, r, http.StatusForbidden, msg("error.stale_form"))
 				return
 			}
 			c.audit(r, "queue.change", r.Method+" "+r.URL.Path, "")

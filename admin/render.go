@@ -40,7 +40,6 @@ var staticVersion = func() string {
 
 // pageBody is what every console page's template gets.
 type pageBody struct {
-	Title string
 	// Name and Admin describe the signed-in staff member (none on the
 	// sign-in page).
 	Name     string
@@ -82,36 +81,14 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-// flashes are the confirmations a redirect after an action may ask for
-// (?done=…): known keys only, so no text is reflected from the URL.
-var flashes = map[string]string{
-	"claimed":   "已认领该工单。",
-	"replied":   "回复已排队发送给考生，送达情况见工单对话下方。",
-	"closed":    "工单已关闭，考生已回到自助报名。",
-	"accepted":  "材料已标记为通过。",
-	"rejected":  "已退回该材料，考生会收到原因并被要求重新提交。",
-	"user":      "账号已保存。",
-	"password":  "密码已更新。",
-	"duplicate": "该操作已处理过，没有重复执行。",
-	"status":    "状态已更新，考生会收到通知。",
-
-	"broadcast_saved":     "群发已保存为草稿：确认人数后发送。",
-	"broadcast_sending":   "群发已开始发送。",
-	"broadcast_scheduled": "群发已定时。",
-	"broadcast_paused":    "群发已暂停（已在发送途中的少量消息仍会送达）。",
-	"broadcast_resumed":   "群发已继续。",
-	"broadcast_cancelled": "群发已取消。",
-	"segment":             "分组已保存。",
-	"segment_deleted":     "分组已删除。",
+// render writes a page for the signed-in staff member. Each page's
+// template defines its title ("title").
+func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	c.renderPage(w, r, http.StatusOK, name, pageBody{Data: data})
 }
 
-// render writes a page for the signed-in staff member.
-func (c *Console) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
-	c.renderPage(w, r, http.StatusOK, name, title, pageBody{Data: data})
-}
-
-func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title string, body pageBody) {
-	body.Title, body.Version = title, staticVersion
+func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, body pageBody) {
+	body.Version = staticVersion
 	body.Nav = name
 	body.Broadcasts = c.deps.Broadcasts != nil
 	body.StatusImport = c.deps.StatusImport != nil
@@ -120,7 +97,9 @@ func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, status int,
 		body.SignedIn, body.Name, body.Login, body.Admin = true, who.user.DisplayName, who.user.Login, who.user.Role == store.RoleAdmin
 		body.CSRF = who.session.CSRF
 	}
-	body.Flash = flashes[r.URL.Query().Get("done")]
+	// The confirmation of the last action (?done=…): known keys only, so
+	// no text is reflected from the URL.
+	body.Flash = label("flash", r.URL.Query().Get("done"))
 	var buf bytes.Buffer
 	if err := c.pages[name].ExecuteTemplate(&buf, "layout", body); err != nil {
 		c.fail(w, r, err)
@@ -144,26 +123,26 @@ func (c *Console) renderFragment(w http.ResponseWriter, r *http.Request, page, f
 	w.Write(buf.Bytes())
 }
 
-// renderError writes an error page with a message for staff.
-func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	c.renderPage(w, r, status, "error", cmp.Or(errorTitles[status], "出错了"), pageBody{Data: msg})
+// renderError writes an error page with a message for staff; the page
+// is headed by what the status says.
+func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	c.renderPage(w, r, status, "error", pageBody{Data: errorData{Status: status, Message: message}})
 }
 
-// errorTitles head the error page.
-var errorTitles = map[int]string{
-	http.StatusBadRequest: "请求有误", http.StatusForbidden: "无权访问", http.StatusNotFound: "未找到",
-	http.StatusConflict: "无法执行", http.StatusUnprocessableEntity: "内容有误",
-	http.StatusTooManyRequests: "操作过于频繁", http.StatusInternalServerError: "系统繁忙",
+// errorData fills the error page.
+type errorData struct {
+	Status  int
+	Message string
 }
 
 // fail logs an unexpected error and says so without details.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c.log.Error("console", "route", r.Pattern, "err", err)
-	c.renderError(w, r, http.StatusInternalServerError, "系统繁忙，请稍后再试。")
+	c.renderError(w, r, http.StatusInternalServerError, msg("error.busy"))
 }
 
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
-	c.renderError(w, r, http.StatusNotFound, "没有这个页面。")
+	c.renderError(w, r, http.StatusNotFound, msg("error.not_found"))
 }
 
 // static serves the stylesheet and script.
@@ -179,34 +158,6 @@ func (c *Console) static() http.Handler {
 	})
 }
 
-// The names staff read for statuses, channels and deliveries.
-var (
-	statusLabels = map[store.Status]string{
-		store.StatusCollecting:      "收集资料中",
-		store.StatusMaterialsReady:  "材料已齐",
-		store.StatusUnderReview:     "审核中",
-		store.StatusRejected:        "审核不通过",
-		store.StatusAwaitingPayment: "待缴费",
-		store.StatusPaid:            "已缴费",
-		store.StatusTicketReady:     "准考证可打印",
-		store.StatusWithdrawn:       "已撤销",
-	}
-	channelNames  = map[string]string{"wechat": "微信", "telegram": "Telegram", "web": "网页", "console": "终端"}
-	deliveryNames = map[store.DeliveryState]string{
-		store.DeliveryPending: "待发送", store.DeliverySent: "已送达", store.DeliveryFailed: "失败",
-		store.DeliverySkipped: "未发送", store.DeliveryCancelled: "已取消",
-	}
-	outKindNames = map[store.OutKind]string{
-		store.OutReply: "回复", store.OutNotification: "状态通知", store.OutStaff: "工作人员",
-		store.OutReminder: "提醒", store.OutBroadcast: "群发",
-	}
-	broadcastStates = map[store.BroadcastState]string{
-		store.BroadcastDraft: "草稿", store.BroadcastScheduled: "已定时", store.BroadcastSending: "发送中",
-		store.BroadcastPaused: "已暂停", store.BroadcastDone: "已完成", store.BroadcastCancelled: "已取消",
-	}
-	ticketStateNames = map[string]string{store.TicketOpen: "待回复", store.TicketAnswered: "已回复", store.TicketClosed: "已关闭"}
-)
-
 // funcs are the templates' helpers.
 func (c *Console) funcs() template.FuncMap {
 	return template.FuncMap{
@@ -214,12 +165,12 @@ func (c *Console) funcs() template.FuncMap {
 		"date":         func(t time.Time) string { return t.In(dialogs.ChinaTime).Format("01-02") },
 		"ago":          func(t time.Time) string { return waited(c.now().Sub(t)) },
 		"duration":     waited,
-		"status":       func(s store.Status) string { return orDash(statusLabels[s]) },
+		"status":       func(s store.Status) string { return orDash(label("status", string(s))) },
 		"statuses":     func() []store.Status { return store.Statuses() },
-		"channel":      func(ch string) string { return orDash(channelNames[ch]) },
-		"delivery":     func(s store.DeliveryState) string { return orDash(deliveryNames[s]) },
-		"outKind":      func(k store.OutKind) string { return orDash(outKindNames[k]) },
-		"ticketState":  func(s string) string { return orDash(ticketStateNames[s]) },
+		"channel":      func(ch string) string { return orDash(label("channel", ch)) },
+		"delivery":     func(s store.DeliveryState) string { return orDash(label("delivery", string(s))) },
+		"outKind":      func(k store.OutKind) string { return orDash(label("out_kind", string(k))) },
+		"ticketState":  func(s string) string { return orDash(label("ticket_state", s)) },
 		"ticketReason": c.ticketReason,
 		"condition":    c.conditionName,
 		"material":     c.materialName,
@@ -233,10 +184,12 @@ func (c *Console) funcs() template.FuncMap {
 		"nameOf":        func(a map[string]any) string { return answerString(a, c.keys.name) },
 		"mobileOf":      func(a map[string]any) string { return maskMobile(answerString(a, c.keys.mobile)) },
 		"idOf":          func(a map[string]any) string { return maskID(answerString(a, c.keys.idNumber)) },
-		"audit":         func(a string) string { return orDash(auditActions[a]) },
+		"audit":         func(a string) string { return orDash(label("audit_action", a)) },
 		"kb":            func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
 		"add":           func(a, b int) int { return a + b },
-		"bstate":        func(s store.BroadcastState) string { return orDash(broadcastStates[s]) },
+		"bstate":        func(s store.BroadcastState) string { return orDash(label("broadcast_state", string(s))) },
+		"orDash":        orDash,
+		"titled":        titled,
 		"flagged":       func(t store.Ticket) bool { return c.flagged(t) },
 		"pollMillis":    func() int64 { return c.cfg.PollEvery.Milliseconds() },
 		"conditions":    func() []dialogs.Condition { return c.plan.Conditions },
@@ -265,13 +218,13 @@ func fmtTime(t time.Time) string {
 func waited(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return "不到 1 分钟"
+		return msg("duration.under_minute")
 	case d < time.Hour:
-		return fmt.Sprintf("%d 分钟", int(d/time.Minute))
+		return msg("duration.minutes", "minutes", strconv.Itoa(int(d/time.Minute)))
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%d 小时 %d 分钟", int(d/time.Hour), int(d%time.Hour/time.Minute))
+		return msg("duration.hours", "hours", strconv.Itoa(int(d/time.Hour)), "minutes", strconv.Itoa(int(d%time.Hour/time.Minute)))
 	}
-	return fmt.Sprintf("%d 天 %d 小时", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return msg("duration.days", "days", strconv.Itoa(int(d/(24*time.Hour))), "hours", strconv.Itoa(int(d%(24*time.Hour)/time.Hour)))
 }
 
 // maskMobile keeps a mobile's first 3 and last 4 digits.
@@ -322,9 +275,9 @@ func (c *Console) answerOf(a map[string]any, sl dialogs.Slot) string {
 	switch x := v.(type) {
 	case bool:
 		if x {
-			return "是"
+			return msg("candidate.yes")
 		}
-		return "否"
+		return msg("candidate.no")
 	case string:
 		for _, ch := range sl.Choices {
 			if ch.ID == x {
@@ -341,7 +294,7 @@ func (c *Console) conditionName(key string) string {
 		return cond.Key + " " + cond.Short
 	}
 	if key == "" {
-		return "未确定"
+		return msg("candidate.undecided")
 	}
 	return key
 }
@@ -358,9 +311,9 @@ func (c *Console) ticketReason(reason string) string {
 	kind, detail, _ := strings.Cut(reason, ":")
 	switch kind {
 	case dialogs.TicketRequested:
-		return "转人工"
+		return msg("ticket.reason.requested")
 	case dialogs.TicketQuestion:
-		return "机器人无法回答的问题"
+		return msg("ticket.reason.question")
 	case dialogs.TicketFailures:
 		label := detail
 		if sl, ok := c.plan.Slot(strings.Split(detail, ".")[0]); ok {
@@ -369,11 +322,11 @@ func (c *Console) ticketReason(reason string) string {
 		if m, ok := strings.CutPrefix(detail, "upload:"); ok {
 			label = c.materialName(m)
 		}
-		return "连续 3 次未答对（" + label + "）"
+		return msg("ticket.reason.failures", "question", label)
 	case dialogs.TicketSpecialCase:
-		return "需人工确认的情况（" + detail + "）"
+		return msg("ticket.reason.special_case", "case", detail)
 	case dialogs.TicketReview:
-		return "不在列表中的回答，请人工判断（" + c.listLabel(detail) + "）"
+		return msg("ticket.reason.review", "question", c.listLabel(detail))
 	}
 	return reason
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,31 +134,35 @@ func changeKey(ch Change) string {
 	return "status:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// statusNames are the statuses as the official system's export and staff
-// write them, and the status keys themselves.
-var statusNames = map[string]store.Status{
-	"审核中": store.StatusUnderReview, "待审核": store.StatusUnderReview, "已提交": store.StatusUnderReview,
-	"审核不通过": store.StatusRejected, "审核未通过": store.StatusRejected, "未通过": store.StatusRejected,
-	"不通过": store.StatusRejected, "驳回": store.StatusRejected, "已驳回": store.StatusRejected,
-	"待缴费": store.StatusAwaitingPayment, "审核通过": store.StatusAwaitingPayment, "审核通过待缴费": store.StatusAwaitingPayment,
-	"缴费成功": store.StatusPaid, "已缴费": store.StatusPaid,
-	"已出准考证": store.StatusTicketReady, "准考证可打印": store.StatusTicketReady, "可打印准考证": store.StatusTicketReady,
-	"已打印准考证": store.StatusTicketReady,
-	"已撤销":    store.StatusWithdrawn, "撤销": store.StatusWithdrawn, "已取消": store.StatusWithdrawn, "已退出": store.StatusWithdrawn,
-}
-
 // ParseStatus reads a status as staff or the official export write it: a
-// status key (under_review) or its Chinese name (审核中, 审核不通过, 待缴费,
-// 缴费成功, 已出准考证 …).
+// status key (under_review) or one of its names in the official export
+// (templates/messages.yaml, import.statuses: 审核中, 审核不通过 …).
 func ParseStatus(name string) (store.Status, error) {
 	n := strings.TrimSpace(name)
 	if st := store.Status(strings.ToLower(n)); st.Valid() {
 		return st, nil
 	}
-	if st, ok := statusNames[strings.Join(strings.Fields(n), "")]; ok {
-		return st, nil
+	word := strings.Join(strings.Fields(n), "")
+	var hints []string
+	for _, st := range store.Statuses() {
+		names := texts.Import.Statuses[st]
+		if slices.Contains(names, word) {
+			return st, nil
+		}
+		if len(names) > 0 {
+			hints = append(hints, names[0])
+		}
 	}
-	return "", fmt.Errorf("unknown status %q (use a status key or 审核中, 审核不通过, 待缴费, 缴费成功, 已出准考证, 已撤销)", n)
+	return "", fmt.Errorf("unknown status %q (use a status key or %s)", n, strings.Join(hints, ", "))
+}
+
+// statusWord is the official export's name of a status (its status key
+// when it has none).
+func statusWord(st store.Status) string {
+	if names := texts.Import.Statuses[st]; len(names) > 0 {
+		return names[0]
+	}
+	return string(st)
 }
 
 // reopenKeys reads the items to re-open: material and answer keys, or

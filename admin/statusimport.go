@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,37 +78,31 @@ func (r ImportReport) String() string {
 // needed columns, an unknown encoding): nothing was applied.
 var ErrBadFile = errors.New("bad import file")
 
-// columns are the header names each column may have.
-var columns = map[string][]string{
-	"id_number":   {"身份证号", "身份证号码", "证件号码", "证件号", "身份证", "id_number"},
-	"mobile":      {"手机号", "手机号码", "手机", "联系电话", "联系方式", "mobile"},
-	"status":      {"状态", "审核状态", "报名状态", "当前状态", "status"},
-	"reason":      {"原因", "审核意见", "驳回原因", "不通过原因", "备注", "说明", "reason"},
-	"reopen":      {"重新提供", "需重新提供", "需修改项", "reopen"},
-	"payment_url": {"缴费链接", "缴费地址", "payment_url"},
-}
+// columnWord is the name error messages give a column: the first of its
+// header names (templates/messages.yaml, import.columns).
+func columnWord(name string) string { return texts.Import.Columns[name][0] }
 
 // header is the position of each known column, -1 when absent.
 type header map[string]int
 
 func parseHeader(rec []string) (header, error) {
 	h := header{}
-	for name := range columns {
+	for _, name := range importColumns {
 		h[name] = -1
 	}
 	for i, cell := range rec {
 		cell = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(cell, "\ufeff")))
-		for name, aliases := range columns {
-			for _, a := range aliases {
-				if cell == a && h[name] < 0 {
-					h[name] = i
-				}
+		for _, name := range importColumns {
+			// A column is named by its key (id_number) or a header name.
+			if (cell == name || slices.Contains(texts.Import.Columns[name], cell)) && h[name] < 0 {
+				h[name] = i
 			}
 		}
 	}
 	if (h["id_number"] < 0 && h["mobile"] < 0) || h["status"] < 0 {
-		return nil, fmt.Errorf("%w: the first row must name a column 身份证号 (or 手机号) and a column 状态, optionally 原因, 重新提供, 缴费链接; found %q",
-			ErrBadFile, strings.Join(rec, ","))
+		return nil, fmt.Errorf("%w: the first row must name a column %s (or %s) and a column %s, optionally %s, %s, %s; found %q",
+			ErrBadFile, columnWord("id_number"), columnWord("mobile"), columnWord("status"), columnWord("reason"), columnWord("reopen"), columnWord("payment_url"),
+			strings.Join(rec, ","))
 	}
 	return h, nil
 }
@@ -337,7 +332,7 @@ func (run *importRun) change(ctx context.Context, rec []string) (Change, Outcome
 	}
 	ch := Change{To: to, Actor: run.opts.Actor, Reason: h.cell(rec, "reason"), PaymentURL: h.cell(rec, "payment_url")}
 	if to == store.StatusRejected && ch.Reason == "" {
-		return Change{}, Refused, errors.New("审核不通过 needs a reason (the 原因 column is empty)")
+		return Change{}, Refused, fmt.Errorf("%s needs a reason (the %s column is empty)", statusWord(store.StatusRejected), columnWord("reason"))
 	}
 	if list := h.cell(rec, "reopen"); list != "" {
 		if ch.Reopen, err = reopenKeys(im.plan, list); err != nil {
@@ -345,7 +340,7 @@ func (run *importRun) change(ctx context.Context, rec []string) (Change, Outcome
 		}
 	}
 	if u := ch.PaymentURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		return Change{}, Refused, errors.New("缴费链接 is not an http(s) URL")
+		return Change{}, Refused, fmt.Errorf("%s is not an http(s) URL", columnWord("payment_url"))
 	}
 	key, value, err := run.lookupKey(rec)
 	if err != nil {

@@ -40,7 +40,7 @@ func (c *Console) statusImportRoutes(mux Mux) {
 }
 
 func (c *Console) statusImportPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, "statuses", "批量更新状态", importData{DryRun: true})
+	c.render(w, r, "statuses", importData{DryRun: true})
 }
 
 // statusImportRun applies (or tries) the uploaded file.
@@ -53,8 +53,8 @@ func (c *Console) statusImportRun(w http.ResponseWriter, r *http.Request) {
 	}
 	f, fh, err := r.FormFile("file")
 	if err != nil {
-		d.Problem = "请选择要导入的 CSV 文件。"
-		c.renderPage(w, r, http.StatusUnprocessableEntity, "statuses", "批量更新状态", pageBody{Data: d})
+		d.Problem = msg("import.no_file")
+		c.renderPage(w, r, http.StatusUnprocessableEntity, "statuses", pageBody{Data: d})
 		return
 	}
 	defer f.Close()
@@ -63,9 +63,9 @@ func (c *Console) statusImportRun(w http.ResponseWriter, r *http.Request) {
 	var out bytes.Buffer
 	rep, err := c.deps.StatusImport.Import(r.Context(), f, ImportOptions{DryRun: d.DryRun, Actor: who.actor(), Encoding: d.Encoding}, &out)
 	if errors.Is(err, ErrBadFile) {
-		d.Problem = "文件无法导入（没有改动任何考生）：" + err.Error()
+		d.Problem = msg("import.bad_file", "problem", err.Error())
 		c.audit(r, "status.import", "file", "refused: "+err.Error())
-		c.renderPage(w, r, http.StatusUnprocessableEntity, "statuses", "批量更新状态", pageBody{Data: d})
+		c.renderPage(w, r, http.StatusUnprocessableEntity, "statuses", pageBody{Data: d})
 		return
 	} else if err != nil && rep.Rows == 0 {
 		c.fail(w, r, err)
@@ -73,7 +73,7 @@ func (c *Console) statusImportRun(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Done, d.Report = true, rep
 	if err != nil {
-		d.Problem = "导入中断：" + err.Error() + "。已处理的行保持不变，重新导入同一文件不会重复修改。"
+		d.Problem = msg("import.interrupted", "problem", err.Error())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	lines = lines[:len(lines)-1] // the last is the summary
@@ -87,5 +87,5 @@ func (c *Console) statusImportRun(w http.ResponseWriter, r *http.Request) {
 		action = "status.import.dry_run"
 	}
 	c.audit(r, action, "file", rep.String())
-	c.render(w, r, "statuses", "批量更新状态", d)
+	c.render(w, r, "statuses", d)
 }

@@ -69,7 +69,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, "tickets", "工单", d)
+	c.render(w, r, "tickets", d)
 }
 
 // inboxLive is the inbox's list alone, for the page to refresh itself.
@@ -183,7 +183,7 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, status in
 		c.fail(w, r, err)
 		return
 	}
-	c.renderPage(w, r, status, "ticket", "工单 "+t.Code, pageBody{Data: d})
+	c.renderPage(w, r, status, "ticket", pageBody{Data: d})
 }
 
 // ticketMessageView is a ticket message with its image's link for this
@@ -201,7 +201,7 @@ func (c *Console) ticketImage(w http.ResponseWriter, r *http.Request) {
 	msgID, err2 := strconv.ParseInt(r.PathValue("message"), 10, 64)
 	if err1 != nil || err2 != nil || !sameToken(r.URL.Query().Get("k"), previewKeyFor(who.session, "message", msgID)) {
 		c.audit(r, "document.denied", "ticket:"+r.PathValue("ticket"), "link of another session")
-		c.renderError(w, r, http.StatusForbidden, "该图片链接只能在生成它的登录会话中使用，请从工单页面重新打开。")
+		c.renderError(w, r, http.StatusForbidden, msg("ticket.image_link"))
 		return
 	}
 	t, msgs, err := c.deps.Store.Ticket(r.Context(), ticketID, "")
@@ -235,10 +235,10 @@ func (c *Console) claimTicket(w http.ResponseWriter, r *http.Request) {
 	err = c.deps.Store.ClaimTicket(r.Context(), id, who.user.ID, takeOver, c.now())
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		c.renderTicket(w, r, http.StatusConflict, "该工单已由其他工作人员认领；如需接手，请点“接手”。", "")
+		c.renderTicket(w, r, http.StatusConflict, msg("ticket.claimed_by_other"), "")
 		return
 	case errors.Is(err, store.ErrNotFound):
-		c.renderTicket(w, r, http.StatusConflict, "该工单已关闭。", "")
+		c.renderTicket(w, r, http.StatusConflict, msg("ticket.closed"), "")
 		return
 	case err != nil:
 		c.fail(w, r, err)
@@ -268,13 +268,13 @@ func (c *Console) replyTicket(w http.ResponseWriter, r *http.Request) {
 	nonce := f.Get("nonce")
 	switch {
 	case text == "" && !closing:
-		c.renderTicket(w, r, http.StatusUnprocessableEntity, "请填写回复内容。", text)
+		c.renderTicket(w, r, http.StatusUnprocessableEntity, msg("ticket.empty_reply"), text)
 		return
 	case utf8.RuneCountInString(text) > maxReplyRunes:
-		c.renderTicket(w, r, http.StatusUnprocessableEntity, "回复太长了，请分成几条发送（每条最多 1500 字）。", text)
+		c.renderTicket(w, r, http.StatusUnprocessableEntity, msg("ticket.reply_too_long", "max", strconv.Itoa(maxReplyRunes)), text)
 		return
 	case len(nonce) < 16 || len(nonce) > 64:
-		c.renderError(w, r, http.StatusBadRequest, "页面已过期，请刷新后重试。")
+		c.renderError(w, r, http.StatusBadRequest, msg("error.stale_page"))
 		return
 	}
 	t, _, err := c.deps.Store.Ticket(ctx, id, "")
@@ -287,12 +287,12 @@ func (c *Console) replyTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	who := staffOf(r)
 	if t.State == store.TicketClosed {
-		c.renderTicket(w, r, http.StatusConflict, "该工单已关闭（可能是考生已结束人工服务）。", text)
+		c.renderTicket(w, r, http.StatusConflict, msg("ticket.closed_by_candidate"), text)
 		return
 	}
 	if t.AssigneeID != who.user.ID {
 		if err := c.deps.Store.ClaimTicket(ctx, id, who.user.ID, false, c.now()); errors.Is(err, store.ErrConflict) {
-			c.renderTicket(w, r, http.StatusConflict, "该工单已由其他工作人员认领；如需接手，请先点“接手”。", text)
+			c.renderTicket(w, r, http.StatusConflict, msg("ticket.claim_first"), text)
 			return
 		} else if err != nil {
 			c.fail(w, r, err)

@@ -69,7 +69,7 @@ func (c *Console) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	data.Users, data.Min = users, MinPasswordRunes
-	c.renderPage(w, r, status, "users", "账号管理", pageBody{Data: data})
+	c.renderPage(w, r, status, "users", pageBody{Data: data})
 }
 
 // addUser creates an account.
@@ -84,11 +84,11 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request) {
 	data.Form.Login, data.Form.DisplayName, data.Form.Role = f.Get("login"), f.Get("display_name"), f.Get("role")
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		data.Problem = "该登录名已被使用。"
+		data.Problem = msg("users.login_taken")
 	case errors.Is(err, ErrWeakPassword):
-		data.Problem = fmt.Sprintf("密码至少需要 %d 个字符。", MinPasswordRunes)
+		data.Problem = msg("users.password_short", "min", strconv.Itoa(MinPasswordRunes))
 	case errors.Is(err, ErrBadAccount):
-		data.Problem = "登录名需为 2–32 位小写字母、数字或 . _ -；姓名不能为空；角色须为管理员或工作人员。"
+		data.Problem = msg("users.invalid")
 	case err != nil:
 		c.fail(w, r, err)
 		return
@@ -124,7 +124,7 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request) {
 	now := c.now()
 	action := f.Get("action")
 	if id == who.user.ID && (action == "disable" || (action == "update" && store.Role(f.Get("role")) != store.RoleAdmin)) {
-		c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: "不能停用自己的账号或取消自己的管理员角色。"})
+		c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: msg("users.not_self")})
 		return
 	}
 	detail := ""
@@ -137,7 +137,7 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request) {
 		err = c.deps.Store.UnlockStaffUser(ctx, id)
 	case "password":
 		if CheckPasswordRules(f.Get("password")) != nil {
-			c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: fmt.Sprintf("密码至少需要 %d 个字符。", MinPasswordRunes)})
+			c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: msg("users.password_short", "min", strconv.Itoa(MinPasswordRunes))})
 			return
 		}
 		var hash string
@@ -147,13 +147,13 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request) {
 	case "update":
 		name, role := strings.TrimSpace(f.Get("display_name")), store.Role(f.Get("role"))
 		if name == "" || utf8.RuneCountInString(name) > 32 || !role.Valid() {
-			c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: "姓名不能为空（最多 32 字），角色须为管理员或工作人员。"})
+			c.renderUsers(w, r, http.StatusUnprocessableEntity, userData{Problem: msg("users.invalid_update")})
 			return
 		}
 		err = c.deps.Store.UpdateStaffUser(ctx, id, name, role)
 		detail = string(role)
 	default:
-		c.renderError(w, r, http.StatusBadRequest, "未知操作。")
+		c.renderError(w, r, http.StatusBadRequest, msg("error.unknown_action"))
 		return
 	}
 	if err != nil {
@@ -172,7 +172,7 @@ type accountData struct {
 }
 
 func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, "account", "我的账号", accountData{User: staffOf(r).user, Min: MinPasswordRunes})
+	c.render(w, r, "account", accountData{User: staffOf(r).user, Min: MinPasswordRunes})
 }
 
 // changeOwnPassword sets the signed-in staff member's password after
@@ -184,14 +184,14 @@ func (c *Console) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 	data := accountData{User: who.user, Min: MinPasswordRunes}
 	switch {
 	case !CheckPassword(who.user.PasswordHash, f.Get("current")):
-		data.Problem = "当前密码不正确。"
+		data.Problem = msg("account.wrong_password")
 	case CheckPasswordRules(f.Get("password")) != nil:
-		data.Problem = fmt.Sprintf("新密码至少需要 %d 个字符。", MinPasswordRunes)
+		data.Problem = msg("account.password_short", "min", strconv.Itoa(MinPasswordRunes))
 	case f.Get("password") != f.Get("confirm"):
-		data.Problem = "两次输入的新密码不一致。"
+		data.Problem = msg("account.mismatch")
 	}
 	if data.Problem != "" {
-		c.renderPage(w, r, http.StatusUnprocessableEntity, "account", "我的账号", pageBody{Data: data})
+		c.renderPage(w, r, http.StatusUnprocessableEntity, "account", pageBody{Data: data})
 		return
 	}
 	hash, err := HashPassword(f.Get("password"))
