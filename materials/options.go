@@ -3,6 +3,7 @@ package materials
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -107,7 +108,19 @@ func (d *DecodeBudget) acquire(ctx context.Context, hd header) (release func(), 
 	if err := d.sem.Acquire(ctx, n); err != nil {
 		return nil, fmt.Errorf("decode budget: %w", err)
 	}
-	return func() { d.sem.Release(n) }, nil
+	return func() {
+		if n >= d.total/4 {
+			// The budget bounds live decoded pixels, but the Go heap
+			// reuses a released image only after a collection: without
+			// one, the next large decode allocates beside the garbage,
+			// and a burst of 40-megapixel uploads holds two or three
+			// (up to four on a loaded machine) in RSS at once. Pixel
+			// buffers hold no pointers, so the mark is cheap next to the
+			// decode that preceded it.
+			runtime.GC()
+		}
+		d.sem.Release(n)
+	}, nil
 }
 
 // WithDecodeBudget makes an Inspector or a Fixer take its share of d for
