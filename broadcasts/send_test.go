@@ -287,11 +287,10 @@ func TestPauseResumeCancel(t *testing.T) {
 	if err := e.svc.Pause(ctx, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the runners see it within their poll interval
-	paused := len(e.tg.Sends())
+	paused := waitQuiet(t, e) // the runners see it within their poll interval
 	time.Sleep(time.Second)
-	if now := len(e.tg.Sends()); now != paused {
-		t.Fatalf("%d sends while paused", now-paused)
+	if now := len(e.tg.Sends()); now != paused || paused >= n {
+		t.Fatalf("%d sends while paused (%d before)", now-paused, paused)
 	}
 	if err := e.svc.Resume(ctx, b.ID); err != nil {
 		t.Fatal(err)
@@ -300,8 +299,7 @@ func TestPauseResumeCancel(t *testing.T) {
 	if _, err := e.svc.Cancel(ctx, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	cancelled := len(e.tg.Sends())
+	cancelled := waitQuiet(t, e)
 	time.Sleep(time.Second)
 	if now := len(e.tg.Sends()); now != cancelled || cancelled >= n {
 		t.Fatalf("%d sends after the cancel (%d before)", now-cancelled, cancelled)
@@ -320,6 +318,26 @@ func TestPauseResumeCancel(t *testing.T) {
 	if p.Sent != cancelled || p.Sent+p.Waiting+p.Cancelled != n {
 		t.Fatalf("progress %+v after %d sends", p, cancelled)
 	}
+}
+
+// waitQuiet waits until no send has come for 600 ms (the runners' poll
+// interval and a send in flight, on a loaded machine) and returns the
+// number of sends; a broadcast still sending after 10 s fails the test (at
+// 40 sends a second it is never quiet that long).
+func waitQuiet(t *testing.T, e *env) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, since := len(e.tg.Sends()), time.Now()
+	for time.Since(since) < 600*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("still sending 10 s later: %d sends", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if n := len(e.tg.Sends()); n != last {
+			last, since = n, time.Now()
+		}
+	}
+	return last
 }
 
 func waitSends(t *testing.T, e *env, n int) {
