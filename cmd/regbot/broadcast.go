@@ -82,7 +82,7 @@ func openBroadcasts(ctx context.Context, name string, args []string, stderr io.W
 		pool.Close()
 		return nil, oneLine(fmt.Errorf("database: %w", err))
 	}
-	opts, _, err := cfg.recordOptions()
+	opts, _, err := cfg.recordOptions(plan)
 	if err != nil {
 		pool.Close()
 		return nil, err

@@ -36,15 +36,15 @@ func runExportMaterials(ctx context.Context, args []string, _ io.Reader, stdout,
 		return fmt.Errorf("database.url is empty: the embedded store keeps nothing to export")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStores(ctx, cfg, log)
-	if err != nil {
-		return oneLine(err)
-	}
-	defer st.close()
 	plan, err := loadPlan(cfg.Plan.Path)
 	if err != nil {
 		return err
 	}
+	st, err := openStores(ctx, cfg, plan, log)
+	if err != nil {
+		return oneLine(err)
+	}
+	defer st.close()
 	blobs, err := openBlobs(cfg, log)
 	if err != nil {
 		return oneLine(err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"regbot/dialogs"
 	"regbot/store/blob"
 	"regbot/store/postgres"
 )
@@ -43,7 +44,11 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	defer pool.Close()
-	opts, keyFile, err := cfg.recordOptions()
+	plan, err := loadPlan(cfg.Plan.Path)
+	if err != nil {
+		return err
+	}
+	opts, keyFile, err := cfg.recordOptions(plan)
 	if err != nil {
 		return err
 	}
@@ -90,14 +95,10 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 }
 
 // recordOptions are the record's protection of personal data: its keys and
-// the plan's sensitive answers. keyFile names the file the record key was
-// read from or generated in when the configuration has none.
-func (c Config) recordOptions() (opts []postgres.Option, keyFile string, err error) {
+// plan's sensitive answers. keyFile names the file the record key was read
+// from or generated in when the configuration has none.
+func (c Config) recordOptions(plan *dialogs.Plan) (opts []postgres.Option, keyFile string, err error) {
 	keys, keyFile, err := c.recordKeys()
-	if err != nil {
-		return nil, "", err
-	}
-	plan, err := loadPlan(c.Plan.Path)
 	if err != nil {
 		return nil, "", err
 	}

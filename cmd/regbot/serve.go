@@ -56,12 +56,16 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	log := newLogger(cfg.Log, stderr)
 	goredis.SetLogger(redisLog{log}) // process-wide: set here, once
-	stores, err := openStores(ctx, cfg, log)
+	plan, err := loadPlan(cfg.Plan.Path)
+	if err != nil {
+		return oneLine(fmt.Errorf("plan: %w", err))
+	}
+	stores, err := openStores(ctx, cfg, plan, log)
 	if err != nil {
 		return oneLine(err)
 	}
 	defer stores.close()
-	s, err := newServer(cfg, stores, log)
+	s, err := newServer(cfg, plan, stores, log)
 	if err != nil {
 		return oneLine(err)
 	}
@@ -146,8 +150,9 @@ const webHistoryIdle = 7 * 24 * time.Hour
 const connectTimeout = 10 * time.Second
 
 // openStores connects the configured stores: PostgreSQL (migrated) as the
-// record and Redis as the fast path, or the embedded memory store.
-func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, error) {
+// record and Redis as the fast path, or the embedded memory store. plan
+// names the answers the record seals.
+func openStores(ctx context.Context, cfg *Config, plan *dialogs.Plan, log *slog.Logger) (*stores, error) {
 	if cfg.Database.URL == "" {
 		m := memory.New()
 		log.Warn("NO DATABASE CONFIGURED: running on the embedded memory store; every answer, document and session is lost when regbot exits (set database.url for production)")
@@ -172,7 +177,7 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger) (*stores, er
 		return fail(err)
 	}
 	closers = append(closers, pool.Close)
-	opts, keyFile, err := cfg.recordOptions()
+	opts, keyFile, err := cfg.recordOptions(plan)
 	if err != nil {
 		return fail(err)
 	}
@@ -276,12 +281,8 @@ type server struct {
 	notifier *notify.Notifier
 }
 
-// newServer builds the engine and the Router on stores.
-func newServer(cfg *Config, st *stores, log *slog.Logger) (*server, error) {
-	plan, err := loadPlan(cfg.Plan.Path)
-	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
-	}
+// newServer builds the engine on plan and the Router on stores.
+func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*server, error) {
 	blobs, err := openBlobs(cfg, log)
 	if err != nil {
 		return nil, err

@@ -31,12 +31,16 @@ func testServer(t *testing.T, checks ...readiness) *server {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := openStores(t.Context(), cfg, log)
+	plan, err := loadPlan(cfg.Plan.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStores(t.Context(), cfg, plan, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.checks = checks
-	s, err := newServer(cfg, st, log)
+	s, err := newServer(cfg, plan, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,11 +199,15 @@ func TestEmbeddedConsole(t *testing.T) {
 			t.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		st, err := openStores(t.Context(), cfg, log)
+		plan, err := loadPlan(cfg.Plan.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := newServer(cfg, st, log)
+		st, err := openStores(t.Context(), cfg, plan, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newServer(cfg, plan, st, log)
 		if err != nil {
 			t.Fatal(err)
 		}

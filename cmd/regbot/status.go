@@ -56,15 +56,15 @@ func runStatusImport(ctx context.Context, args []string, _ io.Reader, stdout, st
 	}
 	defer f.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStores(ctx, cfg, log)
-	if err != nil {
-		return oneLine(err)
-	}
-	defer st.close()
 	plan, err := loadPlan(cfg.Plan.Path)
 	if err != nil {
 		return err
 	}
+	st, err := openStores(ctx, cfg, plan, log)
+	if err != nil {
+		return oneLine(err)
+	}
+	defer st.close()
 	blobs, err := openBlobs(cfg, log)
 	if err != nil {
 		return oneLine(err)
