@@ -416,10 +416,17 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 	return s, nil
 }
 
-// addEmbeddedAdmin creates the account "admin" on the embedded store,
-// which forgets accounts at exit like everything else.
+// The account the embedded store's console starts with (`regbot user list`
+// shows it as such).
+const (
+	embeddedAdminLogin = "admin"
+	embeddedAdminName  = "管理员"
+)
+
+// addEmbeddedAdmin creates the account embeddedAdminLogin on the embedded
+// store, which forgets accounts at exit like everything else.
 func addEmbeddedAdmin(accounts admin.Accounts, password string) error {
-	u, err := admin.NewStaffUser("admin", "管理员", store.RoleAdmin, password)
+	u, err := admin.NewStaffUser(embeddedAdminLogin, embeddedAdminName, store.RoleAdmin, password)
 	if err != nil {
 		return fmt.Errorf("admin.console.embedded_admin_password: %w", err)
 	}

@@ -242,7 +242,7 @@ func listEmbeddedAccounts(cfg Config, stdout io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOGIN\tNAME\tROLE\tSTATE\tLAST SIGN-IN")
-	fmt.Fprintln(tw, "admin\t管理员\tadmin\tembedded\t-")
+	fmt.Fprintf(tw, "%s\t%s\t%s\tembedded\t-\n", embeddedAdminLogin, embeddedAdminName, store.RoleAdmin)
 	tw.Flush()
 	fmt.Fprintln(stdout, "embedded store: admin signs in with admin.console.embedded_admin_password; accounts added on the 账号 page last until serve stops")
 	return nil
