@@ -168,7 +168,7 @@ func (q *riverQueue) riverClient(ctx context.Context) (*river.Client[pgx.Tx], er
 		FetchCooldown: min(10*time.Millisecond, q.n.cfg.PollInterval),
 		// River's own lines below warn (each errored job at info) would
 		// repeat what notify logs.
-		Logger: slog.New(minLevel{q.log.Handler(), slog.LevelWarn}),
+		Logger: RiverLogger(q.log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
@@ -328,6 +328,12 @@ func (q *riverQueue) sweep(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// RiverLogger is log for River's own lines (and its UI's): warnings and
+// errors only, as its informational lines repeat what regbot logs.
+func RiverLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{log.Handler(), slog.LevelWarn})
 }
 
 // minLevel drops records below its level.

@@ -27,7 +27,7 @@ func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) 
 	if err != nil {
 		return nil, fmt.Errorf("queue dashboard: %w", err)
 	}
-	quiet := slog.New(warnAndAbove{log.Handler()})
+	quiet := notify.RiverLogger(log)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schema, Logger: quiet})
 	if err != nil {
 		return nil, fmt.Errorf("queue dashboard: %w", err)
@@ -44,22 +44,6 @@ func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) 
 		return nil, fmt.Errorf("queue dashboard: %w", err)
 	}
 	return h, nil
-}
-
-// warnAndAbove passes on the records of at least warning level: River's
-// and the UI's informational lines would repeat what serve logs.
-type warnAndAbove struct{ slog.Handler }
-
-func (h warnAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return warnAndAbove{h.Handler.WithAttrs(attrs)}
-}
-
-func (h warnAndAbove) WithGroup(name string) slog.Handler {
-	return warnAndAbove{h.Handler.WithGroup(name)}
 }
 
 // queueUIHandler is h as the console's optional handler (nil stays nil).
