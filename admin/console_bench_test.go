@@ -23,7 +23,6 @@ func BenchmarkConsolePages(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("REGBOT_BENCH_CANDIDATES"))
 	n = cmp.Or(n, 5000)
 	cb := setupConsole(b, admin.Config{})
-	cb.addUser("bench", store.RoleStaff)
 	ctx := context.Background()
 	statuses := [][]store.Status{{""}, {"", store.StatusMaterialsReady}, {"", store.StatusMaterialsReady, store.StatusUnderReview},
 		{"", store.StatusMaterialsReady, store.StatusUnderReview, store.StatusAwaitingPayment}}
@@ -58,8 +57,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	if _, err := cb.pool.Exec(ctx, "analyze"); err != nil {
 		b.Fatal(err)
 	}
-	c := cb.client()
-	c.mustSignIn("bench")
+	c := cb.signedIn("bench", store.RoleStaff)
 	poll := http.Header{"X-Regbot-Poll": {"1"}}
 	pages := []struct {
 		name, path string

@@ -145,6 +145,28 @@ func (b *consoleBundle) addUser(login string, role store.Role) store.StaffUser {
 	return u
 }
 
+// signedIn is the console tests' set-up of a staff member: it creates the
+// account login with role (password testPassword) and returns a client of
+// its own signed in as it.
+func (b *consoleBundle) signedIn(login string, role store.Role) *client {
+	b.t.Helper()
+	b.addUser(login, role)
+	c := b.client()
+	c.mustSignIn(login)
+	return c
+}
+
+// mustHaveAudited fails the test unless the audit log has each of the
+// actions by login.
+func (b *consoleBundle) mustHaveAudited(login string, actions ...string) {
+	b.t.Helper()
+	for _, action := range actions {
+		if !b.audited(action, login) {
+			b.t.Errorf("the audit log misses %s by %s", action, login)
+		}
+	}
+}
+
 // say runs a candidate message through the Router.
 func (b *consoleBundle) say(id store.Identity, msgID string, in dialogs.Inbound) dialogs.Result {
 	b.t.Helper()
@@ -209,6 +231,13 @@ func (c *client) do(method, path string, form url.Values, header http.Header) (i
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	return c.send(req)
+}
+
+// send sends a request with the client's session and returns the status,
+// the Location header and the body; it remembers the page's CSRF token.
+func (c *client) send(req *http.Request) (int, string, string) {
+	c.b.t.Helper()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.b.t.Fatal(err)

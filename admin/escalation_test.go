@@ -22,7 +22,6 @@ import (
 func TestEveryEscalationOpensATicket(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("sun", store.RoleStaff)
 	code := regexp.MustCompile(`工单号 ([0-9A-Z]{6})`)
 	said := func(res dialogs.Result) string {
 		var texts []string
@@ -71,8 +70,7 @@ func TestEveryEscalationOpensATicket(t *testing.T) {
 		}
 		codes[tc.name] = m[1]
 	}
-	c := b.client()
-	c.mustSignIn("sun")
+	c := b.signedIn("sun", store.RoleStaff)
 	_, _, inbox := c.get("/admin/tickets")
 	for _, tc := range cases {
 		cd := codes[tc.name]
@@ -99,7 +97,6 @@ func TestEveryEscalationOpensATicket(t *testing.T) {
 func TestUnclaimedTicketsAreFlagged(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{Console: admin.ConsoleConfig{TicketFlagAfter: 20 * time.Minute, SessionIdle: 2 * time.Hour}})
-	b.addUser("zhou", store.RoleStaff)
 	code := regexp.MustCompile(`工单号 ([0-9A-Z]{6})`)
 	open := func(user string) string {
 		t.Helper()
@@ -113,8 +110,7 @@ func TestUnclaimedTicketsAreFlagged(t *testing.T) {
 		return m[1]
 	}
 	waiting, claimed := open("o-flag-1"), open("o-flag-2")
-	c := b.client()
-	c.mustSignIn("zhou")
+	c := b.signedIn("zhou", store.RoleStaff)
 	row := func(inbox, code string) string {
 		return regexp.MustCompile(`(?s)<li class="([^"]*)" data-ticket="` + code + `".*?</li>`).FindString(inbox)
 	}

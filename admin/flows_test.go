@@ -32,11 +32,9 @@ func mustInt(t *testing.T, s string) int64 {
 func TestFindACandidateByMobile(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("zhao", store.RoleStaff)
 	b.candidate("m1", "张三", "13800000001")
 	b.candidate("m2", "李四", "13900000002")
-	c := b.client()
-	c.mustSignIn("zhao")
+	c := b.signedIn("zhao", store.RoleStaff)
 	_, _, body := c.get("/admin/candidates?q=13900000002")
 	if !strings.Contains(body, "李四") || strings.Contains(body, "张三") || !strings.Contains(body, "共 1 条") {
 		t.Fatalf("search by mobile:\n%s", body)
@@ -66,14 +64,12 @@ func TestFindACandidateByMobile(t *testing.T) {
 func TestDashboardShowsTheNumbers(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("zhao", store.RoleStaff)
 	b.candidate("d1", "张三", "13800000001")
 	b.candidate("d2", "李四", "13800000002")
 	id := store.Identity{Channel: "web", UserID: "d3"}
 	b.say(id, "x1", dialogs.Inbound{Text: "你好"})
 	b.say(id, "x2", dialogs.Inbound{Text: "转人工"})
-	c := b.client()
-	c.mustSignIn("zhao")
+	c := b.signedIn("zhao", store.RoleStaff)
 	_, _, body := c.get("/admin/")
 	for _, want := range []string{`id="total">3<`, `id="waiting">1<`, `data-label="收集资料中" data-n="3"`, `data-label="条件 C2" data-n="2"`, `data-label="未确定" data-n="1"`} {
 		if !strings.Contains(body, want) {
@@ -144,13 +140,11 @@ func jpegOf(t *testing.T, seed int) []byte {
 func TestPackageOnceEveryMaterialIsAccepted(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("zhao", store.RoleStaff)
 	id := b.candidate("pk", "赵六", "13800000004")
 	for i := range 5 { // the five materials of C2
 		b.say(id, "pk-img"+strconv.Itoa(i), dialogs.Inbound{Image: &dialogs.Image{Data: jpegOf(t, i+1)}})
 	}
-	c := b.client()
-	c.mustSignIn("zhao")
+	c := b.signedIn("zhao", store.RoleStaff)
 	rows, _, _ := b.pg.CandidateList(context.Background(), store.CandidateFilter{})
 	page := "/admin/candidates/" + strconv.FormatInt(rows[0].CandidateID, 10)
 	if status, _, body := c.get(page + "/materials.zip"); status != http.StatusConflict {

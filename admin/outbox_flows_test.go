@@ -54,9 +54,7 @@ var ticketLink = regexp.MustCompile(`href="/admin/tickets/(\d+)"`)
 func TestTicketFlow(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("zhao", store.RoleStaff)
-	c := b.client()
-	c.mustSignIn("zhao")
+	c := b.signedIn("zhao", store.RoleStaff)
 
 	id := store.Identity{Channel: "wechat", UserID: "o-flow"}
 	b.say(id, "f1", dialogs.Inbound{Text: "你好"})
@@ -128,11 +126,7 @@ func TestTicketFlow(t *testing.T) {
 	if tk.State != store.TicketClosed {
 		t.Fatalf("ticket state %q after close", tk.State)
 	}
-	for _, action := range []string{"ticket.claim", "ticket.reply", "ticket.close"} {
-		if !b.audited(action, "zhao") {
-			t.Errorf("the audit log misses %s", action)
-		}
-	}
+	b.mustHaveAudited("zhao", "ticket.claim", "ticket.reply", "ticket.close")
 }
 
 // TestTicketPageShowsAClosedWeChatWindow: a candidate who wrote more than
@@ -141,13 +135,11 @@ func TestTicketFlow(t *testing.T) {
 func TestTicketPageShowsAClosedWeChatWindow(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("qian", store.RoleStaff)
 	id := store.Identity{Channel: "wechat", UserID: "o-window"}
 	b.say(id, "w1", dialogs.Inbound{Text: "你好"})
 	b.say(id, "w2", dialogs.Inbound{Text: "转人工"})
 	b.clock.advance(49 * time.Hour)
-	c := b.client()
-	c.mustSignIn("qian")
+	c := b.signedIn("qian", store.RoleStaff)
 	_, _, live := c.do(http.MethodGet, "/admin/tickets/live", nil, http.Header{"X-Regbot-Poll": {"1"}})
 	m := ticketLink.FindStringSubmatch(live)
 	if m == nil {
@@ -163,11 +155,9 @@ func TestTicketPageShowsAClosedWeChatWindow(t *testing.T) {
 func TestRejectAMaterial(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("zhao", store.RoleStaff)
 	id := b.candidate("rj", "王五", "13800000003")
 	b.say(id, "rj-img", dialogs.Inbound{Image: &dialogs.Image{Data: jpegBytes(t)}})
-	c := b.client()
-	c.mustSignIn("zhao")
+	c := b.signedIn("zhao", store.RoleStaff)
 	rows, _, _ := b.pg.CandidateList(context.Background(), store.CandidateFilter{})
 	page := "/admin/candidates/" + strconv.FormatInt(rows[0].CandidateID, 10)
 	_, _, body := c.get(page)

@@ -15,22 +15,18 @@ import (
 func TestQueueUIIsForAdmins(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("boss", store.RoleAdmin)
-	b.addUser("clerk", store.RoleStaff)
 	anon := b.client()
 	if status, loc, _ := anon.get("/admin/river/jobs"); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/signin") {
 		t.Fatalf("the queue dashboard without a session: %d → %q", status, loc)
 	}
-	staff := b.client()
-	staff.mustSignIn("clerk")
+	staff := b.signedIn("clerk", store.RoleStaff)
 	if status, _, body := staff.get("/admin/river/"); status != http.StatusForbidden || strings.Contains(body, "queue dashboard") {
 		t.Fatalf("staff on the queue dashboard: %d %s", status, body)
 	}
 	if _, _, body := staff.get("/admin/"); strings.Contains(body, `href="/admin/river/"`) {
 		t.Error("staff see the queue dashboard in the menu")
 	}
-	c := b.client()
-	c.mustSignIn("boss")
+	c := b.signedIn("boss", store.RoleAdmin)
 	if _, _, body := c.get("/admin/"); !strings.Contains(body, `href="/admin/river/"`) {
 		t.Error("admins do not see the queue dashboard in the menu")
 	}

@@ -71,10 +71,8 @@ func TestEveryRouteWithoutASessionGoesToSignIn(t *testing.T) {
 func TestStaffOnAdminRoutesIsForbidden(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("staff1", store.RoleStaff)
 	target := b.addUser("staff2", store.RoleStaff)
-	c := b.client()
-	c.mustSignIn("staff1")
+	c := b.signedIn("staff1", store.RoleStaff)
 	// Every mounted route of the admins' pages, GET or POST (with the
 	// session's own CSRF token), is refused.
 	checked := 0
@@ -118,9 +116,7 @@ func TestStaffOnAdminRoutesIsForbidden(t *testing.T) {
 		t.Error("the audit log has no denied entry for staff1")
 	}
 	// An admin may.
-	b.addUser("boss", store.RoleAdmin)
-	a := b.client()
-	a.mustSignIn("boss")
+	a := b.signedIn("boss", store.RoleAdmin)
 	if status, _, _ := a.get("/admin/users"); status != http.StatusOK {
 		t.Errorf("admin GET /admin/users: %d", status)
 	}
@@ -132,9 +128,7 @@ func TestStaffOnAdminRoutesIsForbidden(t *testing.T) {
 func TestFormsWithoutTheCSRFTokenAreForbidden(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("boss", store.RoleAdmin)
-	other := b.client()
-	other.mustSignIn("boss")
+	other := b.signedIn("boss", store.RoleAdmin)
 	c := b.client()
 	c.mustSignIn("boss")
 	var posts []string
@@ -172,7 +166,6 @@ func TestFormsWithoutTheCSRFTokenAreForbidden(t *testing.T) {
 func TestCandidateTextIsEscaped(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("staff1", store.RoleStaff)
 	const evil = `<script>alert("x")</script>`
 	// A name as an import might write it, and a message to staff.
 	id := store.Identity{Channel: "web", UserID: "evil"}
@@ -185,8 +178,7 @@ func TestCandidateTextIsEscaped(t *testing.T) {
 	b.say(tid, "t1", dialogs.Inbound{Text: "你好"})
 	b.say(tid, "t2", dialogs.Inbound{Text: "转人工"})
 	b.say(tid, "t3", dialogs.Inbound{Text: evil})
-	c := b.client()
-	c.mustSignIn("staff1")
+	c := b.signedIn("staff1", store.RoleStaff)
 	_, _, list := c.get("/admin/candidates")
 	_, _, inbox := c.get("/admin/tickets")
 	tickets, _ := b.pg.TicketInbox(context.Background(), store.TicketFilter{}, "name")
@@ -213,15 +205,12 @@ var previewLink = regexp.MustCompile(`href="(/admin/candidates/\d+/documents/\d+
 func TestPreviewLinksBelongToTheirSession(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{})
-	b.addUser("staff1", store.RoleStaff)
-	b.addUser("staff2", store.RoleStaff)
 	id := b.candidate("prev", "张三", "13800000001")
 	b.say(id, "prev-img", dialogs.Inbound{Image: &dialogs.Image{Data: jpegBytes(t)}})
 	rows, _, _ := b.pg.CandidateList(context.Background(), store.CandidateFilter{})
 	page := "/admin/candidates/" + strconv.FormatInt(rows[0].CandidateID, 10)
 
-	a := b.client()
-	a.mustSignIn("staff1")
+	a := b.signedIn("staff1", store.RoleStaff)
 	_, _, body := a.get(page)
 	m := previewLink.FindStringSubmatch(body)
 	if m == nil {
@@ -237,8 +226,7 @@ func TestPreviewLinksBelongToTheirSession(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
 		t.Fatalf("own preview: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"))
 	}
-	other := b.client()
-	other.mustSignIn("staff2")
+	other := b.signedIn("staff2", store.RoleStaff)
 	if status, _, _ := other.get(link); status != http.StatusForbidden {
 		t.Errorf("another session's preview link: %d, want 403", status)
 	}
@@ -268,7 +256,6 @@ func TestTenWrongPasswordsLockTheAccount(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{Console: admin.ConsoleConfig{SignInPerMinute: 100}})
 	b.addUser("li", store.RoleStaff)
-	b.addUser("boss", store.RoleAdmin)
 	c := b.client()
 	for i := 1; i <= 10; i++ {
 		status, _, body := c.signIn("li", "wrong password "+strconv.Itoa(i))
@@ -291,8 +278,7 @@ func TestTenWrongPasswordsLockTheAccount(t *testing.T) {
 		t.Error("the audit log misses the failed sign-ins or the lock-out")
 	}
 	// An admin unlocks it.
-	a := b.client()
-	a.mustSignIn("boss")
+	a := b.signedIn("boss", store.RoleAdmin)
 	u, _ := b.pg.StaffUserByLogin(context.Background(), "li")
 	a.get("/admin/users")
 	if status, _, _ := a.post("/admin/users/"+strconv.FormatInt(u.ID, 10), url.Values{"action": {"unlock"}}); status != http.StatusSeeOther {
@@ -329,9 +315,7 @@ func TestSignInIsRateLimitedPerAddress(t *testing.T) {
 func TestSessionsExpire(t *testing.T) {
 	t.Parallel()
 	b := setupConsole(t, admin.Config{Console: admin.ConsoleConfig{SessionIdle: 10 * time.Minute, SessionMax: time.Hour}})
-	b.addUser("li", store.RoleStaff)
-	c := b.client()
-	c.mustSignIn("li")
+	c := b.signedIn("li", store.RoleStaff)
 	// Active every 5 minutes: the idle limit does not end the session…
 	for range 6 {
 		b.clock.advance(5*time.Minute + time.Second)
