@@ -31,7 +31,7 @@ import (
 //
 //   - api: every reply is a sendMessage before the webhook answers.
 //   - webhook-reply: the last message is the webhook's response
-//     (telegram.webhook_reply).
+//     (telegram.webhook_reply, the default).
 func BenchmarkTelegramWebhook(b *testing.B) {
 	b.Run("api", func(b *testing.B) { benchTelegramWebhook(b, false) })
 	b.Run("webhook-reply", func(b *testing.B) { benchTelegramWebhook(b, true) })
@@ -73,7 +73,7 @@ func benchTelegramWebhook(b *testing.B, webhookReply bool) {
 		b.Fatal(err)
 	}
 	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log)
-	a, err := New(Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL, WebhookReply: webhookReply},
+	a, err := New(Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL, WebhookReply: &webhookReply},
 		router, Deps{HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, log)
 	if err != nil {
 		b.Fatal(err)

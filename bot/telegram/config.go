@@ -69,11 +69,13 @@ type Config struct {
 	ServerURL string `yaml:"server_url"`
 	// WebhookReply, in webhook mode, answers an update with the turn's last
 	// message as the webhook's response (a sendMessage Telegram runs when
-	// it gets the answer) instead of a Bot API call: one call less per
-	// turn. Telegram does not report a failure of it (a blocked user is
-	// found on the next send instead); messages with images always go by
-	// the API.
-	WebhookReply bool `yaml:"webhook_reply"`
+	// it gets the answer) instead of a Bot API call: no outbox row, no
+	// settlement and one call less per turn. On by default in webhook mode
+	// (nil); false sends every reply by the API. Telegram does not report a
+	// failure of it (a blocked user is found on the next send instead);
+	// messages with images always go by the API, and a redelivered update
+	// of a recorded turn is answered with its recorded reply again.
+	WebhookReply *bool `yaml:"webhook_reply"`
 }
 
 // Enabled reports whether the channel is configured (it has a token).
@@ -87,6 +89,12 @@ func (c Config) WithDefaults() Config {
 	c.PollTimeout = cmp.Or(c.PollTimeout, DefaultPollTimeout)
 	c.ServerURL = strings.TrimRight(cmp.Or(c.ServerURL, DefaultServerURL), "/")
 	return c
+}
+
+// webhookReply reports whether updates are answered with the turn's reply
+// (Config.WebhookReply; on by default in webhook mode).
+func (c Config) webhookReply() bool {
+	return c.Mode == ModeWebhook && (c.WebhookReply == nil || *c.WebhookReply)
 }
 
 // Validate reports every problem of c (after WithDefaults) at once. A

@@ -116,7 +116,8 @@ func TestDeliverResumes(t *testing.T) {
 	}
 }
 
-// TestSplitFor: replies go through the outbox; with webhook_reply only a
+// TestSplitFor: replies go through the outbox; with webhook_reply (on by
+// default in webhook mode) only a
 // reply of one text message that fits stays for the webhook's response.
 func TestSplitFor(t *testing.T) {
 	t.Parallel()
@@ -129,12 +130,13 @@ func TestSplitFor(t *testing.T) {
 		msgs   []dialogs.Outbound
 		inline int
 	}{
-		{"polling", Config{Mode: ModePolling, WebhookReply: true}, []dialogs.Outbound{text}, 0},
-		{"webhook", Config{Mode: ModeWebhook}, []dialogs.Outbound{text}, 0},
-		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{text}, 1},
-		{"webhook reply, two messages", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{text, text}, 0},
-		{"webhook reply, image", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{img}, 0},
-		{"webhook reply, too long with a hint", Config{Mode: ModeWebhook, WebhookReply: true}, []dialogs.Outbound{long}, 0},
+		{"polling", Config{Mode: ModePolling, WebhookReply: new(true)}, []dialogs.Outbound{text}, 0},
+		{"webhook, webhook_reply off", Config{Mode: ModeWebhook, WebhookReply: new(false)}, []dialogs.Outbound{text}, 0},
+		{"webhook, default: one text", Config{Mode: ModeWebhook}, []dialogs.Outbound{text}, 1},
+		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: new(true)}, []dialogs.Outbound{text}, 1},
+		{"webhook reply, two messages", Config{Mode: ModeWebhook}, []dialogs.Outbound{text, text}, 0},
+		{"webhook reply, image", Config{Mode: ModeWebhook}, []dialogs.Outbound{img}, 0},
+		{"webhook reply, too long with a hint", Config{Mode: ModeWebhook}, []dialogs.Outbound{long}, 0},
 	}
 	for _, tc := range cases {
 		inline, rest := SplitFor(tc.cfg)(tc.msgs)

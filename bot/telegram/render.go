@@ -53,12 +53,12 @@ type inlineButton struct {
 // SplitFor returns how a turn's messages split between the HTTP answer and
 // the outbox on the channel cfg configures (bot.WithSplit): all go through
 // the outbox, where notify delivers them durably and in order with
-// Deliver; only in webhook mode with webhook_reply, a reply that is one text
+// Deliver; only in webhook mode with webhook_reply (the default), a reply that is one text
 // message (no image, fitting one message) leaves as the webhook's response
 // instead, which nothing sent earlier can be overtaken by.
 func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
 	cfg = cfg.WithDefaults()
-	reply := cfg.Mode == ModeWebhook && cfg.WebhookReply
+	reply := cfg.webhookReply()
 	return func(msgs []dialogs.Outbound) ([]dialogs.Outbound, []dialogs.Outbound) {
 		if reply && len(msgs) == 1 && msgs[0].Image == nil && utf16Len(msgs[0].Text)+maxHintUnits <= maxTextUnits {
 			return msgs, nil

@@ -62,7 +62,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inc, ok := a.accept(&upd); ok {
 		// A turn under way finishes even if Telegram hangs up.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), turnTimeout)
-		if a.cfg.WebhookReply {
+		if a.cfg.webhookReply() {
 			inc.reply = &webhookReply{}
 		}
 		handled := a.process(ctx, inc, a.queue.join(inc.chatKey()))

@@ -2,43 +2,28 @@ package telegram
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"reflect"
+	"strconv"
 	"testing"
 
+	"regbot/bot"
+	"regbot/bot/bottest"
 	"regbot/dialogs"
+	"regbot/store"
 )
 
-// TestWebhookReply: with webhook_reply the turn's last message is the
-// webhook's response (a sendMessage Telegram runs), the earlier ones go by
-// the API before it; an image goes by the API.
+// TestWebhookReply: in webhook mode by default (webhook_reply unset) the
+// turn's last message is the webhook's response (a sendMessage Telegram
+// runs), the earlier ones go by the API before it; an image goes by the API.
 func TestWebhookReply(t *testing.T) {
 	t.Parallel()
-	b := setup(t, ModeWebhook, &setupOpts{cfg: func(c *Config) { c.WebhookReply = true }})
-	post := func(update map[string]any) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(update)
-		req, _ := http.NewRequest(http.MethodPost, b.hook.URL, bytes.NewReader(body))
-		req.Header.Set(secretHeader, testSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-		if len(raw) == 0 {
-			return nil
-		}
-		var out map[string]any
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("response %q: %v", raw, err)
-		}
-		return out
-	}
+	b := setup(t, ModeWebhook, &setupOpts{cfg: func(c *Config) { c.WebhookReply = nil }})
+	post := func(update map[string]any) map[string]any { return postHook(t, b.hook.URL, update) }
 	got := post(textUpdate(1, testChat, "你好"))
 	if got["method"] != "sendMessage" || got["text"] != "你说：你好" || got["chat_id"] != float64(testChat) {
 		t.Fatalf("response %v, want the reply as a sendMessage", got)
@@ -69,5 +54,66 @@ func TestWebhookReply(t *testing.T) {
 	}
 	if n := len(b.api.callsOf("sendPhoto")); n != 1 {
 		t.Fatalf("%d sendPhoto calls, want 1", n)
+	}
+}
+
+// postHook posts update to the webhook at url and returns its answer (nil
+// when it has none).
+func postHook(t *testing.T, url string, update map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(update)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set(secretHeader, testSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response %q: %v", raw, err)
+	}
+	return out
+}
+
+// TestWebhookReplyRedelivered: an update whose turn was recorded but whose
+// answer Telegram did not get (the process died after recording) comes
+// again, to another process: it is answered with the recorded reply, the
+// turn does not run twice and nothing goes by the API.
+func TestWebhookReplyRedelivered(t *testing.T) {
+	t.Parallel()
+	st := bottest.New(t)
+	router := bot.NewRouter(st.Engine, bot.Deps{Fast: st.Mem, Record: st.Mem}, slog.New(slog.DiscardHandler),
+		bot.WithSplit(Channel, SplitFor(Config{Mode: ModeWebhook})))
+	cfg := func(c *Config) { c.WebhookReply = nil }
+	first := setup(t, ModeWebhook, &setupOpts{handler: router, cfg: cfg})
+	second := setup(t, ModeWebhook, &setupOpts{handler: router, cfg: cfg})
+	id := store.Identity{Channel: Channel, UserID: strconv.FormatInt(testChat, 10)}
+
+	postHook(t, first.hook.URL, textUpdate(1, testChat, "/start"))
+	answer := postHook(t, first.hook.URL, textUpdate(2, testChat, "是"))
+	if answer["method"] != "sendMessage" || answer["text"] == "" {
+		t.Fatalf("answer %v, want the reply as a sendMessage", answer)
+	}
+	again := postHook(t, second.hook.URL, textUpdate(2, testChat, "是"))
+	if !reflect.DeepEqual(again, answer) {
+		t.Fatalf("redelivered update answered %v, want the recorded reply %v", again, answer)
+	}
+	msgs, err := st.Mem.InboundMessages(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages recorded, want 2 (the redelivery is not a turn)", len(msgs))
+	}
+	if n := len(first.api.callsOf("sendMessage")) + len(second.api.callsOf("sendMessage")); n != 0 {
+		t.Fatalf("%d sendMessage calls, want 0 (every reply was a webhook answer)", n)
 	}
 }

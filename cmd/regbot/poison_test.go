@@ -104,7 +104,11 @@ log:
 			if err != nil {
 				t.Fatal(err)
 			}
+			answer, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				runWebhookAnswer(t, tgAPI.URL, answer)
+			}
 			return resp.StatusCode
 		}
 		for i, text := range []string{"你好\u0000", "\u0000", long} {

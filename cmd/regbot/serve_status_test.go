@@ -332,10 +332,12 @@ log:
 		if err != nil {
 			t.Fatal(err)
 		}
+		answer, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("update %d: status %d", updateID, resp.StatusCode)
 		}
+		runWebhookAnswer(t, tgAPI.URL, answer)
 	}
 	post(900001, "13912345678")
 	waitFor("the answer to the fixed mobile", func() bool {
