@@ -54,6 +54,13 @@ type Config struct {
 	// "success" and lets the reply go out by customer-service message
 	// (default 3s; WeChat gives up and retries after 5s).
 	ReplyBudget time.Duration `yaml:"reply_budget"`
+	// JoinReplies (default true) joins the texts of a turn's reply, up to
+	// its first image and within WeChat's size limit, into the one passive
+	// reply (choices as numbered lines): no customer-service message, no
+	// outbox row for most turns. False makes only the first message the
+	// passive reply and sends the others by customer-service message
+	// (questions as clickable menus), one API call more per such turn.
+	JoinReplies *bool `yaml:"join_replies"`
 	// MaxClockSkew refuses requests whose timestamp is further than this from
 	// the server clock, so a captured request cannot be replayed later
 	// (default 5m).
@@ -111,6 +118,10 @@ type TemplateConfig struct {
 	// limit of WeChat's "thing" fields).
 	MaxFieldRunes int `yaml:"max_field_runes"`
 }
+
+// joinReplies reports whether a turn's texts are joined into its passive
+// reply (Config.JoinReplies, default true).
+func (c Config) joinReplies() bool { return c.JoinReplies == nil || *c.JoinReplies }
 
 // Defaults returns c with every zero setting replaced by its default.
 func (c Config) Defaults() Config {

@@ -87,7 +87,7 @@ func TestConversation(t *testing.T) {
 
 		// What the candidate received: the passive reply, then the rest.
 		received := passiveText(t, body, user)
-		_, rest, _ := splitPassive(got.Messages)
+		_, rest, _ := splitPassive(got.Messages, true)
 		parts, _ := customerParts(rest)
 		for _, c := range fake.waitOK(t, "custom_send", sentBefore+len(parts), 5*time.Second)[sentBefore:] {
 			m := decodeCustomer(t, c)

@@ -29,8 +29,9 @@
 // WeChat retries a message it has no answer to within 5 s. The turn (media
 // download, then the Handler) runs on the request's goroutine with a timer
 // at ReplyBudget (3 s); no goroutine is started for it. Done in time: the
-// first message is the passive reply (choices as numbered lines) and the
-// rest follows by customer-service messages. Late: the timer answers
+// texts up to the first image, joined while they fit (JoinReplies), are the
+// passive reply (choices as numbered lines) and the rest follows by
+// customer-service messages. Late: the timer answers
 // "success" (complete, with Connection: close) and the turn, when done,
 // sends all its messages by customer-service messages. Exactly one of the two sends, so the candidate gets the answer once. A
 // turn that failed for now is not answered in time at all (see the 503
@@ -39,7 +40,7 @@
 // Retried deliveries are the Router's (bot.ErrDuplicate): a retry of a
 // recorded turn gets that turn's passive reply again (WeChat retries only
 // when it did not get it), a retry of a turn still running gets "success".
-// With the Router's WeChat split (SplitPassive) the rest of the reply goes
+// With the Router's WeChat split (SplitFor) the rest of the reply goes
 // through the outbox, recorded with the turn.
 //
 // Message ids: MsgId for messages; FromUserName, CreateTime, Event and

@@ -74,10 +74,24 @@ func plainText(m dialogs.Outbound) string {
 
 // SplitPassive is the WeChat split of a turn's messages (a bot.Split): the
 // first message's text, cut to the passive reply's limit, leaves inline in
-// the webhook's response; everything else (the rest of that text, its image,
-// the other messages) goes by customer-service message, through the outbox.
+// the webhook's response, joined with the texts after it while they fit
+// (choices as numbered lines); everything else (the rest of a long text,
+// images and what follows them, texts that do not fit) goes by
+// customer-service message, through the outbox. Most turns answer with one
+// passive reply: no outbox row, no settlement, no API call.
 func SplitPassive(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
-	reply, rest, ok := splitPassive(msgs)
+	return splitWith(msgs, true)
+}
+
+// SplitFor is the WeChat split for cfg: SplitPassive, or with
+// join_replies false only the first message as the passive reply.
+func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
+	join := cfg.joinReplies()
+	return func(msgs []dialogs.Outbound) ([]dialogs.Outbound, []dialogs.Outbound) { return splitWith(msgs, join) }
+}
+
+func splitWith(msgs []dialogs.Outbound, join bool) (inline, rest []dialogs.Outbound) {
+	reply, rest, ok := splitPassive(msgs, join)
 	if !ok {
 		return nil, msgs
 	}
@@ -85,10 +99,13 @@ func SplitPassive(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
 }
 
 // splitPassive picks the passive reply of a turn: the first message as
-// text. Its image, if any, and the other messages go out by
-// customer-service message. ok is false when the first message has no text
+// text, and the texts of the messages after it, in order, as long as the
+// reply stays within maxTextBytes. A message's image ends the reply (the
+// image and everything after it go out by customer-service message, in
+// order), and so does a text that does not fit; without join the reply is
+// the first message alone. ok is false when the first message has no text
 // to reply with.
-func splitPassive(msgs []dialogs.Outbound) (reply string, rest []dialogs.Outbound, ok bool) {
+func splitPassive(msgs []dialogs.Outbound, join bool) (reply string, rest []dialogs.Outbound, ok bool) {
 	if len(msgs) == 0 {
 		return "", nil, false
 	}
@@ -99,13 +116,30 @@ func splitPassive(msgs []dialogs.Outbound) (reply string, rest []dialogs.Outboun
 	}
 	chunks := splitText(reply, maxTextBytes)
 	reply = chunks[0]
-	for _, c := range chunks[1:] {
-		rest = append(rest, dialogs.Outbound{Text: c})
+	if len(chunks) > 1 || first.Image != nil || !join {
+		for _, c := range chunks[1:] {
+			rest = append(rest, dialogs.Outbound{Text: c})
+		}
+		if first.Image != nil {
+			rest = append(rest, dialogs.Outbound{Image: first.Image})
+		}
+		return reply, append(rest, msgs[1:]...), true
 	}
-	if first.Image != nil {
-		rest = append(rest, dialogs.Outbound{Image: first.Image})
+	i := 1
+	for ; i < len(msgs); i++ {
+		m := msgs[i]
+		text := plainText(m)
+		if text == "" || !fits(reply, text) {
+			break
+		}
+		reply += "\n\n" + text
+		if m.Image != nil {
+			rest = append(rest, dialogs.Outbound{Image: m.Image})
+			i++
+			break
+		}
 	}
-	return reply, append(rest, msgs[1:]...), true
+	return reply, append(rest, msgs[i:]...), true
 }
 
 // splitText cuts s into pieces of at most limit bytes, at line breaks where

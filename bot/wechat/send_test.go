@@ -339,18 +339,43 @@ func TestCustomerParts(t *testing.T) {
 func TestSplitPassive(t *testing.T) {
 	t.Parallel()
 	img := &dialogs.OutImage{Name: "x.png", Data: []byte("x")}
-	reply, rest, ok := splitPassive([]dialogs.Outbound{{Text: "看图", Image: img}, {Text: "下一步"}})
+	reply, rest, ok := splitPassive([]dialogs.Outbound{{Text: "看图", Image: img}, {Text: "下一步"}}, true)
 	if !ok || reply != "看图" || len(rest) != 2 || rest[0].Image != img || rest[1].Text != "下一步" {
 		t.Errorf("split: %q %+v %v", reply, rest, ok)
 	}
-	if _, rest, ok := splitPassive([]dialogs.Outbound{{Image: img}}); ok || len(rest) != 1 {
+	if _, rest, ok := splitPassive([]dialogs.Outbound{{Image: img}}, true); ok || len(rest) != 1 {
 		t.Errorf("an image-only first message has no passive text")
+	}
+
+	// Texts after the first join the passive reply while they fit, choices
+	// as numbered lines; an image ends it, and goes with what follows it.
+	yesNo := []dialogs.Choice{{ID: "yes", Label: "是"}, {ID: "no", Label: "否"}}
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: "请回复“是”或“否”。"}, {Text: "您参加过培训吗？", Choices: yesNo}}, true)
+	if !ok || reply != "请回复“是”或“否”。\n\n您参加过培训吗？\n1. 是\n2. 否" || len(rest) != 0 {
+		t.Errorf("two texts: %q %+v", reply, rest)
+	}
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: "一"}, {Text: "二", Image: img}, {Text: "三"}}, true)
+	if !ok || reply != "一\n\n二" || len(rest) != 2 || rest[0].Image != img || rest[0].Text != "" || rest[1].Text != "三" {
+		t.Errorf("text, text with image, text: %q %+v", reply, rest)
+	}
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: "一"}, {Image: img}, {Text: "三"}}, true)
+	if !ok || reply != "一" || len(rest) != 2 || rest[0].Image != img || rest[1].Text != "三" {
+		t.Errorf("text, image, text: %q %+v", reply, rest)
+	}
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: "一"}, {Text: "二"}}, false)
+	if !ok || reply != "一" || len(rest) != 1 || rest[0].Text != "二" {
+		t.Errorf("join_replies false: %q %+v, want the first message alone", reply, rest)
+	}
+	big := strings.Repeat("长", 600) // 1,800 bytes
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: big}, {Text: "短"}, {Text: big}}, true)
+	if !ok || reply != big+"\n\n短" || len(rest) != 1 || rest[0].Text != big {
+		t.Errorf("a text that does not fit: reply %d bytes, rest %d", len(reply), len(rest))
 	}
 
 	// A text over WeChat's limit is cut at a line break; the rest follows.
 	line := strings.Repeat("材", 200) // 600 bytes
 	long := strings.Join([]string{line, line, line, line, line}, "\n")
-	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: long, Choices: []dialogs.Choice{{ID: "a", Label: "好"}}}, {Text: "下一步"}})
+	reply, rest, ok = splitPassive([]dialogs.Outbound{{Text: long, Choices: []dialogs.Choice{{ID: "a", Label: "好"}}}, {Text: "下一步"}}, true)
 	if !ok || reply != strings.Join([]string{line, line, line}, "\n") || len(rest) != 2 ||
 		rest[0].Text != line+"\n"+line+"\n1. 好" || rest[1].Text != "下一步" {
 		t.Errorf("long split: reply %d bytes, rest %+v", len(reply), rest)

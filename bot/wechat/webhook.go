@@ -412,14 +412,14 @@ func (ex *exchange) handle(msg *message.MixMessage) *message.Reply {
 		if len(out.msgs) == 0 {
 			return nil
 		}
-		reply, _, ok := splitPassive(out.msgs)
+		reply, _, ok := splitPassive(out.msgs, a.cfg.joinReplies())
 		if !ok {
 			return nil
 		}
 		ex.replied = true
 		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 	}
-	reply, rest, ok := splitPassive(out.msgs)
+	reply, rest, ok := splitPassive(out.msgs, a.cfg.joinReplies())
 	ex.all, ex.rest = out.msgs, rest
 	if !ok {
 		return nil

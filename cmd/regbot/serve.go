@@ -325,7 +325,7 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 	routerOpts := []bot.RouterOption{bot.WithObserver(m.observe),
 		bot.WithUserRate(*cfg.Turns.UserRatePerMinute/60, cfg.Turns.UserBurst)}
 	if cfg.WeChat.Enabled() {
-		routerOpts = append(routerOpts, bot.WithSplit(wechat.Channel, wechat.SplitPassive))
+		routerOpts = append(routerOpts, bot.WithSplit(wechat.Channel, wechat.SplitFor(cfg.WeChat)))
 	}
 	if cfg.Telegram.Enabled() {
 		routerOpts = append(routerOpts, bot.WithSplit(telegram.Channel, telegram.SplitFor(cfg.Telegram)))

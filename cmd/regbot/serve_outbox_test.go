@@ -154,6 +154,7 @@ wechat:
   app_secret: test-secret
   token: %s
   api_base: %s
+  join_replies: false    # the rest of each reply through the outbox, which this test kills mid-send
 telegram:
   token: "123456:TEST-token"
   mode: webhook
