@@ -16,6 +16,9 @@ import (
 // status changes. The update is guarded by the turn's seq:
 // regbot_expect_seq raises (aborting the batch) when the row holds another,
 // which under READ COMMITTED is checked against the latest committed row.
+// The plain comparison comes first in the OR, so the plpgsql guard runs
+// only when the seq differs (PostgreSQL evaluates an OR's arms in order),
+// not on every turn.
 // "old" reads the status as of the statement's start; with the guard, it is
 // the status of the row the update changed. The status machine's trigger
 // (migration 009) refuses a change it does not allow.
@@ -37,7 +40,7 @@ func queueApplication(b *pgx.Batch, t *store.Turn, sealed sealedTurn) {
 				mobile_index = case when $4 then a.mobile_index else $12 end,
 				snapshot = coalesce($7, a.snapshot),
 				status = coalesce(nullif($8::text, ''), a.status)
-			where a.id = $1 and regbot_expect_seq(a.seq, $2)
+			where a.id = $1 and (a.seq = $2 or regbot_expect_seq(a.seq, $2))
 			returning a.id, a.status)
 		insert into status_events (application_id, from_status, to_status, actor, reason, at)
 		select up.id, old.status, up.status, $9, $10, $3
@@ -60,7 +63,7 @@ var applicationUpdates = func() (q [4]string) {
 		if i&updateSnapshot != 0 {
 			set += fmt.Sprintf(", snapshot = $%d", n+1)
 		}
-		q[i] = "update applications a set " + set + " where a.id = $1 and regbot_expect_seq(a.seq, $2)"
+		q[i] = "update applications a set " + set + " where a.id = $1 and (a.seq = $2 or regbot_expect_seq(a.seq, $2))"
 	}
 	return q
 }()
