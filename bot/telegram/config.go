@@ -67,9 +67,10 @@ type Config struct {
 	// ServerURL is the Bot API server (default https://api.telegram.org);
 	// tests and self-hosted Bot API servers change it.
 	ServerURL string `yaml:"server_url"`
-	// WebhookReply, in webhook mode, answers an update with the turn's last
-	// message as the webhook's response (a sendMessage Telegram runs when
-	// it gets the answer) instead of a Bot API call: no outbox row, no
+	// WebhookReply, in webhook mode, answers an update with the turn's
+	// reply as the webhook's response (a sendMessage Telegram runs when it
+	// gets the answer; with the Router's SplitFor, the turn's texts joined
+	// into one message) instead of Bot API calls: no outbox row, no
 	// settlement and one call less per turn. On by default in webhook mode
 	// (nil); false sends every reply by the API. Telegram does not report a
 	// failure of it (a blocked user is found on the next send instead);

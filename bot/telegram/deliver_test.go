@@ -117,13 +117,15 @@ func TestDeliverResumes(t *testing.T) {
 }
 
 // TestSplitFor: replies go through the outbox; with webhook_reply (on by
-// default in webhook mode) only a
-// reply of one text message that fits stays for the webhook's response.
+// default in webhook mode) a reply of texts that join into one message that
+// fits stays for the webhook's response, joined.
 func TestSplitFor(t *testing.T) {
 	t.Parallel()
 	text := dialogs.Outbound{Text: "请上传证件照", Ask: &dialogs.Ask{Slot: "photo", Type: "image"}}
 	img := dialogs.Outbound{Text: "扫码", Image: &dialogs.OutImage{Name: "qr.png", Data: []byte("png")}}
 	long := dialogs.Outbound{Text: strings.Repeat("长", maxTextUnits-10)}
+	half := dialogs.Outbound{Text: strings.Repeat("长", (maxTextUnits-maxHintUnits)/2)}
+	question := dialogs.Outbound{Text: "是否？", Choices: []dialogs.Choice{{ID: "yes", Label: "是"}}, Ask: &dialogs.Ask{Slot: "q", Type: "bool"}}
 	cases := []struct {
 		name   string
 		cfg    Config
@@ -134,14 +136,21 @@ func TestSplitFor(t *testing.T) {
 		{"webhook, webhook_reply off", Config{Mode: ModeWebhook, WebhookReply: new(false)}, []dialogs.Outbound{text}, 0},
 		{"webhook, default: one text", Config{Mode: ModeWebhook}, []dialogs.Outbound{text}, 1},
 		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: new(true)}, []dialogs.Outbound{text}, 1},
-		{"webhook reply, two messages", Config{Mode: ModeWebhook}, []dialogs.Outbound{text, text}, 0},
+		{"webhook reply, two texts joined", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "已记下。"}, text}, 1},
+		{"webhook reply, buttons before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, text}, 0},
+		{"webhook reply, two texts too long together", Config{Mode: ModeWebhook}, []dialogs.Outbound{half, half}, 0},
 		{"webhook reply, image", Config{Mode: ModeWebhook}, []dialogs.Outbound{img}, 0},
 		{"webhook reply, too long with a hint", Config{Mode: ModeWebhook}, []dialogs.Outbound{long}, 0},
 	}
 	for _, tc := range cases {
 		inline, rest := SplitFor(tc.cfg)(tc.msgs)
-		if len(inline) != tc.inline || len(inline)+len(rest) != len(tc.msgs) {
+		if len(inline) != tc.inline || tc.inline == 0 && len(rest) != len(tc.msgs) || tc.inline > 0 && len(rest) != 0 {
 			t.Errorf("%s: %d inline, %d by the outbox; want %d inline", tc.name, len(inline), len(rest), tc.inline)
 		}
+	}
+	// Joined: the texts in order, with the last message's question.
+	inline, _ := SplitFor(Config{Mode: ModeWebhook})([]dialogs.Outbound{{Text: "已记下。"}, text})
+	if len(inline) != 1 || inline[0].Text != "已记下。\n\n请上传证件照" || inline[0].Ask != text.Ask {
+		t.Errorf("joined %+v", inline)
 	}
 }

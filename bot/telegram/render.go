@@ -53,18 +53,49 @@ type inlineButton struct {
 // SplitFor returns how a turn's messages split between the HTTP answer and
 // the outbox on the channel cfg configures (bot.WithSplit): all go through
 // the outbox, where notify delivers them durably and in order with
-// Deliver; only in webhook mode with webhook_reply (the default), a reply that is one text
-// message (no image, fitting one message) leaves as the webhook's response
-// instead, which nothing sent earlier can be overtaken by.
+// Deliver; only in webhook mode with webhook_reply (the default), a reply of
+// text messages that make one message (see joinReply) leaves as the
+// webhook's response instead, which nothing sent earlier can be overtaken by.
 func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
 	cfg = cfg.WithDefaults()
 	reply := cfg.webhookReply()
 	return func(msgs []dialogs.Outbound) ([]dialogs.Outbound, []dialogs.Outbound) {
-		if reply && len(msgs) == 1 && msgs[0].Image == nil && utf16Len(msgs[0].Text)+maxHintUnits <= maxTextUnits {
-			return msgs, nil
+		if reply {
+			if m, ok := joinReply(msgs); ok {
+				return []dialogs.Outbound{m}, nil
+			}
 		}
 		return nil, msgs
 	}
+}
+
+// joinReply joins a turn's messages into one text message, as the webhook
+// reply: the texts in order, a blank line apart, with the last message's
+// buttons, link and question. It does not when a message has an image, an
+// earlier one has buttons, a link or a question of its own (they belong to
+// that message), or the text would not fit one message with an upload hint.
+func joinReply(msgs []dialogs.Outbound) (dialogs.Outbound, bool) {
+	if len(msgs) == 0 {
+		return dialogs.Outbound{}, false
+	}
+	last := msgs[len(msgs)-1]
+	if last.Image != nil {
+		return dialogs.Outbound{}, false
+	}
+	if len(msgs) > 1 {
+		text := ""
+		for _, m := range msgs[:len(msgs)-1] {
+			if m.Image != nil || len(m.Choices) > 0 || m.Link != nil || m.Ask != nil {
+				return dialogs.Outbound{}, false
+			}
+			text = joinText(text, m.Text)
+		}
+		last.Text = joinText(text, last.Text)
+	}
+	if utf16Len(last.Text)+maxHintUnits > maxTextUnits {
+		return dialogs.Outbound{}, false
+	}
+	return last, true
 }
 
 // maxHintUnits is room left for the upload hint a message may get (the
