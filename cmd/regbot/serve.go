@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	goredis "github.com/redis/go-redis/v9"
-	"riverqueue.com/riverui"
 
 	"regbot/admin"
 	"regbot/bot"
@@ -275,7 +274,7 @@ type server struct {
 	console *admin.Console
 	// queueUI is River's dashboard in the console (nil without it or on
 	// the embedded store).
-	queueUI *riverui.Handler
+	queueUI *queueUI
 	// notifier delivers the outbox: the turns' rows at once, the rest
 	// through its queue.
 	notifier *notify.Notifier
@@ -503,11 +502,10 @@ func (s *server) run(ctx context.Context, ln net.Listener, h http.Handler) error
 		return err
 	}
 	defer s.notifier.Stop()
-	// River's dashboard: its background work ends with ctx.
+	// River's dashboard starts on its first request; its background work
+	// ends with ctx.
 	if s.queueUI != nil {
-		if err := s.queueUI.Start(ctx); err != nil {
-			return err
-		}
+		s.queueUI.ctx = ctx
 	}
 	// Broadcasts hand their recipients to the notifier: they stop first.
 	if s.broadcasts != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -20,7 +21,7 @@ import (
 // admin.QueueUIPath (built only then, not by every command that opens the
 // record). Its River client is never started: it only reads and
 // changes jobs for the UI, the notifier's client works them.
-func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) {
+func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*queueUI, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	schema, err := notify.CurrentSchema(ctx, pool)
 	cancel()
@@ -43,11 +44,37 @@ func newQueueUI(pool *pgxpool.Pool, log *slog.Logger) (*riverui.Handler, error) 
 	if err != nil {
 		return nil, fmt.Errorf("queue dashboard: %w", err)
 	}
-	return h, nil
+	return &queueUI{h: h, log: log}, nil
+}
+
+// queueUI is the dashboard, started on its first request. Started, riverui
+// counts the jobs by state every ~10 s and in full every 30 s or more (its
+// cache for many viewers of a large queue); at start-up that work ran in
+// every instance all the time, whether or not an admin ever opened the
+// page. Not started yet, it counts when asked.
+type queueUI struct {
+	h   *riverui.Handler
+	log *slog.Logger
+	// ctx bounds the background work once started: the server's run
+	// context, set by run before it serves (nil: never started, as in
+	// the in-process tests that serve without run).
+	ctx  context.Context
+	once sync.Once
+}
+
+func (q *queueUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if q.ctx != nil {
+		q.once.Do(func() {
+			if err := q.h.Start(q.ctx); err != nil {
+				q.log.Error("queue dashboard: its job counts are not cached", "err", err)
+			}
+		})
+	}
+	q.h.ServeHTTP(w, r)
 }
 
 // queueUIHandler is h as the console's optional handler (nil stays nil).
-func queueUIHandler(h *riverui.Handler) http.Handler {
+func queueUIHandler(h *queueUI) http.Handler {
 	if h == nil {
 		return nil
 	}
