@@ -297,7 +297,7 @@ func (c *Console) candidatePage(w http.ResponseWriter, r *http.Request) {
 	for _, del := range deliveries {
 		d.Deliveries = append(d.Deliveries, deliveryView{Delivery: del, Text: payloadText(del.Payload)})
 	}
-	d.Conversation = conversation(rec.Inbound, d.Deliveries)
+	d.Conversation = c.conversation(rec.Inbound, d.Deliveries)
 	if d.Nonce, err = randomToken(); err != nil {
 		c.fail(w, r, err)
 		return
@@ -329,12 +329,15 @@ func payloadText(payload []byte) string {
 // conversation merges the candidate's messages with the bot's answer to
 // each and what the outbox sent them besides (notifications, staff
 // replies, reminders, broadcasts), oldest first.
-func conversation(in []store.InboundMessage, out []deliveryView) []conversationItem {
+func (c *Console) conversation(in []store.InboundMessage, out []deliveryView) []conversationItem {
+	// The plan's record_image names the image by its blob reference: the
+	// record's, not for reading.
+	imagePrefix, _, _ := strings.Cut(c.plan.Text("record_image"), "{ref}")
 	var items []conversationItem
 	for _, m := range in {
 		text := m.Text
-		if strings.HasPrefix(text, msg("conversation.image_record_prefix")) {
-			text = msg("conversation.image") // the ref is the record's, not for reading
+		if imagePrefix != "" && strings.HasPrefix(text, imagePrefix) {
+			text = msg("conversation.image")
 		}
 		items = append(items, conversationItem{At: m.At, From: true, Text: text})
 		if len(m.Reply) > 0 {

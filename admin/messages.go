@@ -97,8 +97,6 @@ var messageKeys = map[string][]string{
 	"document.no_channel":         nil,
 	"document.package_incomplete": nil,
 
-	"conversation.image_record_prefix": nil,
-
 	"broadcast.not_found":         nil,
 	"broadcast.no_match_preview":  nil,
 	"broadcast.no_match_send":     nil,

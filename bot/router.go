@@ -472,7 +472,7 @@ func (r *Router) once(ctx context.Context, in dialogs.Inbound, cached store.Cach
 	turn.KeepWork = !turn.Fresh && slices.Equal(work, sess.Work)
 	if in.System != nil && turn.Inbound == "" {
 		// The system row keeps the turn's message id; it names the actor.
-		turn.Inbound = "[系统 " + in.System.Actor + "]"
+		turn.Inbound = r.engine.InboundRecord(in, "")
 	}
 
 	inline, rest := res.Messages, []dialogs.Outbound(nil)

@@ -293,7 +293,7 @@ func (e *Engine) parseValue(t *turn, sl *Slot) (any, error) {
 			return nil, err
 		}
 		if permanent {
-			return "长期", nil
+			return answers.Permanent, nil
 		}
 		if today := t.now.Format("2006-01-02"); d.Format("2006-01-02") < today {
 			return nil, &refusal{key: "id_expired"}

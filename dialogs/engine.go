@@ -361,7 +361,7 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 		// Staff, an import or the system: nothing the candidate said.
 		t.System, t.StatusActor, t.StatusReason = true, in.System.Actor, in.System.Reason
 	} else {
-		t.Inbound = inboundText(in, res.ImageRef)
+		t.Inbound = e.InboundRecord(in, res.ImageRef)
 	}
 	for _, ev := range res.Events {
 		switch ev.Kind {
@@ -382,18 +382,19 @@ func (e *Engine) TurnRecord(s *Session, in Inbound, res Result) store.Turn {
 	return t
 }
 
-// inboundText is how the record shows an inbound message (for staff, not
-// for candidates).
-func inboundText(in Inbound, imageRef string) string {
+// InboundRecord is how the record shows an inbound message (for staff,
+// not for candidates): its text, or the plan's record_* text for a system
+// turn, an image (by its blob reference), a choice or an event.
+func (e *Engine) InboundRecord(in Inbound, imageRef string) string {
 	switch {
 	case in.System != nil:
-		return "[系统 " + in.System.Actor + "]"
+		return fill(e.plan.Text("record_system"), "actor", in.System.Actor)
 	case in.Image != nil:
-		return "[图片 " + imageRef + "]"
+		return fill(e.plan.Text("record_image"), "ref", imageRef)
 	case in.Choice != "":
-		return "[选择] " + in.Choice
+		return fill(e.plan.Text("record_choice"), "choice", in.Choice)
 	case in.Event != "":
-		return "[事件] " + in.Event
+		return fill(e.plan.Text("record_event"), "event", in.Event)
 	case in.Other != "":
 		return "[" + in.Other + "]"
 	}

@@ -3,13 +3,14 @@ package dialogs
 import (
 	"strings"
 
+	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
 const (
 	groupMore  = "more"
 	maxTrail   = 200
-	ongoingEnd = "至今"
+	ongoingEnd = answers.Ongoing
 )
 
 // step names the parts of a step key: a slot, a group field or the group's

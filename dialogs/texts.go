@@ -293,6 +293,12 @@ var engineTexts = map[string][]string{
 	"duration_minutes":       {"n"},
 	"label_end_human":        nil,
 	"reopened":               {"reason"},
+	// How the record shows a message that is not text (Engine.InboundRecord):
+	// staff read it in the console; candidates never see it.
+	"record_system": {"actor"},
+	"record_image":  {"ref"},
+	"record_choice": {"choice"},
+	"record_event":  {"event"},
 	// The answers summary in the material package (Engine.Summary).
 	"package_summary_title":      {"title"},
 	"package_summary_condition":  {"condition", "key", "title"},

@@ -286,7 +286,7 @@ func (e *Engine) duringHandover(t *turn) (bool, error) {
 		}
 		e.toTicket(t, h.Code, store.AuthorCandidate, 0, "", t.res.ImageRef)
 	case in.Choice != "":
-		e.toTicket(t, h.Code, store.AuthorCandidate, 0, "[选择] "+in.Choice, "")
+		e.toTicket(t, h.Code, store.AuthorCandidate, 0, e.InboundRecord(in, ""), "")
 	default:
 		e.toTicket(t, h.Code, store.AuthorCandidate, 0, in.Text, "")
 	}
@@ -338,7 +338,7 @@ func staffIDOf(actor string) int64 {
 // The question then offers 转人工 as one of its own choices, numbered after
 // them, so that typing its number picks it.
 func (e *Engine) failedThrice(t *turn) {
-	code := e.escalateTo(t, TicketFailures+":"+t.s.Step, inboundText(t.in, t.res.ImageRef), false)
+	code := e.escalateTo(t, TicketFailures+":"+t.s.Step, e.InboundRecord(t.in, t.res.ImageRef), false)
 	t.say(e.ticketText(t, "ticket_failures", code))
 	t.s.Help = true
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"regbot/dialogs"
+	"regbot/dialogs/answers"
 	"regbot/store"
 )
 
@@ -265,18 +266,17 @@ func (t Texts) resolutionProblem(c dialogs.MaterialChecks, w, h int, strict bool
 
 func (t Texts) expiryProblem(facts dialogs.Facts) (problem, bool) {
 	given := strings.TrimSpace(facts.IDExpiry)
-	if given == "" || given == "长期" {
+	if given == "" {
 		return problem{}, false
 	}
 	now := facts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	for _, layout := range []string{"2006-01-02", "2006.01.02", "2006/01/02", "20060102", "2006年1月2日"} {
-		exp, err := time.ParseInLocation(layout, given, now.Location())
-		if err != nil {
-			continue
-		}
+	// As recorded: "YYYY-MM-DD" or answers.Permanent; read with the
+	// answer's own parser, so any form it takes is understood.
+	if d, permanent, err := answers.Date(given); err == nil && !permanent {
+		exp := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, now.Location())
 		// Valid through the expiry date itself.
 		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 		if exp.Before(today) {

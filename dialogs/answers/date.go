@@ -8,6 +8,10 @@ import (
 // maxDateYear bounds ID card expiry years (long-term cards say 长期).
 const maxDateYear = 2199
 
+// Permanent is the answer recorded for an ID card that never expires (any
+// of permanentWords).
+const Permanent = "长期"
+
 // permanentWords mean an ID card that never expires.
 var permanentWords = map[string]bool{
 	"长期": true, "长期有效": true, "永久": true, "永久有效": true, "终身": true, "终身有效": true, "无期限": true,

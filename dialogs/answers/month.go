@@ -49,6 +49,10 @@ func ParseMonthString(s string) (Month, error) {
 	return Month{Year: y, Month: mo}, nil
 }
 
+// Ongoing is the answer recorded for the end of a period still running
+// (any of ongoingWords).
+const Ongoing = "至今"
+
 // ongoingWords mean "until now" as the end of a period.
 var ongoingWords = map[string]bool{
 	"至今": true, "现在": true, "目前": true, "今": true, "now": true, "到现在": true, "到今": true,
