@@ -8,28 +8,20 @@ import (
 
 // boolWords maps a normalised answer (no punctuation, no trailing particle)
 // to its meaning.
-var boolWords = map[string]bool{
-	"是": true, "是的": true, "是滴": true, "对": true, "对的": true, "有": true, "有的": true,
-	"好": true, "好的": true, "嗯": true, "恩": true, "嗯嗯": true, "可以": true, "行": true,
-	"当然": true, "没错": true, "确定": true, "确认": true, "需要": true, "要": true,
-	"已取得": true, "取得": true, "已获得": true, "获得": true, "拿到": true, "已拿到": true,
-	"有证": true, "有证书": true, "已完成": true, "完成": true, "参加过": true, "培训过": true,
-	"有过": true, "参加": true, "是有": true,
-	"yes": true, "y": true, "yeah": true, "yep": true, "true": true, "ok": true, "okay": true,
-	"√": true, "✓": true, "✔": true,
-
-	"否": false, "不是": false, "不是的": false, "不对": false, "没有": false, "没": false,
-	"无": false, "不": false, "不要": false, "不用": false, "不需要": false, "没有的": false,
-	"未取得": false, "没取得": false, "没有取得": false, "未获得": false, "没拿到": false,
-	"还没有": false, "还没": false, "暂无": false, "暂时没有": false, "没参加过": false,
-	"未完成": false, "没完成": false, "没有证": false, "没有证书": false, "没证": false,
-	"没有过": false, "没参加": false, "没有参加": false, "木有": false,
-	"no": false, "n": false, "nope": false, "false": false, "×": false, "✗": false, "✘": false,
-}
+var boolWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range words.Bool.Yes {
+		m[w] = true
+	}
+	for _, w := range words.Bool.No {
+		m[w] = false
+	}
+	return m
+}()
 
 // boolParticles are sentence-final particles dropped before the look-up
 // ("有的呢", "没有啊", "是呀").
-const boolParticles = "啊呀哦噢喔呢吧啦哈了"
+var boolParticles = strings.Join(words.Bool.Particles, "")
 
 // Bool reads a yes/no answer: 是/对/有/好/嗯/yes/已取得… are true,
 // 否/不是/没有/无/no/未取得… are false. A leading "我" is ignored ("我有"),
@@ -56,21 +48,29 @@ func Bool(s string) (bool, error) {
 }
 
 // boolLeads are words that open an answer with what follows as its
-// object ("有结业证书", "参加过培训", "没有证书"), longest first so that
-// "没有" is read before "没" and "有".
-var boolLeads = []struct {
+// object ("有结业证书", "参加过培训", "没有证书"): lexicon.yaml's
+// bool.leads_no and bool.leads_yes, each longest first so that "没有" is
+// read before "没"; no word of one list starts a word of the other, so a
+// clause opens with leads of one meaning only.
+var boolLeads = func() []boolLead {
+	var leads []boolLead
+	for _, w := range words.Bool.LeadsNo {
+		leads = append(leads, boolLead{w, false})
+	}
+	for _, w := range words.Bool.LeadsYes {
+		leads = append(leads, boolLead{w, true})
+	}
+	return leads
+}()
+
+// boolLead is a word that opens an answer, and its meaning.
+type boolLead struct {
 	word string
 	yes  bool
-}{
-	{"还没有", false}, {"没参加过", false}, {"没有过", false}, {"没取得", false}, {"没拿到", false},
-	{"没考过", false}, {"未取得", false}, {"未获得", false}, {"没有", false}, {"不是", false},
-	{"参加过", true}, {"培训过", true}, {"取得过", true}, {"已取得", true}, {"已获得", true},
-	{"已拿到", true}, {"考过", true}, {"拿到", true}, {"已经", true}, {"是", true},
-	{"没", false}, {"未", false}, {"无", false}, {"有", true}, {"已", true},
 }
 
 // doubtWords in an answer make it no answer ("不知道", "有点不确定").
-var doubtWords = []string{"知道", "确定", "清楚", "记得", "好像", "可能", "也许", "大概", "应该", "吗", "么", "不", "没", "未", "无"}
+var doubtWords = words.Bool.Doubt
 
 // boolPhrase reads a clause that opens with a yes or no word followed by
 // its object: "有结业证书" is yes, "没有证书" no, and a clause with doubt

@@ -13,16 +13,14 @@ const maxDateYear = 2199
 const Permanent = "长期"
 
 // permanentWords mean an ID card that never expires.
-var permanentWords = map[string]bool{
-	"长期": true, "长期有效": true, "永久": true, "永久有效": true, "终身": true, "终身有效": true, "无期限": true,
-}
+var permanentWords = set(words.Date.Permanent)
 
 // datePrefixes are labels copied from the card or typed before the date.
-var datePrefixes = []string{"有效期限", "有效期至", "有效期", "截止日期", "截止", "到期日", "至", "到"}
+var datePrefixes = words.Date.Prefixes
 
 // rangeSeparators separate the two dates of a validity period as printed
 // on the card ("2020.05.01-2030.05.01").
-var rangeSeparators = []string{"至", "到", "~", "—", "–", "―"}
+var rangeSeparators = words.Date.RangeSeparators
 
 // Date reads an ID card expiry date: "2030-05-01", "2030.05.01",
 // "2030/5/1", "2030年5月1日", "20300501"; "长期" (and 永久…) gives

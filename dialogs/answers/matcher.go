@@ -20,11 +20,7 @@ const maxSuggestions = 3
 // prefixMarkers end what may stand in front of a list entry: a school, a
 // company, a level of education ("浙江工商职业技术学院电子商务",
 // "某某科技有限公司营销员", "中职电子商务", "2019级市场营销").
-var prefixMarkers = []string{
-	"大学", "学院", "学校", "分校", "职校", "技校", "中专", "中职", "高职", "大专", "职高", "本科", "专科",
-	"研究生", "硕士", "学士", "公司", "集团", "中心", "工作室", "门店", "店", "厂", "系", "院", "校",
-	"部", "级", "届", "班", "的", "读",
-}
+var prefixMarkers = words.Matcher.PrefixMarkers
 
 // Matcher matches free text against a vocabulary (related occupations,
 // majors). It is immutable once built and safe for concurrent use.

@@ -54,19 +54,14 @@ func ParseMonthString(s string) (Month, error) {
 const Ongoing = "至今"
 
 // ongoingWords mean "until now" as the end of a period.
-var ongoingWords = map[string]bool{
-	"至今": true, "现在": true, "目前": true, "今": true, "now": true, "到现在": true, "到今": true,
-	"至现在": true, "到目前": true, "迄今": true, "当前": true, "今天": true, "如今": true, "现今": true,
-	"在职": true, "仍在职": true, "至今在职": true, "还在": true, "还在做": true, "一直到现在": true,
-	"present": true, "tillnow": true, "untilnow": true, "todate": true, "today": true,
-}
+var ongoingWords = set(words.Month.Ongoing)
 
 // monthHedges and monthTails are words around a month that change
 // nothing ("大概2020年3月吧", "从2020年3月开始", "2021年6月左右离职"): people
 // estimate a month they do not remember exactly, and the form needs one.
 var (
-	monthHedges = []string{"大概是", "大约是", "应该是", "好像是", "可能是", "差不多", "大概", "大约", "应该", "好像", "可能", "约", "是", "从", "自", "于", "在"}
-	monthTails  = []string{"左右", "前后", "开始的", "开始", "入职的", "入职", "离职的", "离职", "结束的", "结束", "为止", "吧", "啊", "呀", "哦", "呢", "了", "的"}
+	monthHedges = words.Month.Hedges
+	monthTails  = words.Month.Tails
 )
 
 // trimMonthWords removes monthHedges in front and monthTails behind, as
@@ -89,7 +84,7 @@ func trimMonthWords(n string) string {
 }
 
 // monthTrailers are vague parts of a month people add ("2023年5月底").
-var monthTrailers = []string{"上旬", "中旬", "下旬", "份", "底", "初", "末", "中"}
+var monthTrailers = words.Month.Trailers
 
 // ParseMonth reads a month as candidates type it: "2023-05", "2023-5",
 // "2023/05", "2023.5", "202305", "2023年5月", "２０２３年５月", "二〇二三年五月",

@@ -13,7 +13,7 @@ const nameDot = '·'
 var nameDots = strings.NewReplacer("\u2022", "·", "\u30fb", "·", "\u2027", "·", ".", "·", "\u2219", "·", "\u22c5", "·", "\u0387", "·")
 
 // namePrefixes are lead-ins candidates type before their name.
-var namePrefixes = []string{"我的名字是", "我的名字叫", "我叫", "姓名:", "姓名", "名字:", "名字"}
+var namePrefixes = words.Name.Prefixes
 
 // Name validates a person's name as on the ID card: 2–20 characters, Han
 // characters with optional single "·" between parts ("阿依古丽·买买提").

@@ -9,16 +9,12 @@ import (
 
 // numberPrefixes are words candidates put before an amount
 // ("共104学时", "大约96小时").
-var numberPrefixes = []string{"一共", "总共", "合计", "累计", "大约", "大概", "约", "共", "有", "是"}
+var numberPrefixes = words.Number.Prefixes
 
 // numberUnits are units accepted after an amount. Only units of the things
 // the plan asks as numbers (hours of training, years of work) are taken, so
 // "18个月" is refused rather than read as 18 years.
-var numberUnits = map[string]bool{
-	"小时": true, "个小时": true, "学时": true, "个学时": true, "课时": true, "个课时": true,
-	"时": true, "h": true, "hr": true, "hrs": true, "hour": true, "hours": true,
-	"年": true,
-}
+var numberUnits = set(words.Number.Units)
 
 // Number reads a non-negative decimal number ("104", "１０４", "104小时",
 // "104 学时", "96.5", "一百零四", "共104学时") and checks min <= n <= max.
