@@ -349,8 +349,8 @@ func (c Config) Validate() error {
 		bad("turns.lease %v: must be at least 100ms", c.Turns.Lease)
 	}
 	if rate := *c.Turns.UserRatePerMinute; rate < 0 || c.Turns.UserBurst < 0 {
-		bad("turns.user_rate_per_minute %v, turns.user_burst %d: the rate must be 0 (off) or positive, the burst positive",
-			rate, c.Turns.UserBurst)
+		bad("turns.user_rate_per_minute %v, turns.user_burst %d: the rate must be 0 (off) or positive, the burst 0 (the default, %d) or positive",
+			rate, c.Turns.UserBurst, defaultUserBurst)
 	}
 	switch {
 	case c.Blob.EncryptionKey != "" && c.Blob.InsecureNoEncryption:
