@@ -187,16 +187,22 @@ func (f *fastPath) overtakes(key string, d store.Delivery) bool {
 // delay. hold keeps the identity's later rows off the fast path until it is
 // written. f.mu is held.
 func (f *fastPath) handOver(d store.Delivery, delay time.Duration, reason string, hold bool) {
+	h := f.newHandOver(d, delay, reason, hold)
+	f.out.Lock()
+	f.handing = append(f.handing, h)
+	f.out.Unlock()
+	f.poke()
+}
+
+// newHandOver counts d's hand-over (and its hold). f.mu is held.
+func (f *fastPath) newHandOver(d store.Delivery, delay time.Duration, reason string, hold bool) handOver {
 	h := handOver{id: d.ID, delay: delay, tried: reason == "failed"}
 	if hold {
 		h.key = d.Identity.Key()
 		f.held[h.key]++
 	}
 	f.n.metrics.handedOver.WithLabelValues(reason).Inc()
-	f.out.Lock()
-	f.handing = append(f.handing, h)
-	f.out.Unlock()
-	f.poke()
+	return h
 }
 
 // work is one worker: it takes a ready lane and sends its rows in order
@@ -244,16 +250,18 @@ func (f *fastPath) drain(l *lane) {
 		out := f.n.send(f.ctx, d, false, false)
 		f.n.observe("fast", d.Identity.Channel, out)
 		f.mu.Lock()
-		f.settle(out.settlement)
 		switch {
 		case out.wait > 0:
-			f.handOver(d, out.wait, "failed", true)
+			f.settleFailed(out.settlement, d, out.wait)
 		case out.retry:
 			f.n.log.Warn("outbox delivery failed; the queue retries it", "outbox_id", d.ID, "channel", d.Identity.Channel, "err", out.err)
-			f.handOver(d, f.n.backoff(1), "failed", true)
-		case out.err != nil:
-			f.n.log.Warn("outbox delivery given up", "outbox_id", d.ID, "channel", d.Identity.Channel,
-				"state", out.settlement.State, "err", out.err)
+			f.settleFailed(out.settlement, d, f.n.backoff(1))
+		default:
+			if out.err != nil {
+				f.n.log.Warn("outbox delivery given up", "outbox_id", d.ID, "channel", d.Identity.Channel,
+					"state", out.settlement.State, "err", out.err)
+			}
+			f.settle(out.settlement)
 		}
 	}
 	l.busy = false
@@ -269,6 +277,19 @@ func (f *fastPath) settle(s store.Settlement) {
 	if full {
 		f.poke()
 	}
+}
+
+// settleFailed queues the outcome of d's failed send and d's hand-over to
+// the queue after delay, in one critical section: a flush between the two
+// would write the outcome alone, releasing the claim before the row is
+// queued (see flush). f.mu is held.
+func (f *fastPath) settleFailed(s store.Settlement, d store.Delivery, delay time.Duration) {
+	h := f.newHandOver(d, delay, "failed", true)
+	f.out.Lock()
+	f.settled = append(f.settled, s)
+	f.handing = append(f.handing, h)
+	f.out.Unlock()
+	f.poke()
 }
 
 func (f *fastPath) poke() {
@@ -352,6 +373,13 @@ func (f *fastPath) handedOver(handed []handOver) {
 	written := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// Marks older than a lease mean nothing (see overtakes): forget them
+	// here too, or an identity that never sends again keeps its mark.
+	for key, m := range f.handed {
+		if written.Sub(m.written) > f.n.cfg.Lease {
+			delete(f.handed, key)
+		}
+	}
 	for _, h := range handed {
 		if h.key == "" {
 			continue

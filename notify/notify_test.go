@@ -503,11 +503,10 @@ func TestClaimedBeforeAHandOverDoesNotOvertake(t *testing.T) {
 		}
 		b.sender.fail("first", errNetwork, errNetwork)
 		b.n.Dispatch(ctx, first)
-		waitFor(t, "the first row's failure written", func() bool {
+		waitFor(t, "the first row's failure and hand-over written", func() bool {
 			a, _ := b.rec.DeliveryAttempts(ctx, first[0].ID)
-			return len(a) > 0
+			return len(a) > 0 && notify.HandOverWritten(b.n, id)
 		})
-		time.Sleep(3 * notify.DefaultFlushInterval) // the hand-over is written right after
 		b.n.Dispatch(ctx, second)
 		b.waitState(t, first[0].ID, store.DeliverySent)
 		b.waitState(t, second[0].ID, store.DeliverySent)

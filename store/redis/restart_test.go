@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -87,8 +88,11 @@ func TestDeadOwnerWaitersWaitAboutTheLease(t *testing.T) {
 	other := b.another(t, redis.WithInstance("host-b:8080"))
 	// The retry right away: the dead turn's claim still looks alive.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	if got, err := other.Begin(ctx, store.BeginRequest{Identity: id, MsgID: "m1"}); err == nil && got.State != store.BeginBusy {
+	switch got, err := other.Begin(ctx, store.BeginRequest{Identity: id, MsgID: "m1"}); {
+	case err == nil && got.State != store.BeginBusy:
 		t.Fatalf("retry within the dead lease: %v, want in flight", got.State)
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		t.Fatalf("retry within the dead lease: %v, want in flight or still waiting at the deadline", err)
 	}
 	cancel()
 	took := beginWithin(t, other, id, "m2", store.BeginRun, redis.DefaultLockLease+2*time.Second)
