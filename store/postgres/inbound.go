@@ -14,7 +14,11 @@ import (
 // the turn. A candidate's message also clears the identity's unreachable
 // mark: the platform delivers to them again. cand is the candidate's id
 // when known (else found by identity).
-func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
+//
+// guard, when set, is the turn's application: the insert then raises the
+// seq guard's RB409 when the application's seq is not t.Seq (or it is
+// gone), as the application update does for a turn that changes it.
+func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64, guard *int64) {
 	kind := "candidate"
 	switch {
 	case t.System:
@@ -25,6 +29,15 @@ func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
 	if cand != nil {
 		// The candidate is known: no lookup, and a system row leaves the
 		// identity as it is.
+		if guard != nil {
+			q := insertInboundReachableGuardedSQL
+			if t.System {
+				q = insertInboundGuardedSQL
+			}
+			b.Queue(q, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind,
+				t.Seq, *guard)
+			return
+		}
 		q := insertInboundReachableSQL
 		if t.System {
 			q = insertInboundSQL
@@ -44,14 +57,23 @@ func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64) {
 
 // insertInboundSQL records a message of a known candidate ($1);
 // insertInboundReachableSQL also clears the identity's unreachable mark.
+// Their Guarded variants insert only when the application ($11) holds the
+// turn's seq ($10): the plain comparison first, the plpgsql guard (which
+// raises RB409) only when it fails or the application is gone.
 const (
-	insertInboundSQL = `
-		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	insertInboundReachableSQL = `
-		with reachable as (
+	insertInboundInto    = `insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)`
+	insertInboundValues  = ` values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	insertInboundGuarded = ` select $1, $2, $3, $4, $5, $6, $7, $8, $9
+		where coalesce((select a.seq = $10 from applications a where a.id = $11), false)
+			or regbot_expect_seq((select a.seq from applications a where a.id = $11), $10)`
+	clearUnreachable = `with reachable as (
 			update identities set unreachable_at = null
-			where channel = $2 and user_id = $3 and unreachable_at is not null)` + insertInboundSQL
+			where channel = $2 and user_id = $3 and unreachable_at is not null) `
+
+	insertInboundSQL                 = insertInboundInto + insertInboundValues
+	insertInboundReachableSQL        = clearUnreachable + insertInboundSQL
+	insertInboundGuardedSQL          = insertInboundInto + insertInboundGuarded
+	insertInboundReachableGuardedSQL = clearUnreachable + insertInboundGuardedSQL
 )
 
 // Reply returns what the bot answered the recorded message msgID of id and

@@ -226,8 +226,9 @@ func testTurnArrivalOrder(t *testing.T, s Stores) {
 	}
 }
 
-// testRecordSeqGuard: a turn recorded on an older seq than the record's
-// writes nothing and is store.ErrStale; on the current seq it goes through
+// testRecordSeqGuard: a turn recorded on an older seq than the record's,
+// whether or not it changes the application, writes nothing and is
+// store.ErrStale; on the current seq it goes through
 // and moves seq on.
 func testRecordSeqGuard(t *testing.T, s Stores) {
 	ctx := ctxFor(t)
@@ -261,6 +262,14 @@ func testRecordSeqGuard(t *testing.T, s Stores) {
 		Answers: map[string]any{"a": "3"}, CandidateID: c.CandidateID, ApplicationID: c.ApplicationID, Seq: c.Seq, At: t0.Add(2 * time.Minute)}
 	if err := s.Record.RecordTurn(ctx, &stale); !errors.Is(err, store.ErrStale) || !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("turn on a stale seq: %v, want store.ErrStale", err)
+	}
+	// A turn that changes nothing of the application (a question answered
+	// from a stale cached session) is as stale: its answer came from the
+	// old session.
+	staleRead := store.Turn{Identity: id, PlanID: planID, MsgID: "4", Inbound: "进度", KeepAnswers: true, KeepWork: true,
+		CandidateID: c.CandidateID, ApplicationID: c.ApplicationID, Seq: c.Seq, At: t0.Add(3 * time.Minute)}
+	if err := s.Record.RecordTurn(ctx, &staleRead); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("a turn changing nothing on a stale seq: %v, want store.ErrStale", err)
 	}
 	rec, err := s.Inspect(ctx, id, planID)
 	if err != nil {
