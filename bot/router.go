@@ -584,7 +584,8 @@ func withoutImageData(msgs []dialogs.Outbound) []dialogs.Outbound {
 
 // encodeEach encodes each message (dialogs.EncodeMessage) for the record:
 // an image without a blob reference is kept by its name only, and the
-// first such error returned.
+// first such error returned with the parts. Any other error returns no
+// parts: joined, a missing part would be invalid JSON in the record.
 func encodeEach(msgs []dialogs.Outbound) ([][]byte, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -595,7 +596,12 @@ func encodeEach(msgs []dialogs.Outbound) ([][]byte, error) {
 		data, err := dialogs.EncodeMessage(m)
 		if errors.Is(err, dialogs.ErrImageWithoutRef) {
 			m.Image = nil
-			data, _ = dialogs.EncodeMessage(m)
+			if data, err = dialogs.EncodeMessage(m); err == nil {
+				err = dialogs.ErrImageWithoutRef
+			}
+		}
+		if err != nil && !errors.Is(err, dialogs.ErrImageWithoutRef) {
+			return nil, err
 		}
 		if err != nil && first == nil {
 			first = err
