@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -60,12 +59,9 @@ func (s *Store) Audience(_ context.Context, planID, nameKey string) ([]store.Aud
 		id := ids[len(ids)-1].Identity // the most recently created
 		answers := answersOf(app)
 		name, _ := answers[nameKey].(string)
-		var session struct {
-			PaymentURL string `json:"payment_url"`
-		}
-		_ = json.Unmarshal(app.session, &session)
+		paymentURL, _ := store.SessionPaymentURL(app.session)
 		m := store.AudienceMember{CandidateID: app.CandidateID, PlanID: app.PlanID, Status: app.Status, Condition: app.Condition,
-			Identity: id, Unreachable: r.unreachable[id.Key()], Name: name, PaymentURL: session.PaymentURL,
+			Identity: id, Unreachable: r.unreachable[id.Key()], Name: name, PaymentURL: paymentURL,
 			CreatedAt: app.createdAt, UpdatedAt: app.UpdatedAt, StatusSince: app.createdAt}
 		for _, t := range r.tickets[app.CandidateID] {
 			if t.State != store.TicketClosed {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -548,11 +547,5 @@ func (s *Store) paymentURL(snap []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var v struct {
-		PaymentURL string `json:"payment_url"`
-	}
-	if err := json.Unmarshal(plain, &v); err != nil {
-		return "", fmt.Errorf("session snapshot: %w", err)
-	}
-	return v.PaymentURL, nil
+	return store.SessionPaymentURL(plain)
 }
