@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"regbot/store"
@@ -12,8 +13,11 @@ import (
 const SessionVersion = 1
 
 // Session is one candidate's conversation state. It is a plain value that
-// round-trips through JSON: the fast copy lives in Redis, the snapshot in
-// PostgreSQL, and either rebuilds the conversation exactly.
+// round-trips through Marshal (compact encoding, sessioncodec.go; the json
+// tags are the older JSON form, still read): the fast copy lives in Redis,
+// the snapshot in PostgreSQL, and either rebuilds the conversation exactly.
+// A field added here is added to sessioncodec.go too
+// (TestSessionCodecCarriesEveryField fails until it is).
 type Session struct {
 	Version int    `json:"v"`
 	PlanID  string `json:"plan"`
@@ -137,9 +141,13 @@ func (s *Session) Identity() store.Identity {
 	return store.Identity{Channel: s.Channel, UserID: s.UserID}
 }
 
-// Marshal returns the session's JSON form.
+// Marshal returns the session's compact encoding (sessioncodec.go), or its
+// JSON form when an answer is of a type the compact form does not carry.
 func (s *Session) Marshal() ([]byte, error) {
-	data, err := json.Marshal(s)
+	data, err := encodeSession(s)
+	if errors.Is(err, errAnswerType) {
+		data, err = json.Marshal(s)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("marshal session: %w", err)
 	}
@@ -158,11 +166,13 @@ func (e *Engine) NewSession(id store.Identity) *Session {
 	}
 }
 
-// Unmarshal reads a session written by Marshal.
+// Unmarshal reads a session written by Marshal: the compact encoding, or
+// the JSON form (sessions written before it, in Redis and in the record).
+// Another first byte is an unknown encoding, an error.
 func (e *Engine) Unmarshal(data []byte) (*Session, error) {
-	var s Session
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("unmarshal session: %w", err)
+	s, err := DecodeSession(data)
+	if err != nil {
+		return nil, err
 	}
 	if s.Version != SessionVersion {
 		return nil, fmt.Errorf("unmarshal session: version %d, want %d", s.Version, SessionVersion)
@@ -170,5 +180,28 @@ func (e *Engine) Unmarshal(data []byte) (*Session, error) {
 	if s.Answers == nil {
 		s.Answers = map[string]any{}
 	}
-	return &s, nil
+	return s, nil
+}
+
+// DecodeSession decodes a session in either encoding Marshal writes,
+// without the engine's version check.
+func DecodeSession(data []byte) (*Session, error) {
+	switch {
+	case len(data) > 0 && data[0] == sessionBinary:
+		s, err := decodeSession(data)
+		if err != nil {
+			return nil, fmt.Errorf("unmarshal session: %w", err)
+		}
+		return s, nil
+	case len(data) > 0 && data[0] == '{':
+		var s Session
+		if err := json.Unmarshal(data, &s); err != nil {
+			return nil, fmt.Errorf("unmarshal session: %w", err)
+		}
+		return &s, nil
+	case len(data) == 0:
+		return nil, errors.New("unmarshal session: empty")
+	default:
+		return nil, fmt.Errorf("unmarshal session: unknown encoding %#x", data[0])
+	}
 }
