@@ -157,3 +157,38 @@ func TestSessionEncodings(t *testing.T) {
 		t.Errorf("SessionPaymentURL(nil) = %q, %v", u, err)
 	}
 }
+
+// FuzzSessionDecode: no input panics Unmarshal, and what it reads
+// marshals to bytes that read back to the same bytes again.
+func FuzzSessionDecode(f *testing.F) {
+	e, s := midDialog(f)
+	compact, err := s.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	old, err := os.ReadFile("testdata/session_v1.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(compact)
+	f.Add(old)
+	f.Add([]byte{store.SessionBinary})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := e.Unmarshal(data)
+		if err != nil {
+			return
+		}
+		first, err := s.Marshal()
+		if err != nil {
+			return
+		}
+		again, err := e.Unmarshal(first)
+		if err != nil {
+			t.Fatalf("%q read, marshalled to %q, which does not read: %v", data, first, err)
+		}
+		second, err := again.Marshal()
+		if err != nil || !bytes.Equal(first, second) {
+			t.Fatalf("%q read: marshals to %q, then %q (%v)", data, first, second, err)
+		}
+	})
+}
