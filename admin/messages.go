@@ -41,13 +41,15 @@ type catalog struct {
 // messageKeys are the messages Go uses, each with the placeholders its
 // text may use.
 var messageKeys = map[string][]string{
-	"error.admin_only":     nil,
-	"error.bad_form":       nil,
-	"error.stale_form":     nil,
-	"error.stale_page":     nil,
-	"error.busy":           nil,
-	"error.not_found":      nil,
-	"error.unknown_action": nil,
+	"error.admin_only": nil,
+
+	"account.embedded_admin_name": nil,
+	"error.bad_form":              nil,
+	"error.stale_form":            nil,
+	"error.stale_page":            nil,
+	"error.busy":                  nil,
+	"error.not_found":             nil,
+	"error.unknown_action":        nil,
 
 	"signin.expired":    nil,
 	"signin.signed_out": nil,
@@ -290,4 +292,8 @@ func msg(key string, kv ...string) string {
 
 // label is the name of value in a label table ("" for a value it does not
 // know).
+// EmbeddedAdminName is the display name of the admin account that serve
+// creates on the embedded store.
+func EmbeddedAdminName() string { return msg("account.embedded_admin_name") }
+
 func label(table, value string) string { return texts.Labels[table][value] }

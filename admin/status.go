@@ -136,7 +136,7 @@ func changeKey(ch Change) string {
 
 // ParseStatus reads a status as staff or the official export write it: a
 // status key (under_review) or one of its names in the official export
-// (templates/messages.yaml, import.statuses: 审核中, 审核不通过 …).
+// (templates/messages.yaml, import.statuses).
 func ParseStatus(name string) (store.Status, error) {
 	n := strings.TrimSpace(name)
 	if st := store.Status(strings.ToLower(n)); st.Valid() {
@@ -166,8 +166,8 @@ func statusWord(st store.Status) string {
 }
 
 // reopenKeys reads the items to re-open: material and answer keys, or
-// their names in the plan (身份证人像面照片, 手机号), separated by commas,
-// 、, semicolons or spaces.
+// their names in the plan, separated by commas (ASCII, full-width or the
+// enumeration comma), semicolons or spaces.
 func reopenKeys(plan *dialogs.Plan, list string) ([]string, error) {
 	var keys, unknown []string
 	for _, item := range strings.FieldsFunc(list, func(r rune) bool { return strings.ContainsRune(",，、;； /|", r) }) {

@@ -20,7 +20,8 @@ func (e *Engine) answer(t *turn) error {
 		return nil
 	case stepDone:
 		if s.Status == store.StatusMaterialsReady || s.Status == store.StatusRejected {
-			// The guide's "我已在官网提交" button, typed as its number.
+			// The guide's "submitted on the official site" button
+			// (label_submitted), typed as its number.
 			if _, ok := pickChoice(t.in, []Choice{e.choice(choiceSubmitted, "label_submitted")}); ok {
 				e.submitted(t)
 				return nil
@@ -208,7 +209,8 @@ func pickChoice(in Inbound, choices []Choice) (string, bool) {
 		return choices[n-1].ID, true
 	}
 	// A number with its label, as a numbered list, a numbered button or a
-	// WeChat menu item shows it ("1. 是", "2、否", "3 转人工").
+	// WeChat menu item shows it ("1. yes", "2、no", "3 human": a number, a
+	// separator or none, the label).
 	if i := strings.IndexFunc(text, func(r rune) bool { return r < '0' || r > '9' }); i > 0 {
 		if n, err := strconv.Atoi(text[:i]); err == nil && n >= 1 && n <= len(choices) &&
 			trimPunctSpace(text[i:]) == normalized(choices[n-1].Label) {
@@ -220,7 +222,7 @@ func pickChoice(in Inbound, choices []Choice) (string, bool) {
 			return c.ID, true
 		}
 	}
-	// A part of exactly one label ("应届" for 在校应届毕业生…).
+	// A part of exactly one label (a two-character word of one long label).
 	if utf8.RuneCountInString(text) < 2 {
 		return "", false
 	}

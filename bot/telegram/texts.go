@@ -23,7 +23,7 @@ var TextKeys = map[string][]string{
 	"telegram_choose":          nil,
 	"telegram_open_link":       nil,
 	// A choice's button: the engine reads typed numbers at every question
-	// and its hints say "回复序号", so buttons carry their number.
+	// and its hints ask for the number, so buttons carry their number.
 	"telegram_choice": {"n", "label"},
 	// The command menu next to the input box (setMyCommands).
 	"telegram_command_start":   nil,

@@ -34,8 +34,8 @@ type Entry struct {
 	Ask *dialogs.Ask
 	// Image is an image the bot sent; the page loads it from the image URL.
 	Image *dialogs.OutImage
-	// Upload is the file name of an image the visitor sent ("图片" when the
-	// browser gave none). The bytes are not kept here.
+	// Upload is the file name of an image the visitor sent (the plan's
+	// word for an image when the browser gave none). The bytes are not kept here.
 	Upload string
 	At     time.Time
 }

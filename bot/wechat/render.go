@@ -51,7 +51,7 @@ func bodyText(m dialogs.Outbound) string {
 	return s
 }
 
-// numbered renders choices as "1. 是" lines; the candidate answers with the
+// numbered renders choices as "1. label" lines; the candidate answers with the
 // number or the label.
 func numbered(choices []dialogs.Choice) string {
 	var b strings.Builder
@@ -64,7 +64,7 @@ func numbered(choices []dialogs.Choice) string {
 	return b.String()
 }
 
-// numberedLine is choice n (from 1) as the candidate sees it: "1. 是".
+// numberedLine is choice n (from 1) as the candidate sees it: "1. label".
 func numberedLine(n int, label string) string { return strconv.Itoa(n) + ". " + label }
 
 // plainText renders m as one text message (choices as numbered lines).
@@ -257,7 +257,7 @@ func (p part) customerMessage(to string) *message.CustomerMessage {
 		for i, c := range p.choices {
 			// Numbered as the plain-text lines are (the question's hint
 			// says to reply with the number). A click comes back as a text
-			// message with the item's content ("1. 是", which the engine
+			// message with the item's content ("1. label", which the engine
 			// reads as choice 1) and the id as bizmsgmenuid (numeric).
 			items[i] = message.MsgmenuItem{ID: strconv.Itoa(i + 1), Content: numberedLine(i+1, c.Label)}
 		}

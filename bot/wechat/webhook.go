@@ -38,8 +38,8 @@ const laterTimeout = 10 * time.Second
 // WeChat's five seconds, so WeChat, having had no answer, delivers the
 // message again (it does so three times); the failed turn released the
 // message id, so the retry runs it. An answer within the five seconds,
-// even an error status, is not retried: WeChat shows its own "该公众号暂时无法
-// 提供服务" and the message is lost.
+// even an error status, is not retried: WeChat shows its own "this official
+// account cannot serve you now" notice and the message is lost.
 const DefaultRetryHold = 6 * time.Second
 
 // Routes mounts the webhook on mux: GET answers WeChat's URL verification,

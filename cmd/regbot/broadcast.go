@@ -116,7 +116,7 @@ func runBroadcastCreate(ctx context.Context, args []string, _ io.Reader, stdout,
 		fs.StringVar(&title, "title", "", "the broadcast's title (staff see it)")
 		fs.StringVar(&filter, "filter", "", `who gets it: an expression over candidate fields, e.g. status == "awaiting_payment"`)
 		fs.StringVar(&segment, "segment", "", "who gets it: a saved segment's name")
-		fs.StringVar(&text, "text", "", "the message; {name}, {status}, {payment_link} are filled in ({name|考生} with a default)")
+		fs.StringVar(&text, "text", "", "the message; {name}, {status}, {payment_link} are filled in ({name|default} with a default)")
 		fs.StringVar(&textFile, "text-file", "", "read the message from this file")
 		fs.StringVar(&imagePath, "image", "", "a JPEG or PNG sent with the message")
 	})

@@ -419,13 +419,12 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 // shows it as such).
 const (
 	embeddedAdminLogin = "admin"
-	embeddedAdminName  = "管理员"
 )
 
 // addEmbeddedAdmin creates the account embeddedAdminLogin on the embedded
 // store, which forgets accounts at exit like everything else.
 func addEmbeddedAdmin(accounts admin.Accounts, password string) error {
-	u, err := admin.NewStaffUser(embeddedAdminLogin, embeddedAdminName, store.RoleAdmin, password)
+	u, err := admin.NewStaffUser(embeddedAdminLogin, admin.EmbeddedAdminName(), store.RoleAdmin, password)
 	if err != nil {
 		return fmt.Errorf("admin.console.embedded_admin_password: %w", err)
 	}

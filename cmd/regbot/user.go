@@ -27,7 +27,7 @@ import (
 // errEmbeddedAccounts: without a database the accounts live in the memory
 // of the running `regbot serve`, out of a terminal command's reach.
 var errEmbeddedAccounts = errors.New("database.url is empty: on the embedded store the console's accounts live in the memory of the running regbot serve " +
-	"(sign in to /admin/ as admin with admin.console.embedded_admin_password or REGBOT_CONSOLE_ADMIN_PASSWORD and manage accounts on the 账号 page; " +
+	"(sign in to /admin/ as admin with admin.console.embedded_admin_password or REGBOT_CONSOLE_ADMIN_PASSWORD and manage accounts on the accounts page, /admin/users; " +
 	"they last until serve stops); regbot user manages the accounts in a database")
 
 // openAccounts connects to the record for an account command; on the
@@ -242,9 +242,9 @@ func listEmbeddedAccounts(cfg Config, stdout io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOGIN\tNAME\tROLE\tSTATE\tLAST SIGN-IN")
-	fmt.Fprintf(tw, "%s\t%s\t%s\tembedded\t-\n", embeddedAdminLogin, embeddedAdminName, store.RoleAdmin)
+	fmt.Fprintf(tw, "%s\t%s\t%s\tembedded\t-\n", embeddedAdminLogin, admin.EmbeddedAdminName(), store.RoleAdmin)
 	tw.Flush()
-	fmt.Fprintln(stdout, "embedded store: admin signs in with admin.console.embedded_admin_password; accounts added on the 账号 page last until serve stops")
+	fmt.Fprintln(stdout, "embedded store: admin signs in with admin.console.embedded_admin_password; accounts added on the accounts page (/admin/users) last until serve stops")
 	return nil
 }
 

@@ -94,7 +94,7 @@ func TestUserCommandsOnTheEmbeddedStore(t *testing.T) {
 	}
 	for _, args := range [][]string{{"add", "--config", cfg, "--login", "li", "--name", "李"}, {"passwd", "--config", cfg, "admin"}, {"disable", "--config", cfg, "admin"}} {
 		out, err := user("embedded-admin-pw", "a long enough password\n", args...)
-		if err == nil || !strings.Contains(out, "账号 page") || strings.Contains(out, "embedded-admin-pw") {
+		if err == nil || !strings.Contains(out, "accounts page, /admin/users") || strings.Contains(out, "embedded-admin-pw") {
 			t.Errorf("%s on the embedded store: %v %s", args[0], err, out)
 		}
 	}
