@@ -20,42 +20,111 @@ func parseMessage(body []byte, msg *message.MixMessage) error {
 	if parseFlat(body, msg) {
 		return nil
 	}
-	*msg = message.MixMessage{}
-	return xml.Unmarshal(body, msg)
+	// Into a copy, so that msg does not escape (the webhook keeps it on
+	// its stack: it is 1.7 kB).
+	var m message.MixMessage
+	err := xml.Unmarshal(body, &m)
+	*msg = m
+	return err
 }
 
-// flatField is a field the scanner fills: a string or an int64 of
-// MixMessage, or a string field it may leave out (skip).
-type flatField struct {
-	str  func(m *message.MixMessage) *string
-	num  func(m *message.MixMessage) *int64
-	skip bool
+// flatField numbers the elements the scanner reads, by name (case matters,
+// as for encoding/xml), or -1 for one it does not. Those after flatSkipped
+// are string fields of MixMessage that the adapter does not read: the
+// scanner checks them and leaves them out.
+func flatField(name []byte) int {
+	switch string(name) {
+	case "ToUserName":
+		return 0
+	case "FromUserName":
+		return 1
+	case "CreateTime":
+		return 2
+	case "MsgType":
+		return 3
+	case "MsgId":
+		return 4
+	case "Content":
+		return 5
+	case "Recognition":
+		return 6
+	case "PicUrl":
+		return 7
+	case "MediaId":
+		return 8
+	case "Event":
+		return 9
+	case "EventKey":
+		return 10
+	case "Format":
+		return 11
+	case "ThumbMediaId":
+		return 12
+	case "Label":
+		return 13
+	case "Title":
+		return 14
+	case "Description":
+		return 15
+	case "Url":
+		return 16
+	case "Ticket":
+		return 17
+	case "MenuId":
+		return 18
+	case "SessionFrom":
+		return 19
+	}
+	return -1
 }
 
-// flatFields are the elements the scanner reads, by name (case matters, as
-// for encoding/xml). The skipped ones are string fields of MixMessage that
-// the adapter does not read.
-var flatFields = map[string]flatField{
-	"ToUserName":   {str: func(m *message.MixMessage) *string { return (*string)(&m.ToUserName) }},
-	"FromUserName": {str: func(m *message.MixMessage) *string { return (*string)(&m.FromUserName) }},
-	"CreateTime":   {num: func(m *message.MixMessage) *int64 { return &m.CreateTime }},
-	"MsgType":      {str: func(m *message.MixMessage) *string { return (*string)(&m.MsgType) }},
-	"MsgId":        {num: func(m *message.MixMessage) *int64 { return &m.MsgID }},
-	"Content":      {str: func(m *message.MixMessage) *string { return &m.Content }},
-	"Recognition":  {str: func(m *message.MixMessage) *string { return &m.Recognition }},
-	"PicUrl":       {str: func(m *message.MixMessage) *string { return &m.PicURL }},
-	"MediaId":      {str: func(m *message.MixMessage) *string { return &m.MediaID }},
-	"Event":        {str: func(m *message.MixMessage) *string { return (*string)(&m.Event) }},
-	"EventKey":     {str: func(m *message.MixMessage) *string { return &m.EventKey }},
-	"Format":       {skip: true},
-	"ThumbMediaId": {skip: true},
-	"Label":        {skip: true},
-	"Title":        {skip: true},
-	"Description":  {skip: true},
-	"Url":          {skip: true},
-	"Ticket":       {skip: true},
-	"MenuId":       {skip: true},
-	"SessionFrom":  {skip: true},
+// flatSkipped is the first field the scanner leaves out.
+const flatSkipped = 11
+
+// setFlat stores the value of field f (flatField) in msg, reporting false
+// for a number encoding/xml would not read.
+func setFlat(msg *message.MixMessage, f int, value []byte) bool {
+	switch f {
+	case 2, 4:
+		n := int64(0)
+		if len(value) > 0 {
+			var err error
+			if n, err = strconv.ParseInt(strings.TrimSpace(string(value)), 10, 64); err != nil {
+				return false
+			}
+		}
+		if f == 2 {
+			msg.CreateTime = n
+		} else {
+			msg.MsgID = n
+		}
+		return true
+	}
+	if f >= flatSkipped {
+		return true
+	}
+	v := string(value)
+	switch f {
+	case 0:
+		msg.ToUserName = message.CDATA(v)
+	case 1:
+		msg.FromUserName = message.CDATA(v)
+	case 3:
+		msg.MsgType = message.MsgType(v)
+	case 5:
+		msg.Content = v
+	case 6:
+		msg.Recognition = v
+	case 7:
+		msg.PicURL = v
+	case 8:
+		msg.MediaID = v
+	case 9:
+		msg.Event = message.EventType(v)
+	case 10:
+		msg.EventKey = v
+	}
+	return true
 }
 
 // parseFlat fills msg from a flat body, reporting false (msg partly
@@ -92,61 +161,52 @@ func parseFlat(body []byte, msg *message.MixMessage) bool {
 		if gt < 0 {
 			return false
 		}
-		name := string(rest[1:gt])
-		f, known := flatFields[name]
-		if !known {
+		name := rest[1:gt]
+		f := flatField(name)
+		if f < 0 {
 			return false
 		}
-		bit := uint32(1) << flatIndex(name)
+		bit := uint32(1) << f
 		if seen&bit != 0 {
 			return false // a repeated field
 		}
 		seen |= bit
 		rest = rest[gt+1:]
 		value, after, ok := flatValue(rest, name)
-		if !ok {
+		if !ok || !setFlat(msg, f, value) {
 			return false
 		}
 		rest = after
-		switch {
-		case f.str != nil:
-			*f.str(msg) = value
-		case f.num != nil:
-			n := int64(0)
-			if value != "" {
-				var err error
-				if n, err = strconv.ParseInt(strings.TrimSpace(value), 10, 64); err != nil {
-					return false
-				}
-			}
-			*f.num(msg) = n
-		}
 	}
 }
 
 // flatValue reads an element's text, up to its end tag </name>: plain text
-// and CDATA sections, concatenated.
-func flatValue(b []byte, name string) (value string, rest []byte, ok bool) {
+// and CDATA sections, concatenated. value aliases b when it is one piece.
+func flatValue(b, name []byte) (value, rest []byte, ok bool) {
 	var sb []byte
 	parts := 0
 	for {
 		lt := bytes.IndexByte(b, '<')
 		if lt < 0 {
-			return "", nil, false
+			return nil, nil, false
 		}
 		text := b[:lt]
 		if bytes.Contains(text, []byte("]]>")) {
-			return "", nil, false
+			return nil, nil, false
 		}
 		if len(text) > 0 {
-			sb = append(sb, text...)
+			if parts == 0 {
+				sb = text[:len(text):len(text)]
+			} else {
+				sb = append(sb, text...)
+			}
 			parts++
 		}
 		b = b[lt:]
 		if c, ok := bytes.CutPrefix(b, []byte("<![CDATA[")); ok {
 			end := bytes.Index(c, []byte("]]>"))
 			if end < 0 {
-				return "", nil, false
+				return nil, nil, false
 			}
 			if parts == 0 {
 				// The value is this section, unless more follows.
@@ -158,22 +218,9 @@ func flatValue(b []byte, name string) (value string, rest []byte, ok bool) {
 			b = c[end+3:]
 			continue
 		}
-		if len(b) < len(name)+3 || b[1] != '/' || string(b[2:2+len(name)]) != name || b[2+len(name)] != '>' {
-			return "", nil, false
+		if len(b) < len(name)+3 || b[1] != '/' || !bytes.Equal(b[2:2+len(name)], name) || b[2+len(name)] != '>' {
+			return nil, nil, false
 		}
-		return string(sb), b[len(name)+3:], true
+		return sb, b[len(name)+3:], true
 	}
 }
-
-// flatIndex numbers the scanner's fields, for spotting repeats.
-func flatIndex(name string) int {
-	return flatOrder[name]
-}
-
-var flatOrder = func() map[string]int {
-	m := make(map[string]int, len(flatFields))
-	for name := range flatFields {
-		m[name] = len(m)
-	}
-	return m
-}()

@@ -604,3 +604,46 @@ func TestStop(t *testing.T) {
 		t.Errorf("after Stop: status %d, want 503", resp.StatusCode)
 	}
 }
+
+// signatureOK accepts exactly what the SDK's util.Signature computes: the
+// parts in any order, and nothing else (an upper-case digest, a changed
+// part, a digest cut short).
+func TestSignatureOK(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		parts []string
+	}{
+		{"three parts", []string{"floortoken", "1733216400", "840213"}},
+		{"sorted already", []string{"1", "2", "3"}},
+		{"prefixes", []string{"ab", "a", "abc"}},
+		{"empty parts", []string{"", "token", ""}},
+		{"four parts (safe mode)", []string{"token", "1733216400", "nonce", strings.Repeat("encrypted", 100)}},
+		{"non-ASCII", []string{"令牌", "1733216400", "ñ"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want := util.Signature(slices.Clone(tc.parts)...)
+			reversed := slices.Clone(tc.parts)
+			slices.Reverse(reversed)
+			if !signatureOK(want, tc.parts...) || !signatureOK(want, reversed...) {
+				t.Fatalf("signature %s of %q refused", want, tc.parts)
+			}
+			if signatureOK(strings.ToUpper(want), tc.parts...) && strings.ToUpper(want) != want {
+				t.Error("upper-case digest accepted")
+			}
+			if signatureOK(want[:len(want)-1], tc.parts...) || signatureOK(want+"0", tc.parts...) {
+				t.Error("digest of the wrong length accepted")
+			}
+			changed := slices.Clone(tc.parts)
+			changed[0] += "x"
+			if signatureOK(want, changed...) {
+				t.Error("signature of other parts accepted")
+			}
+		})
+	}
+	if signatureOK("", "a", "b", "c", "d", "e") {
+		t.Error("five parts accepted")
+	}
+}

@@ -597,9 +597,14 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // accessLog logs each request at debug level by its route pattern, never
-// its URL (query strings carry platform ids and signatures).
+// its URL (query strings carry platform ids and signatures). With debug off
+// (the default) it costs nothing: no recorder, no clock, no attributes.
 func (s *server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
