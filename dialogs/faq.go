@@ -96,7 +96,19 @@ func (x *faqIndex) match(text string) faqMatch {
 // cover returns how many runes of n the set's words cover, 0 unless every
 // word is found.
 func (set keywordSet) cover(n string) int {
-	covered := make([]bool, len(n))
+	// Most sets miss a word: find that out before marking anything.
+	for _, forms := range set {
+		if !slices.ContainsFunc(forms, func(f string) bool { return strings.Contains(n, f) }) {
+			return 0
+		}
+	}
+	var buf [256]bool
+	covered := buf[:0]
+	if len(n) <= len(buf) {
+		covered = buf[:len(n)]
+	} else {
+		covered = make([]bool, len(n))
+	}
 	for _, forms := range set {
 		found := false
 		for _, f := range forms {

@@ -18,14 +18,53 @@ func Fill(text string, kv ...string) string { return fill(text, kv...) }
 
 // fill replaces {name} placeholders in text; kv are name, value pairs.
 func fill(text string, kv ...string) string {
-	if len(kv) == 0 || !strings.Contains(text, "{") {
+	if len(kv) < 2 || !strings.Contains(text, "{") {
 		return text
 	}
-	pairs := make([]string, 0, len(kv))
-	for i := 0; i+1 < len(kv); i += 2 {
-		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
+	// As strings.NewReplacer("{k}", v, …).Replace(text) would for names
+	// without "}" (left to right, the first pair of a name wins, an
+	// unknown {x} stays), without building a replacer per call.
+	var b strings.Builder
+	done := 0 // text[:done] is in b
+	for i := 0; i < len(text); {
+		open := strings.IndexByte(text[i:], '{')
+		if open < 0 {
+			break
+		}
+		open += i
+		end := strings.IndexByte(text[open+1:], '}')
+		if end < 0 {
+			break
+		}
+		end += open + 1
+		v, ok := lookupPair(kv, text[open+1:end])
+		if !ok {
+			i = open + 1
+			continue
+		}
+		if done == 0 {
+			b.Grow(len(text) + len(v))
+		}
+		b.WriteString(text[done:open])
+		b.WriteString(v)
+		done, i = end+1, end+1
 	}
-	return strings.NewReplacer(pairs...).Replace(text)
+	if done == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
+	return b.String()
+}
+
+// lookupPair returns the value of the first pair of kv (key, value, …)
+// whose key is name.
+func lookupPair(kv []string, name string) (string, bool) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i] == name {
+			return kv[i+1], true
+		}
+	}
+	return "", false
 }
 
 // placeholderRE finds {name} placeholders.

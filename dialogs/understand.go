@@ -1,6 +1,7 @@
 package dialogs
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -42,8 +43,11 @@ type understanding struct {
 	greetings     map[string]bool
 	questionWords []string
 	notQuestions  *strings.Replacer
-	laterWords    []string
-	faq           *faqIndex
+	// notQuestionWords are notQuestions' phrases: a message without any
+	// is not rewritten.
+	notQuestionWords []string
+	laterWords       []string
+	faq              *faqIndex
 }
 
 func newUnderstanding(p *Plan) *understanding {
@@ -65,6 +69,7 @@ func newUnderstanding(p *Plan) *understanding {
 	for _, w := range p.Understanding.NotQuestions {
 		if n := answers.Normalize(w); n != "" {
 			not = append(not, n, "")
+			u.notQuestionWords = append(u.notQuestionWords, n)
 		}
 	}
 	u.notQuestions = strings.NewReplacer(not...)
@@ -90,7 +95,9 @@ func (u *understanding) isQuestion(text string) bool {
 	if strings.ContainsAny(n, "?？") {
 		return true
 	}
-	n = u.notQuestions.Replace(n)
+	if slices.ContainsFunc(u.notQuestionWords, func(w string) bool { return strings.Contains(n, w) }) {
+		n = u.notQuestions.Replace(n)
+	}
 	for _, w := range u.questionWords {
 		if strings.Contains(n, w) {
 			return true
