@@ -224,7 +224,7 @@ func BroadcastKey(broadcastID, candidateID int64) string {
 const materializeSQL = `
 	with picked as (
 		select r.candidate_id, r.user_id, r.payload,
-		       coalesce((select i.unreachable_at is not null from identities i
+		       coalesce((select regbot_unreachable(i.candidate_id, i.channel, i.user_id, i.unreachable_at) from identities i
 		                 where i.channel = r.channel and i.user_id = r.user_id), false) as unreachable
 		from broadcast_recipients r
 		where r.broadcast_id = $1 and r.channel = $2 and r.outbox_id is null and r.skipped = ''
@@ -430,7 +430,7 @@ func (s *Store) BroadcastReport(ctx context.Context, id int64, nameKey string, f
 // cannot be reached and is left out.
 func (s *Store) Audience(ctx context.Context, planID, nameKey string) ([]store.AudienceMember, error) {
 	rows, err := s.pool.Query(ctx, `select a.candidate_id, a.plan_id, a.status, a.condition, i.channel, i.user_id,
-			i.unreachable_at is not null, coalesce(a.answers->>$2, ''), `+snapshotOf+`,
+			regbot_unreachable(a.candidate_id, i.channel, i.user_id, i.unreachable_at), coalesce(a.answers->>$2, ''), `+snapshotOf+`,
 			exists (select 1 from tickets t where t.candidate_id = a.candidate_id and t.state <> 'closed'),
 			a.created_at, a.updated_at,
 			coalesce((select max(e.at) from status_events e where e.application_id = a.id and e.to_status = a.status),

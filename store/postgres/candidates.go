@@ -130,7 +130,7 @@ func (s *Store) CandidateRecord(ctx context.Context, candidateID int64, planID s
 		return fail(err)
 	}
 	rows, err := s.pool.Query(ctx, `
-		select channel, user_id, unreachable_at is not null, created_at from identities
+		select channel, user_id, regbot_unreachable(candidate_id, channel, user_id, unreachable_at), created_at from identities
 		where candidate_id = $1 order by created_at, user_id`, candidateID)
 	if err != nil {
 		return fail(err)

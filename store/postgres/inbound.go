@@ -11,9 +11,10 @@ import (
 
 // queueInbound logs the message as said, with the bot's reply; a message
 // id recorded before for the identity is a unique violation, which aborts
-// the turn. A candidate's message also clears the identity's unreachable
-// mark: the platform delivers to them again. cand is the candidate's id
-// when known (else found by identity).
+// the turn. The message is the only row it writes: a candidate's message
+// makes an identity marked unreachable reachable again by being recorded
+// after the mark (regbot_unreachable, migration 016). cand is the
+// candidate's id when known (else found by identity).
 //
 // guard, when set, is the turn's application: the insert then raises the
 // seq guard's RB409 when the application's seq is not t.Seq (or it is
@@ -26,54 +27,34 @@ func queueInbound(b *pgx.Batch, t *store.Turn, cand *int64, guard *int64) {
 	case t.Failed:
 		kind = "failed"
 	}
-	if cand != nil {
-		// The candidate is known: no lookup, and a system row leaves the
-		// identity as it is.
-		if guard != nil {
-			q := insertInboundReachableGuardedSQL
-			if t.System {
-				q = insertInboundGuardedSQL
-			}
-			b.Queue(q, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind,
-				t.Seq, *guard)
-			return
-		}
-		q := insertInboundReachableSQL
-		if t.System {
-			q = insertInboundSQL
-		}
-		b.Queue(q, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
-		return
+	switch {
+	case cand != nil && guard != nil:
+		b.Queue(insertInboundGuardedSQL, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At,
+			t.Reply, t.ReplyInline, kind, t.Seq, *guard)
+	case cand != nil:
+		b.Queue(insertInboundSQL, *cand, t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At,
+			t.Reply, t.ReplyInline, kind)
+	default:
+		b.Queue(`
+			insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
+			select (select candidate_id from identities where channel = $1 and user_id = $2),
+				$1, $2, $3, $4, $5, $6, $7, $8`,
+			t.Identity.Channel, t.Identity.UserID, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
 	}
-	b.Queue(`
-		with reachable as (
-			update identities set unreachable_at = null
-			where $9 <> 'system' and channel = $1 and user_id = $2 and unreachable_at is not null)
-		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)
-		select coalesce($3::bigint, (select candidate_id from identities where channel = $1 and user_id = $2)),
-			$1, $2, $4, $5, $6, $7, $8, $9`,
-		t.Identity.Channel, t.Identity.UserID, cand, t.MsgID, t.Inbound, t.At, t.Reply, t.ReplyInline, kind)
 }
 
 // insertInboundSQL records a message of a known candidate ($1);
-// insertInboundReachableSQL also clears the identity's unreachable mark.
-// Their Guarded variants insert only when the application ($11) holds the
-// turn's seq ($10): the plain comparison first, the plpgsql guard (which
-// raises RB409) only when it fails or the application is gone.
+// insertInboundGuardedSQL inserts only when the application ($11) holds
+// the turn's seq ($10): the plain comparison first, the plpgsql guard
+// (which raises RB409) only when it fails or the application is gone.
 const (
 	insertInboundInto    = `insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at, reply, reply_inline, kind)`
-	insertInboundValues  = ` values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	insertInboundGuarded = ` select $1, $2, $3, $4, $5, $6, $7, $8, $9
 		where coalesce((select a.seq = $10 from applications a where a.id = $11), false)
 			or regbot_expect_seq((select a.seq from applications a where a.id = $11), $10)`
-	clearUnreachable = `with reachable as (
-			update identities set unreachable_at = null
-			where channel = $2 and user_id = $3 and unreachable_at is not null) `
 
-	insertInboundSQL                 = insertInboundInto + insertInboundValues
-	insertInboundReachableSQL        = clearUnreachable + insertInboundSQL
-	insertInboundGuardedSQL          = insertInboundInto + insertInboundGuarded
-	insertInboundReachableGuardedSQL = clearUnreachable + insertInboundGuardedSQL
+	insertInboundSQL        = insertInboundInto + ` values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	insertInboundGuardedSQL = insertInboundInto + insertInboundGuarded
 )
 
 // Reply returns what the bot answered the recorded message msgID of id and

@@ -222,7 +222,7 @@ const claimSQL = `
 	select cur.state, cur.channel, cur.user_id, cur.not_before, cur.claimed_until, now(), blocked.b,
 	       c.id is not null, coalesce(c.candidate_id, 0), coalesce(c.kind, ''), coalesce(c.dedup_key, ''), c.payload,
 	       coalesce(c.attempts, 0), coalesce(c.last_error, ''), coalesce(c.parts_sent, 0), c.created_at, c.claimed_until,
-	       coalesce((select i.unreachable_at is not null from identities i
+	       coalesce((select regbot_unreachable(i.candidate_id, i.channel, i.user_id, i.unreachable_at) from identities i
 	                 where i.channel = cur.channel and i.user_id = cur.user_id), false)
 	from cur cross join blocked left join claimed c on true`
 
@@ -271,7 +271,10 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, owner string, lease
 
 // settleSQL writes the outcomes of delivery attempts by $1 (owner): each
 // row's new state, attempt count, last error and parts sent, the failed
-// attempts in outbox_attempts, and unreachable identities. A settlement
+// attempts in outbox_attempts, and the refusals of unreachable identities
+// (a refusal later than the identity's mark moves it: the identity is
+// unreachable until the candidate's next message, regbot_unreachable in
+// migration 016). A settlement
 // without an attempt only returns the owner's claim. Rows no longer pending
 // are left alone.
 const settleSQL = `
@@ -286,7 +289,8 @@ const settleSQL = `
 	unreachable as (
 		update identities i set unreachable_at = r.at
 		from r join outbox o on o.id = r.id
-		where r.unreachable and i.channel = o.channel and i.user_id = o.user_id and i.unreachable_at is null)
+		where r.unreachable and i.channel = o.channel and i.user_id = o.user_id
+		  and (i.unreachable_at is null or i.unreachable_at < r.at))
 	update outbox o set
 		state = r.state,
 		attempts = o.attempts + r.tried::int,

@@ -500,12 +500,36 @@ func testUnreachable(t *testing.T, s Stores) {
 	if u, err := s.Record.Unreachable(ctx, id); err != nil || !u {
 		t.Fatalf("after MarkUnreachable: unreachable %v, err %v", u, err)
 	}
-	turn.MsgID, turn.Inbound = "m2", "我回来了"
+	// A failure of a later send marks it again, as of then.
+	if err := s.Record.MarkUnreachable(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	turn.MsgID, turn.Inbound, turn.At = "m2", "我回来了", time.Now()
 	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {
 		t.Fatalf("after the candidate wrote again: unreachable %v, err %v", u, err)
+	}
+	// A system turn (a staff reply) is not the candidate writing.
+	if err := s.Record.MarkUnreachable(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	sys := store.Turn{Identity: id, PlanID: "plan", System: true, Inbound: "staff", At: time.Now(),
+		CandidateID: turn.CandidateID, ApplicationID: turn.ApplicationID, Seq: turn.Seq}
+	if err := s.Record.RecordTurn(ctx, &sys); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Record.Unreachable(ctx, id); err != nil || !u {
+		t.Fatalf("after a system turn: unreachable %v, err %v, want still unreachable", u, err)
+	}
+	turn.MsgID, turn.Inbound, turn.At = "m3", "又来了", time.Now()
+	turn.Seq = sys.Seq
+	if err := s.Record.RecordTurn(ctx, &turn); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Record.Unreachable(ctx, id); err != nil || u {
+		t.Fatalf("after the candidate wrote a third time: unreachable %v, err %v", u, err)
 	}
 	if _, err := s.Record.Unreachable(ctx, newIdentity("telegram")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown identity: err %v, want store.ErrNotFound", err)
