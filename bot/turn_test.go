@@ -317,4 +317,20 @@ func testRoundTripsPerTurn(t *testing.T, b *testBundle) {
 	if avg := float64(total.Statements) / float64(len(conversation)-1); avg > 2.5 {
 		t.Errorf("%.2f statements per turn on average, want at most 2.5", avg)
 	}
+
+	// A candidate talking to staff: each message is recorded and added to
+	// their ticket, and nothing else (the application does not change).
+	b.send(t, "u-count-staff", "h0", conversation[0])
+	b.send(t, "u-count-staff", "h1", "转人工")
+	for i, text := range []string{"我的学历证书丢了怎么办", "还在吗", "谢谢"} {
+		var turn storetest.RoundTrips
+		if _, err := b.router.Handle(turn.Scope(context.Background()),
+			dialogs.Inbound{Channel: "test", UserID: "u-count-staff", MsgID: "h" + strconv.Itoa(i+2), Text: text}); err != nil {
+			t.Fatalf("handle %q: %v", text, err)
+		}
+		if c := turn.Read(); c.Redis != 2 || c.PG != 1 || c.Statements != 2 {
+			t.Errorf("message %q to staff: %d Redis, %d PostgreSQL round trips, %d statements; want 2, 1, 2 (the message and the ticket's)",
+				text, c.Redis, c.PG, c.Statements)
+		}
+	}
 }

@@ -117,7 +117,7 @@ func (s *Store) RecordTurn(_ context.Context, t *store.Turn) error {
 		s.cancelReminders(t.Identity, t.At)
 	}
 	changed := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
-		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
+		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Outbox) > 0
 	if app == nil {
 		app = &application{Application: store.Application{ID: r.id(), CandidateID: cand, PlanID: t.PlanID}, createdAt: t.At, answers: []byte("{}")}
 		r.apps[appKey{cand, t.PlanID}] = app

@@ -45,11 +45,12 @@ func (s *Store) RecordTurn(ctx context.Context, t *store.Turn) error {
 		queueCandidate(b, t.Identity, t.At)
 	}
 	appChanged := !t.KeepAnswers || !t.KeepWork || t.Session != nil || t.Status != "" ||
-		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Tickets) > 0 || len(t.Outbox) > 0
+		len(t.Documents) > 0 || len(t.Escalations) > 0 || len(t.Outbox) > 0
 	// A turn that changes the application is guarded by its update; one
-	// that changes nothing of it (a question answered from the session)
-	// is guarded by its message's insert, or a stale cached session would
-	// answer unnoticed.
+	// that changes nothing of it (a question answered from the session, a
+	// message of a candidate talking to staff, which only adds to their
+	// ticket) is guarded by its message's insert, or a stale cached session
+	// would answer unnoticed.
 	var guard *int64
 	if known && !appChanged && t.Seq > 0 {
 		guard = &t.ApplicationID
