@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"regbot/store"
 	"regbot/store/postgres"
@@ -95,4 +96,74 @@ func TestCandidateRecordHasTheSnapshot(t *testing.T) {
 	if err != nil || string(rec.Session) != `{"v":1,"step":"x"}` {
 		t.Fatalf("candidate record session %q, %v; want the turn's snapshot", rec.Session, err)
 	}
+}
+
+// TestMigrateDownAndUp: the migrations of the turn's hot path (016-018) go
+// back to version 15 keeping what they mean, and forward again. Going
+// back, a mark a later message ended is cleared (version 15 cleared marks
+// on each message) and a live one stays; the closed lists are table CHECK
+// constraints again, and a value outside them is refused before and after.
+func TestMigrateDownAndUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	_, latest, err := postgres.Migrate(ctx, pool)
+	if err != nil || latest < 18 {
+		t.Fatalf("migrate: %d %v", latest, err)
+	}
+	pg := postgres.New(pool)
+	ended, live := store.Identity{Channel: "telegram", UserID: "1001"}, store.Identity{Channel: "telegram", UserID: "1002"}
+	for _, id := range []store.Identity{ended, live} {
+		turn := store.Turn{Identity: id, PlanID: "p", MsgID: "1", Inbound: "你好", Session: []byte(`{}`), Fresh: true}
+		if err := pg.RecordTurn(ctx, &turn); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.MarkUnreachable(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if id == ended {
+			turn.MsgID, turn.At = "2", time.Now()
+			if err := pg.RecordTurn(ctx, &turn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	refused := func(when string) {
+		t.Helper()
+		for _, q := range []string{
+			`update applications set status = 'nonsense'`,
+			`update inbound_messages set kind = 'nonsense'`,
+		} {
+			if _, err := pool.Exec(ctx, q); err == nil {
+				t.Errorf("%s: %q accepted", when, q)
+			}
+		}
+	}
+	refused("at the latest version")
+
+	if _, to, err := postgres.MigrateTo(ctx, pool, 15); err != nil || to != 15 {
+		t.Fatalf("migrate down to 15: %d %v", to, err)
+	}
+	for id, want := range map[store.Identity]bool{ended: false, live: true} {
+		var marked bool
+		if err := pool.QueryRow(ctx, `select unreachable_at is not null from identities where channel = $1 and user_id = $2`,
+			id.Channel, id.UserID).Scan(&marked); err != nil || marked != want {
+			t.Errorf("version 15, identity %s: marked %v (%v), want %v", id.UserID, marked, err, want)
+		}
+	}
+	refused("at version 15")
+
+	if from, to, err := postgres.Migrate(ctx, pool); err != nil || from != 15 || to != latest {
+		t.Fatalf("migrate 15 → latest: %d → %d, %v", from, to, err)
+	}
+	for id, want := range map[store.Identity]bool{ended: false, live: true} {
+		if u, err := pg.Unreachable(ctx, id); err != nil || u != want {
+			t.Errorf("back at the latest version, identity %s: unreachable %v (%v), want %v", id.UserID, u, err, want)
+		}
+	}
+	refused("back at the latest version")
 }
