@@ -195,11 +195,13 @@ log:
 	}
 
 	// Unfollowing marks the candidate unreachable (the outbox and
-	// broadcasts skip them); following again clears it.
+	// broadcasts skip them); following again, recorded after the mark,
+	// ends it.
 	unreachable := func() bool {
 		t.Helper()
 		var u bool
-		if err := conn.QueryRow(ctx, `select unreachable_at is not null from identities where channel = 'wechat' and user_id = $1`, openID).Scan(&u); err != nil {
+		if err := conn.QueryRow(ctx, `select regbot_unreachable(candidate_id, channel, user_id, unreachable_at) from identities
+			where channel = 'wechat' and user_id = $1`, openID).Scan(&u); err != nil {
 			t.Fatal(err)
 		}
 		return u
