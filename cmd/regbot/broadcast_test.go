@@ -83,11 +83,19 @@ func seedCandidates(t *testing.T, dbURL string, n int) {
 }
 
 // cli runs one regbot command in this process and returns its stdout; a
-// failure fails the test unless wantFail.
+// failure fails the test unless wantFail. A command still running after
+// two minutes (a watch whose broadcast never finishes) is cancelled and
+// fails, with what it printed, instead of holding the suite until its
+// timeout.
 func cli(t *testing.T, wantFail bool, args ...string) (stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, args, strings.NewReader(""), &out, &errOut)
+	if ctx.Err() != nil {
+		t.Errorf("regbot %s: still running after 2 minutes", strings.Join(args, " "))
+	}
 	if (code != 0) != wantFail {
 		t.Fatalf("regbot %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errOut.String())
 	}
