@@ -578,6 +578,42 @@ func TestRecoversRowsOfADeadProcess(t *testing.T) {
 	})
 }
 
+// TestRescuesJobsOfADeadProcess: a process died (SIGKILL) while its River
+// worker was delivering a message: the job stays "running" in River's table
+// and the outbox row is claimed by the dead process's queue. River's
+// rescuer gives the job back once it has run 4 x send_timeout (River's own
+// default, an hour, left such messages undelivered that long), and this
+// process delivers the message once.
+func TestRescuesJobsOfADeadProcess(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig
+	cfg.SendTimeout, cfg.Lease = time.Second, 2*time.Second
+	b := setupPostgres(t, cfg)
+	ctx := context.Background()
+	id := b.candidate(t)
+	dead := store.FastClaim{Owner: "dead-instance/queue", Lease: time.Minute}
+	rows, err := b.rec.InsertOutbox(ctx, []store.Outgoing{message(t, id, "held by the dead")}, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the dead process left: the row handed to River and claimed by
+	// its queue worker, whose claim ran out; the job running since then.
+	if _, err := b.pool.Exec(ctx, `update outbox set queued_at = now() - interval '1 minute',
+		claimed_until = now() - interval '50 seconds' where id = $1`, rows[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.pool.Exec(ctx, `
+		insert into river_job (args, kind, max_attempts, queue, state, attempt, attempted_at, attempted_by, priority, scheduled_at)
+		values (jsonb_build_object('outbox_id', $1::bigint), 'regbot_outbox_deliver', 6, 'outbox', 'running', 1,
+		        now() - interval '1 minute', '{dead-instance}', 1, now() - interval '1 minute')`, rows[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	b.waitState(t, rows[0].ID, store.DeliverySent)
+	if got := b.sender.got(id.UserID); fmt.Sprint(got) != "[held by the dead]" {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
 func TestQueueTxOnlyWhenCommitted(t *testing.T) {
 	t.Parallel()
 	b := setupPostgres(t, testConfig)

@@ -128,6 +128,11 @@ func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
 	return time.Now().Add(w.n.backoff(job.Attempt))
 }
 
+// rescueAfter is how long a delivery job may be running before River takes
+// it for a job of a dead process: its longest run (2 x send_timeout) and
+// as much again.
+func rescueAfter(sendTimeout time.Duration) time.Duration { return 4 * sendTimeout }
+
 // Timeout bounds one run: the send and writing its outcome.
 func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
 	return 2 * w.n.cfg.SendTimeout
@@ -159,6 +164,16 @@ func (q *riverQueue) riverClient(ctx context.Context) (*river.Client[pgx.Tx], er
 		Workers:     workers,
 		Schema:      schema,
 		MaxAttempts: q.n.cfg.MaxAttempts,
+		// A run ends within 2 x send_timeout (deliverWorker.Timeout). A job
+		// still "running" well after that was run by a process that died
+		// (SIGKILL, a crash): River's rescuer (every 30 s, by the leader)
+		// gives it back after RescueStuckJobsAfter. River's default is an
+		// hour, which left the messages of a killed process's running jobs
+		// undelivered for that long. A rescued job of a process that is in
+		// fact alive sends nothing twice: its delivery claims the outbox row
+		// (ClaimDelivery, held for 2 x send_timeout) before it sends.
+		JobTimeout:           2 * q.n.cfg.SendTimeout,
+		RescueStuckJobsAfter: rescueAfter(q.n.cfg.SendTimeout),
 		// Snoozed and retried jobs come due without a notification: idle
 		// producers find them by polling.
 		FetchPollInterval: q.n.cfg.PollInterval,
