@@ -78,6 +78,8 @@ func (e *Engine) restart(t *turn) {
 	fresh := e.NewSession(s.Identity())
 	fresh.Welcomed = true
 	fresh.Escalations = s.Escalations
+	// The open tickets stay where more of the same go.
+	fresh.Questions, fresh.Failures = s.Questions, s.Failures
 	// The official site's status stays; only what the bot collected
 	// starts again.
 	fresh.Status, fresh.PaymentURL = s.Status, s.PaymentURL

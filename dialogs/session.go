@@ -75,6 +75,10 @@ type Session struct {
 	// Questions is the ticket the candidate's unanswered questions went to
 	// lately (they go to the same one for a while).
 	Questions *TicketRef `json:"questions,omitempty"`
+	// Failures is the review ticket the candidate's repeated wrong
+	// answers opened lately: more of them go to it for a while instead of
+	// each opening one.
+	Failures *TicketRef `json:"failures,omitempty"`
 	// Soon is the condition time alone will satisfy, when none holds yet;
 	// Reminders counts the reminders ever queued (their keys).
 	Soon      *Forecast `json:"soon,omitempty"`

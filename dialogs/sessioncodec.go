@@ -36,6 +36,7 @@ const (
 	flagHandover
 	flagQuestions
 	flagSoon
+	flagFailures
 )
 
 // Answer value tags.
@@ -63,7 +64,7 @@ func encodeSession(s *Session) ([]byte, error) {
 	}
 	var flags uint64
 	for i, on := range []bool{s.Welcomed, s.WorkDone, s.Help, s.Decided, s.ChecklistShown, s.MaterialsReminder,
-		s.Draft != nil, s.Pending != nil, s.Handover != nil, s.Questions != nil, s.Soon != nil} {
+		s.Draft != nil, s.Pending != nil, s.Handover != nil, s.Questions != nil, s.Soon != nil, s.Failures != nil} {
 		if on {
 			flags |= 1 << i
 		}
@@ -131,6 +132,16 @@ func encodeSession(s *Session) ([]byte, error) {
 	}
 	if f := s.Soon; f != nil {
 		b = appendBool(appendBool(appendString(appendString(b, f.Condition), f.Month), f.Reminder), f.Declined)
+	}
+	if t := s.Failures; t != nil {
+		var err error
+		b = appendString(b, t.Code)
+		if b, err = appendTime(b, t.Since); err != nil {
+			return nil, err
+		}
+		if b, err = appendTime(b, t.AckedAt); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -345,6 +356,9 @@ func decodeSession(data []byte) (*Session, error) {
 	if flags&flagSoon != 0 {
 		s.Soon = &Forecast{Condition: r.string(), Month: r.string()}
 		s.Soon.Reminder, s.Soon.Declined = r.bool(), r.bool()
+	}
+	if flags&flagFailures != 0 {
+		s.Failures = r.ticket()
 	}
 	if r.err == nil && r.pos != len(r.data) {
 		r.err = fmt.Errorf("%d bytes after the session", len(r.data)-r.pos)

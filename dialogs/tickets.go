@@ -45,9 +45,10 @@ const (
 	// ackEvery spaces the "forwarded to staff" notes while a candidate
 	// writes to staff, so that three messages in a row get one.
 	ackEvery = 10 * time.Minute
-	// questionTicketFor is how long unknown questions go to the same
-	// ticket rather than each opening one.
-	questionTicketFor = 30 * time.Minute
+	// reuseTicketFor is how long unknown questions, and repeated wrong
+	// answers, go to the ticket the first of them opened rather than each
+	// opening one (unless staff close it sooner).
+	reuseTicketFor = 30 * time.Minute
 	// ticketCodeAlphabet has no 0/O, 1/I/L: a ticket number is read out
 	// on the phone.
 	ticketCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -316,6 +317,14 @@ func (e *Engine) staffTicket(t *turn) {
 	}
 	t.emit(Event{Kind: EventTicket, Ticket: &store.TicketUpdate{Code: ev.Ticket, Author: store.AuthorStaff, StaffID: staffID,
 		Close: true, ClosedBy: ev.Actor}})
+	// A closed ticket takes no more messages: the next question or run of
+	// wrong answers opens a new one.
+	if q := s.Questions; q != nil && q.Code == ev.Ticket {
+		s.Questions = nil
+	}
+	if f := s.Failures; f != nil && f.Code == ev.Ticket {
+		s.Failures = nil
+	}
 	if handover {
 		s.Handover = nil
 		t.say(strings.ReplaceAll(e.plan.Text("ticket_closed"), "{ticket}", ev.Ticket))
@@ -336,11 +345,22 @@ func staffIDOf(actor string) int64 {
 // failedThrice opens a review ticket when the same question failed three
 // times in a row, so staff can look, and says so; the candidate may go on.
 // The question then offers 转人工 as one of its own choices, numbered after
-// them, so that typing its number picks it.
+// them, so that typing its number picks it. Wrong answers failing thrice
+// again soon after (the same question after 重新开始, or another one) go to
+// the ticket already open instead of opening one more for staff.
 func (e *Engine) failedThrice(t *turn) {
-	code := e.escalateTo(t, TicketFailures+":"+t.s.Step, e.InboundRecord(t.in, t.res.ImageRef), false)
+	s := t.s
+	said := e.InboundRecord(t.in, t.res.ImageRef)
+	var code string
+	if f := s.Failures; f != nil && t.now.Sub(f.Since) < reuseTicketFor {
+		code = f.Code
+		e.toTicket(t, code, store.AuthorCandidate, 0, said, "")
+	} else {
+		code = e.escalateTo(t, TicketFailures+":"+s.Step, said, false)
+		s.Failures = &TicketRef{Code: code, Since: t.now}
+	}
 	t.say(e.ticketText(t, "ticket_failures", code))
-	t.s.Help = true
+	s.Help = true
 }
 
 // unknownQuestion sends a question the bot cannot answer to staff: on a
@@ -349,7 +369,7 @@ func (e *Engine) failedThrice(t *turn) {
 func (e *Engine) unknownQuestion(t *turn) {
 	s := t.s
 	text := strings.TrimSpace(t.in.Text)
-	if q := s.Questions; q != nil && t.now.Sub(q.Since) < questionTicketFor {
+	if q := s.Questions; q != nil && t.now.Sub(q.Since) < reuseTicketFor {
 		e.toTicket(t, q.Code, store.AuthorCandidate, 0, text, "")
 		t.say(e.ticketText(t, "ticket_question_added", q.Code))
 	} else {

@@ -193,6 +193,60 @@ func TestThreeFailuresOpenAReview(t *testing.T) {
 	}
 }
 
+// TestRepeatedFailuresGoToOneReview: wrong answers failing thrice again
+// soon after (here after 重新开始) go to the review ticket already open, the
+// candidate is told its number again; once staff close it, or after the
+// half hour, the next run of failures opens a new one.
+func TestRepeatedFailuresGoToOneReview(t *testing.T) {
+	t.Parallel()
+	b := setupTickets(t, monday10)
+	fail := func() {
+		t.Helper()
+		b.say("你好", "是", "杭州某某电子商务有限公司", "电子商务师", "不记得", "好久以前", "忘了")
+	}
+	fail()
+	first := b.events(dialogs.EventEscalation)
+	if len(first) != 1 || b.s.Failures == nil || b.s.Failures.Code != first[0].Code {
+		t.Fatalf("third failure: escalations %+v, session's failures ticket %+v", first, b.s.Failures)
+	}
+	b.say("重新开始", "是")
+	if b.s.Failures == nil {
+		t.Fatal("重新开始 forgot the open review ticket")
+	}
+	*b.now = b.now.Add(10 * time.Minute)
+	fail()
+	if esc := b.events(dialogs.EventEscalation); len(esc) != 0 {
+		t.Fatalf("failing thrice again 10 minutes later opened another ticket: %+v", esc)
+	}
+	if tk := b.events(dialogs.EventTicket); len(tk) != 1 || tk[0].Ticket.Code != first[0].Code || tk[0].Ticket.Text != "忘了" ||
+		tk[0].Ticket.Author != store.AuthorCandidate {
+		t.Fatalf("failing thrice again: ticket events %+v; want the answer added to %s", tk, first[0].Code)
+	}
+	if txt := b.lastText(); !strings.Contains(txt, first[0].Code) {
+		t.Fatalf("failing thrice again said %q; want the open ticket's number %s", txt, first[0].Code)
+	}
+
+	// Staff close it: the next run of failures opens a new ticket.
+	b.system("close-1", dialogs.SystemEvent{Actor: "staff:3", Ticket: first[0].Code, Close: true})
+	if b.s.Failures != nil {
+		t.Fatalf("closing the review ticket left %+v", b.s.Failures)
+	}
+	b.say("重新开始", "是")
+	fail()
+	second := b.events(dialogs.EventEscalation)
+	if len(second) != 1 || second[0].Code == first[0].Code {
+		t.Fatalf("failures after the ticket was closed: %+v", b.last.Events)
+	}
+
+	// Half an hour later it is a new matter too.
+	*b.now = b.now.Add(31 * time.Minute)
+	b.say("重新开始", "是")
+	fail()
+	if third := b.events(dialogs.EventEscalation); len(third) != 1 || third[0].Code == second[0].Code {
+		t.Fatalf("failures 31 minutes later: %+v", b.last.Events)
+	}
+}
+
 func TestUnknownQuestionsGoToOneTicket(t *testing.T) {
 	t.Parallel()
 	b := setupTickets(t, monday10)
