@@ -1,6 +1,10 @@
 package redis
 
-import "regbot/store"
+import (
+	"strings"
+
+	"regbot/store"
+)
 
 // Every Redis key is built here, one function per kind of key. A
 // candidate's keys share the hash tag {channel:user} so that a Cluster keeps
@@ -25,12 +29,33 @@ type turnKeys struct {
 }
 
 func (s *Store) turnKeys(id store.Identity, msgID string) turnKeys {
-	tag := "{" + id.Key() + "}"
+	// The four keys are pieces of one string (one allocation, not six;
+	// two turnKeys a turn):
+	// <prefix>lock:{ch:user}<prefix>msg:{ch:user}:<id><prefix>session:…
+	tagLen := len(id.Channel) + len(id.UserID) + 3 // {channel:user}
+	var b strings.Builder
+	b.Grow(4*(len(s.prefix)+tagLen) + len("lock:msg::session:urate:") + len(msgID))
+	var ends [4]int
+	for i, kind := range [4]string{"lock:", "msg:", "session:", "urate:"} {
+		b.WriteString(s.prefix)
+		b.WriteString(kind)
+		b.WriteByte('{')
+		b.WriteString(id.Channel)
+		b.WriteByte(':')
+		b.WriteString(id.UserID)
+		b.WriteByte('}')
+		if i == 1 {
+			b.WriteByte(':')
+			b.WriteString(msgID)
+		}
+		ends[i] = b.Len()
+	}
+	all := b.String()
 	return turnKeys{
-		lock:    s.prefix + "lock:" + tag,
-		msg:     s.prefix + "msg:" + tag + ":" + msgID,
-		session: s.prefix + "session:" + tag,
-		rate:    s.prefix + "urate:" + tag,
+		lock:    all[:ends[0]],
+		msg:     all[ends[0]:ends[1]],
+		session: all[ends[1]:ends[2]],
+		rate:    all[ends[2]:ends[3]],
 	}
 }
 

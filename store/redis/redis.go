@@ -49,6 +49,11 @@ type Store struct {
 	// carry.
 	owner string
 	hb    heartbeat
+	// args are the scripts' arguments that never change, boxed once (a
+	// boxed string or a number over 255 is an allocation per call).
+	args struct {
+		owner, leaseMs, windowMs, doneTTLMs, sessionTTLMs, lockTTLMs, inFlightTTLMs any
+	}
 }
 
 // Option configures a Store.
@@ -109,6 +114,10 @@ func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	// The run part tells this run from the instance's earlier ones.
 	s.owner += "/" + rand.Text()[:8]
 	s.hb.s = s
+	s.args.owner = s.owner
+	s.args.leaseMs, s.args.windowMs = s.lease.Milliseconds(), s.claimWindow.Milliseconds()
+	s.args.doneTTLMs, s.args.sessionTTLMs = s.doneTTL.Milliseconds(), s.sessionTTL.Milliseconds()
+	s.args.lockTTLMs, s.args.inFlightTTLMs = lockIdleTTL.Milliseconds(), inFlightTTL.Milliseconds()
 	var errs []error
 	if strings.ContainsAny(s.prefix, "{}") {
 		errs = append(errs, fmt.Errorf("key prefix %q must not contain { or } (they would change the Cluster hash slot)", s.prefix))

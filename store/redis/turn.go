@@ -291,8 +291,8 @@ func (s *Store) Begin(ctx context.Context, req store.BeginRequest) (store.Begun,
 	)
 	keys := []string{k.lock, k.msg, k.session, k.rate}
 	for {
-		res, err := beginScript.Run(ctx, s.rdb, keys, ticket, s.owner, s.lease.Milliseconds(), s.claimWindow.Milliseconds(),
-			hasMsg, req.Rate, req.Burst, lockIdleTTL.Milliseconds(), inFlightTTL.Milliseconds()).Slice()
+		res, err := beginScript.Run(ctx, s.rdb, keys, ticket, s.args.owner, s.args.leaseMs, s.args.windowMs,
+			hasMsg, req.Rate, req.Burst, s.args.lockTTLMs, s.args.inFlightTTLMs).Slice()
 		if err != nil {
 			if ticket != 0 {
 				s.abort(k, ticket, hasMsg)
@@ -353,8 +353,8 @@ func (s *Store) Finish(ctx context.Context, req store.BeginRequest, b store.Begu
 		hasSession = "1"
 		data, seq, cand, app = f.Session.Data, f.Session.Seq, f.Session.CandidateID, f.Session.ApplicationID
 	}
-	err := finishScript.Run(ctx, s.rdb, []string{k.lock, k.msg, k.session}, b.Token, hasMsg, f.Reply, s.doneTTL.Milliseconds(),
-		hasSession, data, seq, cand, app, s.sessionTTL.Milliseconds(), s.claimWindow.Milliseconds(), s.owner).Err()
+	err := finishScript.Run(ctx, s.rdb, []string{k.lock, k.msg, k.session}, b.Token, hasMsg, f.Reply, s.args.doneTTLMs,
+		hasSession, data, seq, cand, app, s.args.sessionTTLMs, s.args.windowMs, s.args.owner).Err()
 	if err != nil {
 		return fmt.Errorf("finish turn: %w", translate(err))
 	}
