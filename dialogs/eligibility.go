@@ -1,8 +1,8 @@
 package dialogs
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -181,16 +181,15 @@ func cloneEnv(env rules.Env) rules.Env {
 // unanswered slots behind them, in plan order.
 func (e *Engine) needs(s *Session, env rules.Env, out rules.Outcome) []string {
 	var slots []string
-	seen := map[string]bool{}
 	for _, v := range e.rules.Needs(env, out) {
 		for _, key := range e.needSlots[v] {
-			if !seen[key] && !e.answered(s, key) {
-				seen[key] = true
+			// A plan has a few dozen slots: a scan, not a map per call.
+			if !slices.Contains(slots, key) && !e.answered(s, key) {
 				slots = append(slots, key)
 			}
 		}
 	}
-	sort.SliceStable(slots, func(i, j int) bool { return e.slotOrder[slots[i]] < e.slotOrder[slots[j]] })
+	slices.SortStableFunc(slots, func(a, b string) int { return cmp.Compare(e.slotOrder[a], e.slotOrder[b]) })
 	return slots
 }
 

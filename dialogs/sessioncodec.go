@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -71,7 +70,7 @@ func encodeSession(s *Session) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(s.Answers)))
-	for _, k := range slices.Sorted(maps.Keys(s.Answers)) {
+	for _, k := range sortedKeys(s.Answers) {
 		b = appendString(b, k)
 		switch v := s.Answers[k].(type) {
 		case nil:
@@ -111,7 +110,7 @@ func encodeSession(s *Session) ([]byte, error) {
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(s.Materials)))
-	for _, k := range slices.Sorted(maps.Keys(s.Materials)) {
+	for _, k := range sortedKeys(s.Materials) {
 		m := s.Materials[k]
 		for _, v := range []string{k, m.Ref, m.Hash, string(m.Print)} {
 			b = appendString(b, v)
@@ -367,4 +366,18 @@ func decodeSession(data []byte) (*Session, error) {
 		return nil, r.err
 	}
 	return s, nil
+}
+
+// sortedKeys returns m's keys in order, in one allocation
+// (slices.Sorted(maps.Keys(m)) grows its slice a few times).
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
