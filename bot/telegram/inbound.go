@@ -270,7 +270,7 @@ func contactMobile(phone string) string {
 // process handles one accepted update in its chat's turn. It reports false
 // when the update was not handled and a redelivery should be.
 func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
-	log := a.log.With("user", a.userKey(inc.chatID), "msg_id", msgID(inc.updateID))
+	log := lazyWith(a.log, slog.Any("user", userKeyValue{a, inc.chatID}), slog.String("msg_id", msgID(inc.updateID)))
 	if inc.callback != nil {
 		// Answer at once: the candidate's button spins until we do.
 		a.answerCallback(ctx, inc, log)

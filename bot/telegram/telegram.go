@@ -353,6 +353,46 @@ func (a *Adapter) userKey(chatID int64) string {
 	return hex.EncodeToString(m.Sum(nil)[:6])
 }
 
+// userKeyValue logs as the chat's userKey, computed only when a record
+// is written.
+type userKeyValue struct {
+	a      *Adapter
+	chatID int64
+}
+
+func (v userKeyValue) LogValue() slog.Value { return slog.StringValue(v.a.userKey(v.chatID)) }
+
+// lazyWith is log.With(attrs…) for a logger that most often writes
+// nothing (a turn's): the handler formats the attributes (JSONHandler does
+// at once, for every With) only for the first record written.
+func lazyWith(log *slog.Logger, attrs ...slog.Attr) *slog.Logger {
+	return slog.New(&lazyHandler{parent: log.Handler(), attrs: attrs})
+}
+
+type lazyHandler struct {
+	parent slog.Handler
+	attrs  []slog.Attr
+	once   sync.Once
+	h      slog.Handler
+}
+
+func (l *lazyHandler) handler() slog.Handler {
+	l.once.Do(func() { l.h = l.parent.WithAttrs(l.attrs) })
+	return l.h
+}
+
+func (l *lazyHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.parent.Enabled(ctx, level)
+}
+
+func (l *lazyHandler) Handle(ctx context.Context, r slog.Record) error {
+	return l.handler().Handle(ctx, r)
+}
+
+func (l *lazyHandler) WithAttrs(attrs []slog.Attr) slog.Handler { return l.handler().WithAttrs(attrs) }
+
+func (l *lazyHandler) WithGroup(name string) slog.Handler { return l.handler().WithGroup(name) }
+
 // identity is the store identity of a private chat.
 func identity(chatID int64) store.Identity {
 	return store.Identity{Channel: Channel, UserID: strconv.FormatInt(chatID, 10)}
