@@ -117,32 +117,31 @@ func encodeSession(s *Session) ([]byte, error) {
 		}
 		b = appendBool(b, m.Escalated)
 	}
+	var err error
 	for _, t := range []*TicketRef{s.Handover, s.Questions} {
-		if t != nil {
-			var err error
-			b = appendString(b, t.Code)
-			if b, err = appendTime(b, t.Since); err != nil {
-				return nil, err
-			}
-			if b, err = appendTime(b, t.AckedAt); err != nil {
-				return nil, err
-			}
+		if b, err = appendTicket(b, t); err != nil {
+			return nil, err
 		}
 	}
 	if f := s.Soon; f != nil {
 		b = appendBool(appendBool(appendString(appendString(b, f.Condition), f.Month), f.Reminder), f.Declined)
 	}
-	if t := s.Failures; t != nil {
-		var err error
-		b = appendString(b, t.Code)
-		if b, err = appendTime(b, t.Since); err != nil {
-			return nil, err
-		}
-		if b, err = appendTime(b, t.AckedAt); err != nil {
-			return nil, err
-		}
+	// Failures came after Soon in the format: older sessions end there.
+	return appendTicket(b, s.Failures)
+}
+
+// appendTicket appends a ticket reference (nothing for nil: the flags say
+// which are there).
+func appendTicket(b []byte, t *TicketRef) ([]byte, error) {
+	if t == nil {
+		return b, nil
 	}
-	return b, nil
+	var err error
+	b = appendString(b, t.Code)
+	if b, err = appendTime(b, t.Since); err != nil {
+		return nil, err
+	}
+	return appendTime(b, t.AckedAt)
 }
 
 func appendString(b []byte, s string) []byte {
