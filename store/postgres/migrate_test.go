@@ -3,9 +3,12 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"regbot/store"
 	"regbot/store/postgres"
@@ -132,18 +135,26 @@ func TestMigrateDownAndUp(t *testing.T) {
 			}
 		}
 	}
-	refused := func(when string) {
+	// refused checks that the list's own rule refuses a value outside it
+	// (a CHECK violation of that rule, not the status guard's trigger).
+	refused := func(when string, rules map[string]string) {
 		t.Helper()
-		for _, q := range []string{
-			`update applications set status = 'nonsense'`,
-			`update inbound_messages set kind = 'nonsense'`,
+		for q, rule := range map[string]string{
+			// An insert: the guard's trigger runs after the row's checks.
+			`insert into applications (candidate_id, plan_id, status)
+				select candidate_id, 'another-plan', 'nonsense' from applications limit 1`: rules["status"],
+			`update inbound_messages set kind = 'nonsense'`: rules["kind"],
 		} {
-			if _, err := pool.Exec(ctx, q); err == nil {
-				t.Errorf("%s: %q accepted", when, q)
+			var pgErr *pgconn.PgError
+			_, err := pool.Exec(ctx, q)
+			if !errors.As(err, &pgErr) || pgErr.Code != "23514" || pgErr.ConstraintName != rule {
+				t.Errorf("%s: %q: %v, want a violation of %s", when, q, err, rule)
 			}
 		}
 	}
-	refused("at the latest version")
+	domains := map[string]string{"status": "application_status_check", "kind": "inbound_kind_check"}
+	checks := map[string]string{"status": "applications_status_check", "kind": "inbound_messages_kind_check"}
+	refused("at the latest version", domains)
 
 	if _, to, err := postgres.MigrateTo(ctx, pool, 15); err != nil || to != 15 {
 		t.Fatalf("migrate down to 15: %d %v", to, err)
@@ -155,7 +166,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 			t.Errorf("version 15, identity %s: marked %v (%v), want %v", id.UserID, marked, err, want)
 		}
 	}
-	refused("at version 15")
+	refused("at version 15", checks)
 
 	if from, to, err := postgres.Migrate(ctx, pool); err != nil || from != 15 || to != latest {
 		t.Fatalf("migrate 15 → latest: %d → %d, %v", from, to, err)
@@ -165,5 +176,5 @@ func TestMigrateDownAndUp(t *testing.T) {
 			t.Errorf("back at the latest version, identity %s: unreachable %v (%v), want %v", id.UserID, u, err, want)
 		}
 	}
-	refused("back at the latest version")
+	refused("back at the latest version", domains)
 }
