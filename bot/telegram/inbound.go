@@ -74,7 +74,7 @@ func (inc incoming) chatKey() string { return strconv.FormatInt(inc.chatID, 10) 
 
 // parseUpdate turns an update into what the adapter does with it; ok is
 // false for updates it ignores (groups, channels, edits, unknown kinds).
-func parseUpdate(upd *models.Update) (inc incoming, ok bool) {
+func parseUpdate(upd *slimUpdate) (inc incoming, ok bool) {
 	inc.updateID = upd.ID
 	switch {
 	case upd.MyChatMember != nil:
@@ -98,7 +98,7 @@ func (inc *incoming) setInbound() {
 	inc.in.MsgID = msgID(inc.updateID)
 }
 
-func parseCallback(inc incoming, cq *models.CallbackQuery) (incoming, bool) {
+func parseCallback(inc incoming, cq *slimCallbackQuery) (incoming, bool) {
 	inc.chatID = cq.From.ID
 	ref := &callbackRef{id: cq.ID}
 	var keyboard *models.InlineKeyboardMarkup
@@ -157,7 +157,7 @@ func parseCallback(inc incoming, cq *models.CallbackQuery) (incoming, bool) {
 	return inc, true
 }
 
-func parseMessage(inc incoming, msg *models.Message) (incoming, bool) {
+func parseMessage(inc incoming, msg *slimMessage) (incoming, bool) {
 	if msg.Chat.Type != models.ChatTypePrivate || msg.Chat.ID == 0 || msg.From == nil || msg.From.IsBot {
 		return inc, false
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-telegram/bot/models"
 	"gopkg.in/yaml.v3"
 
 	"regbot/dialogs"
@@ -94,13 +93,14 @@ func TestParseUpdate(t *testing.T) {
 	}
 }
 
-func decodeUpdate(t *testing.T, u map[string]any) *models.Update {
+// decodeUpdate decodes u as the webhook does.
+func decodeUpdate(t *testing.T, u map[string]any) *slimUpdate {
 	t.Helper()
 	b, err := json.Marshal(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var upd models.Update
+	var upd slimUpdate
 	if err := json.Unmarshal(b, &upd); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func FuzzParseUpdate(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var upd models.Update
+		var upd slimUpdate
 		if json.Unmarshal(body, &upd) != nil {
 			return
 		}

@@ -294,7 +294,7 @@ func (a *Adapter) Stop() {
 // chat's place in line here, then handles the update in the background, so
 // chats do not wait for each other but each chat keeps its order.
 func (a *Adapter) onPolledUpdate(ctx context.Context, _ *tgbot.Bot, upd *models.Update) {
-	inc, ok := a.accept(upd)
+	inc, ok := a.accept(slimOf(upd))
 	if !ok {
 		return
 	}
@@ -311,7 +311,7 @@ func (a *Adapter) onPolledUpdate(ctx context.Context, _ *tgbot.Bot, upd *models.
 
 // accept parses an update and drops what the adapter does not handle and
 // redeliveries it has just seen.
-func (a *Adapter) accept(upd *models.Update) (incoming, bool) {
+func (a *Adapter) accept(upd *slimUpdate) (incoming, bool) {
 	inc, ok := parseUpdate(upd)
 	if cb := inc.callback; cb != nil && cb.number > 0 {
 		// The button's text is its number and label; the label is what

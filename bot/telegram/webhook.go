@@ -10,7 +10,6 @@ import (
 	"net/http"
 
 	tgbot "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 
 	"regbot/dialogs"
 )
@@ -53,7 +52,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	var upd models.Update
+	var upd slimUpdate
 	if err := json.Unmarshal(body, &upd); err != nil {
 		a.log.Warn("telegram webhook: unreadable update", "err", err, "bytes", len(body))
 		w.WriteHeader(http.StatusOK)
