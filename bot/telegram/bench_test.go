@@ -20,6 +20,7 @@ import (
 	"regbot/plans"
 	"regbot/store/postgres"
 	storeredis "regbot/store/redis"
+	"regbot/store/seal"
 	"regbot/store/storetest"
 )
 
@@ -27,11 +28,16 @@ import (
 // webhook, with the real Router and dialog on Redis and PostgreSQL and a
 // local stand-in for the Bot API, and reports turns per second, the latency
 // percentiles, allocations, the Redis and PostgreSQL round trips and the
-// Bot API calls per turn.
+// Bot API calls per turn. The Router is built as regbot serve builds it:
+// the channel's split (SplitFor) and the record sealing personal data; the
+// per-user rate limit is off.
 //
-//   - api: every reply is a sendMessage before the webhook answers.
-//   - webhook-reply: the last message is the webhook's response
-//     (telegram.webhook_reply, the default).
+//   - api: telegram.webhook_reply off: every reply goes to the outbox,
+//     which notify delivers by the Bot API after the turn (not measured:
+//     no Dispatcher, the webhook's own cost).
+//   - webhook-reply: a reply that makes one text message is the webhook's
+//     response (telegram.webhook_reply, the default); the others go to the
+//     outbox.
 func BenchmarkTelegramWebhook(b *testing.B) {
 	b.Run("api", func(b *testing.B) { benchTelegramWebhook(b, false) })
 	b.Run("webhook-reply", func(b *testing.B) { benchTelegramWebhook(b, true) })
@@ -72,9 +78,14 @@ func benchTelegramWebhook(b *testing.B, webhookReply bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool)}, log)
-	a, err := New(Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL, WebhookReply: &webhookReply},
-		router, Deps{HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, log)
+	keys, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Token: "123456:bench-token", Mode: ModeWebhook, WebhookSecret: testSecret, ServerURL: api.URL, WebhookReply: &webhookReply}
+	router := bot.NewRouter(engine, bot.Deps{Fast: rs, Record: postgres.New(pool, postgres.WithKeys(keys))}, log,
+		bot.WithSplit(Channel, SplitFor(cfg)))
+	a, err := New(cfg, router, Deps{HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, log)
 	if err != nil {
 		b.Fatal(err)
 	}
