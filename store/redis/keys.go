@@ -16,27 +16,28 @@ func (s *Store) sessionKey(id store.Identity) string {
 	return s.prefix + "session:{" + id.Key() + "}"
 }
 
-// lockKey is the hash holding a candidate's ticket lock (turn.go).
+// lockKey is the hash holding a candidate's ticket lock and token bucket
+// (turn.go).
 func (s *Store) lockKey(id store.Identity) string {
 	return s.prefix + "lock:{" + id.Key() + "}"
 }
 
-// turnKeys are the keys of one turn: the lock, the message id's state
-// ("f…" in flight, "d…" done), the session and the candidate's token
-// bucket.
+// turnKeys are the keys of one turn: the lock (which holds the candidate's
+// token bucket too), the message id's state ("f…" in flight, "d…" done) and
+// the session.
 type turnKeys struct {
-	lock, msg, session, rate string
+	lock, msg, session string
 }
 
 func (s *Store) turnKeys(id store.Identity, msgID string) turnKeys {
-	// The four keys are pieces of one string (one allocation, not six;
-	// two turnKeys a turn):
+	// The three keys are pieces of one string (one allocation, not one or
+	// two a key; two turnKeys a turn):
 	// <prefix>lock:{ch:user}<prefix>msg:{ch:user}:<id><prefix>session:…
 	tagLen := len(id.Channel) + len(id.UserID) + 3 // {channel:user}
 	var b strings.Builder
-	b.Grow(4*(len(s.prefix)+tagLen) + len("lock:msg::session:urate:") + len(msgID))
-	var ends [4]int
-	for i, kind := range [4]string{"lock:", "msg:", "session:", "urate:"} {
+	b.Grow(3*(len(s.prefix)+tagLen) + len("lock:msg::session:") + len(msgID))
+	var ends [3]int
+	for i, kind := range [3]string{"lock:", "msg:", "session:"} {
 		b.WriteString(s.prefix)
 		b.WriteString(kind)
 		b.WriteByte('{')
@@ -55,7 +56,6 @@ func (s *Store) turnKeys(id store.Identity, msgID string) turnKeys {
 		lock:    all[:ends[0]],
 		msg:     all[ends[0]:ends[1]],
 		session: all[ends[1]:ends[2]],
-		rate:    all[ends[2]:ends[3]],
 	}
 }
 

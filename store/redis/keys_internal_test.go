@@ -6,7 +6,7 @@ import (
 	"regbot/store"
 )
 
-// turnKeys builds its four keys in one string: each must be the key the
+// turnKeys builds its three keys in one string: each must be the key the
 // rest of the package builds for the same candidate.
 func TestTurnKeys(t *testing.T) {
 	t.Parallel()
@@ -17,7 +17,6 @@ func TestTurnKeys(t *testing.T) {
 		lock:    s.lockKey(id),
 		msg:     "p:msg:{wechat:oAbC-12}:2417",
 		session: s.sessionKey(id),
-		rate:    "p:urate:{wechat:oAbC-12}",
 	}
 	if k != want {
 		t.Errorf("turnKeys = %+v, want %+v", k, want)

@@ -69,7 +69,6 @@ func TestKeysCarryPrefixAndHashTag(t *testing.T) {
 		b.prefix + "lock:{wechat:oAbc123}",
 		b.prefix + "msg:{wechat:oAbc123}:42",
 		b.prefix + "session:{wechat:oAbc123}",
-		b.prefix + "urate:{wechat:oAbc123}",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys = %q, want %q", keys, want)
@@ -376,5 +375,99 @@ func TestErrorsWhenRedisIsDown(t *testing.T) {
 	}
 	if _, err := s.LockUser(ctx, store.Identity{Channel: "web", UserID: "x"}); err == nil {
 		t.Fatal("LockUser with Redis down succeeded")
+	}
+}
+
+// TestLockHashKeepsNoTicketFields: after turns alone, behind one another
+// and given up, the lock hash keeps only its counters and the bucket; a
+// ticket's owner, hold or abandon mark left behind would grow it with every
+// turn.
+func TestLockHashKeepsNoTicketFields(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "wechat", UserID: "o-fields"}
+	turn := func(msg string) store.Begun {
+		req := store.BeginRequest{Identity: id, MsgID: msg, Rate: 1, Burst: 30}
+		begun, err := b.store.Begin(ctx, req)
+		if err != nil || begun.State != store.BeginRun {
+			t.Fatalf("begin %s: %v, %v", msg, begun.State, err)
+		}
+		return begun
+	}
+	finish := func(msg string, begun store.Begun) {
+		req := store.BeginRequest{Identity: id, MsgID: msg, Rate: 1, Burst: 30}
+		if err := b.store.Finish(ctx, req, begun, store.Finish{Reply: []byte("ok")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, msg := range []string{"1", "2", "3"} {
+		finish(msg, turn(msg))
+	}
+	// One behind a held turn, one that gives up waiting.
+	held := turn("4")
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.store.Begin(short, store.BeginRequest{Identity: id, MsgID: "5"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiter that gives up: %v", err)
+	}
+	waiter := make(chan store.Begun, 1)
+	go func() {
+		begun, err := b.store.Begin(ctx, store.BeginRequest{Identity: id, MsgID: "6"})
+		if err != nil {
+			t.Error(err)
+		}
+		waiter <- begun
+	}()
+	for {
+		if w, _ := b.store.Waiters(ctx, id); w == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	finish("4", held)
+	finish("6", <-waiter)
+	fields, err := b.rdb.HKeys(ctx, b.prefix+"lock:{wechat:o-fields}").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(fields)
+	if want := []string{"at", "next", "serving", "tokens", "told"}; !slices.Equal(fields, want) {
+		t.Fatalf("lock hash fields after the turns: %q, want %q", fields, want)
+	}
+	if w, err := b.store.Waiters(ctx, id); err != nil || w != 0 {
+		t.Fatalf("waiters after the turns: %d, %v", w, err)
+	}
+}
+
+// TestLockHashOutlivesTheBucket: the candidate's token bucket lives in the
+// lock hash, which must not expire while a slow bucket is still refilling
+// (it would come back full).
+func TestLockHashOutlivesTheBucket(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "wechat", UserID: "o-slow-bucket"}
+	// One message every two hours, a burst of one: the bucket refills in 2h.
+	req := store.BeginRequest{Identity: id, MsgID: "1", Rate: 1.0 / 7200, Burst: 1}
+	begun, err := b.store.Begin(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.Finish(ctx, req, begun, store.Finish{}); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := b.rdb.PTTL(ctx, b.prefix+"lock:{wechat:o-slow-bucket}").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < 2*time.Hour {
+		t.Fatalf("lock hash ttl %v, want at least the bucket's refill time of 2h", ttl)
+	}
+	req.MsgID = "2"
+	if begun, err := b.store.Begin(ctx, req); err != nil || begun.State != store.BeginLimited {
+		t.Fatalf("second message within the bucket's refill: %v, %v; want BeginLimited", begun.State, err)
+	} else if err := b.store.Finish(ctx, req, begun, store.Finish{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -15,28 +17,35 @@ import (
 	"regbot/store/storetest"
 )
 
-// BenchmarkTurn runs the common turn on the real Redis: one message of a
-// candidate with nobody else in line and no rate limit hit, Begin then
+// BenchmarkTurnScripts runs the common turn on the real Redis: one message
+// of a candidate with nobody else in line and no rate limit hit, Begin then
 // Finish with a session and a reply, over many candidates whose lock,
-// bucket and session already exist. Besides the client's time it reports
-// what the turn costs Redis:
+// bucket and session already exist; serial, one turn after another, and
+// parallel, 32 at once (each on candidates of its own), as a loaded server
+// sends them. Besides the client's time it reports what the turn costs
+// Redis:
 //
 //   - redis-µs/turn: the Redis process's CPU (INFO cpu, user + sys) over
-//     the loop, divided by the turns;
+//     the loop, divided by the turns: the scripts and the round trips;
+//   - script-µs/turn: the time Redis spent running the two scripts
+//     (INFO commandstats, EVALSHA's usec), without reading the requests
+//     and writing the replies;
 //   - calls/turn: the commands the scripts ran (INFO commandstats: every
 //     command but EVALSHA/EVAL and INFO).
 //
-// Both are read from the whole server: anything else that uses the same
+// They are read from the whole server: anything else that uses the same
 // Redis meanwhile is counted too. For quiet figures point
 // REGBOT_TEST_REDIS_URL at a Redis of the benchmark's own.
-func BenchmarkTurn(b *testing.B) {
+func BenchmarkTurnScripts(b *testing.B) {
 	rdb, prefix := storetest.RedisPrefix(b)
 	s, err := redis.New(rdb, redis.WithPrefix(prefix))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := b.Context()
-	const candidates = 1024
+	const (
+		candidates = 1024
+		parallel   = 32
+	)
 	reqs := make([]store.BeginRequest, candidates)
 	for i := range reqs {
 		// The default limit is 1/s with a burst of 30: a higher rate keeps
@@ -44,49 +53,79 @@ func BenchmarkTurn(b *testing.B) {
 		reqs[i] = store.BeginRequest{Identity: store.Identity{Channel: "wechat", UserID: fmt.Sprintf("o-bench-%04d", i)}, Rate: 1000, Burst: 30}
 	}
 	// A mid-dialog session is about 360 bytes (docs/turns.md).
-	session := store.Cached{Data: bytes.Repeat([]byte{'s'}, 360), Seq: 1, CandidateID: 7, ApplicationID: 9}
+	data := bytes.Repeat([]byte{'s'}, 360)
 	reply := bytes.Repeat([]byte{'r'}, 120)
-	msg := 0
-	turn := func(req store.BeginRequest) {
-		msg++
-		req.MsgID = strconv.Itoa(msg)
+	var msgs atomic.Int64
+	turn := func(ctx context.Context, req store.BeginRequest) error {
+		n := msgs.Add(1)
+		req.MsgID = strconv.FormatInt(n, 10)
 		begun, err := s.Begin(ctx, req)
 		if err != nil || begun.State != store.BeginRun {
-			b.Fatalf("begin: %v, %v; want BeginRun", begun.State, err)
+			return fmt.Errorf("begin: %v, %v; want BeginRun", begun.State, err)
 		}
-		session.Seq++
-		if err := s.Finish(ctx, req, begun, store.Finish{Session: &session, Reply: reply}); err != nil {
+		session := store.Cached{Data: data, Seq: n, CandidateID: 7, ApplicationID: 9}
+		return s.Finish(ctx, req, begun, store.Finish{Session: &session, Reply: reply})
+	}
+	for _, req := range reqs {
+		// The candidate's lock, bucket and session exist.
+		if err := turn(b.Context(), req); err != nil {
 			b.Fatal(err)
 		}
 	}
-	for _, req := range reqs {
-		turn(req) // the candidate's lock, bucket and session exist
+	report := func(b *testing.B, before usage) {
+		d := redisUsage(b, rdb).sub(before)
+		b.ReportMetric(d.cpuMicros/float64(b.N), "redis-µs/turn")
+		b.ReportMetric(float64(d.scriptMicros)/float64(b.N), "script-µs/turn")
+		b.ReportMetric(float64(d.calls)/float64(b.N), "calls/turn")
 	}
-	before := redisUsage(b, ctx, rdb)
-	b.ResetTimer()
-	for i := range b.N {
-		turn(reqs[i%candidates])
-	}
-	b.StopTimer()
-	d := redisUsage(b, ctx, rdb).sub(before)
-	b.ReportMetric(d.cpuMicros/float64(b.N), "redis-µs/turn")
-	b.ReportMetric(float64(d.calls)/float64(b.N), "calls/turn")
+	b.Run("serial", func(b *testing.B) {
+		before := redisUsage(b, rdb)
+		b.ResetTimer()
+		for i := range b.N {
+			if err := turn(b.Context(), reqs[i%candidates]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		report(b, before)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var workers atomic.Int64
+		b.SetParallelism(max(1, parallel/runtime.GOMAXPROCS(0)))
+		before := redisUsage(b, rdb)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			// Each worker has candidates of its own: nobody waits.
+			w := int(workers.Add(1)-1) % parallel
+			mine := reqs[w*candidates/parallel : (w+1)*candidates/parallel]
+			for i := 0; pb.Next(); i++ {
+				if err := turn(b.Context(), mine[i%len(mine)]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.StopTimer()
+		report(b, before)
+	})
 }
 
-// usage is what Redis reports of its work so far: CPU time in µs and the
-// commands run, scripts' commands included, scripts and INFO left out.
+// usage is what Redis reports of its work so far: CPU time in µs, the time
+// spent in scripts (EVALSHA) in µs and the commands run, scripts' commands
+// included, scripts and INFO left out.
 type usage struct {
-	cpuMicros float64
-	calls     int64
+	cpuMicros    float64
+	scriptMicros int64
+	calls        int64
 }
 
 func (u usage) sub(o usage) usage {
-	return usage{cpuMicros: u.cpuMicros - o.cpuMicros, calls: u.calls - o.calls}
+	return usage{cpuMicros: u.cpuMicros - o.cpuMicros, scriptMicros: u.scriptMicros - o.scriptMicros, calls: u.calls - o.calls}
 }
 
-func redisUsage(b *testing.B, ctx context.Context, rdb goredis.UniversalClient) usage {
+func redisUsage(b *testing.B, rdb goredis.UniversalClient) usage {
 	b.Helper()
-	info, err := rdb.Info(ctx, "cpu", "commandstats").Result()
+	info, err := rdb.Info(b.Context(), "cpu", "commandstats").Result()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,16 +143,21 @@ func redisUsage(b *testing.B, ctx context.Context, rdb goredis.UniversalClient) 
 			}
 			u.cpuMicros += secs * 1e6
 		case strings.HasPrefix(name, "cmdstat_"):
+			// calls=N,usec=N,usec_per_call=…
+			calls, rest, _ := strings.Cut(strings.TrimPrefix(value, "calls="), ",")
+			usec, _, _ := strings.Cut(strings.TrimPrefix(rest, "usec="), ",")
+			n, err1 := strconv.ParseInt(calls, 10, 64)
+			us, err2 := strconv.ParseInt(usec, 10, 64)
+			if err1 != nil || err2 != nil {
+				b.Fatalf("INFO commandstats %s: unexpected format", line)
+			}
 			switch strings.TrimPrefix(name, "cmdstat_") {
-			case "evalsha", "eval", "info":
-				continue
+			case "evalsha":
+				u.scriptMicros += us
+			case "eval", "info":
+			default:
+				u.calls += n
 			}
-			calls, _, _ := strings.Cut(strings.TrimPrefix(value, "calls="), ",")
-			n, err := strconv.ParseInt(calls, 10, 64)
-			if err != nil {
-				b.Fatalf("INFO commandstats %s: %v", line, err)
-			}
-			u.calls += n
 		}
 	}
 	return u
