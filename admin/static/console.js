@@ -19,6 +19,12 @@
     document.title = n > 0 ? '(' + n + ') ' + baseTitle : baseTitle;
   }
 
+  // last is the list as the previous refresh got it. A list that has not
+  // changed keeps its nodes: rewriting it would take the keyboard focus
+  // from staff tabbing through it, have screen readers read the live
+  // region again, and swap a link out from under a tap in progress.
+  var last = null;
+
   function refresh() {
     if (document.visibilityState === 'hidden') return;
     var before = codes();
@@ -29,11 +35,13 @@
       })
       .then(function (html) {
         if (html === null) return;
+        box.setAttribute('data-refreshed', String(Date.now()));
+        if (html === last) return;
+        last = html;
         box.innerHTML = html;
         box.querySelectorAll('[data-ticket]').forEach(function (el) {
           if (!before[el.getAttribute('data-ticket')]) el.classList.add('fresh');
         });
-        box.setAttribute('data-refreshed', String(Date.now()));
         showCount();
       })
       .catch(function () { /* offline for a moment: the next tick tries again */ });

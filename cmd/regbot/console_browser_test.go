@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -24,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -266,12 +268,41 @@ func (b *staffBrowser) open(u string) {
 	b.do(chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
-// click clicks the element and waits for the next page to load.
+// clickAndLoad clicks the element and waits for the next page to load.
 func (b *staffBrowser) clickAndLoad(sel string) {
 	b.t.Helper()
 	b.eval(`window.__staleMarker = 1; ''`)
-	b.do(chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	b.clickAttached(sel)
 	b.waitJS(`window.__staleMarker === undefined && document.readyState === 'complete'`)
+}
+
+// clickAttached clicks the element, querying it again when the page replaced
+// it between the query and the click. A click is a query (a node id) and
+// then calls on that id (scroll it into view, read its box) before the mouse
+// events go to the point found; the inbox rewrites its list when a refresh
+// brings a change, so its link can be gone by then, and the browser answers
+// "Could not find node with given id". That error comes before any mouse
+// event, so nothing was clicked and querying again is safe.
+func (b *staffBrowser) clickAttached(sel string) {
+	b.t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel)))
+		if err == nil {
+			return
+		}
+		if !detachedNode(err) || time.Now().After(deadline) {
+			b.t.Fatalf("browser: click %s: %v\npage:\n%s", sel, err, b.text())
+		}
+	}
+}
+
+// detachedNode reports whether err is the browser's answer to a call on a
+// node that is no longer in the document.
+func detachedNode(err error) bool {
+	var e *cdproto.Error
+	return errors.As(err, &e) && (strings.Contains(e.Message, "Could not find node with given id") ||
+		strings.Contains(e.Message, "No node with given id found"))
 }
 
 func (b *staffBrowser) screenshot(name string) {
@@ -398,6 +429,14 @@ log:
 	b.waitJS(`!!document.querySelector('[data-ticket=` + jsQuote(code) + `]')`)
 	if b.eval(`window.__sameInbox || 'reloaded'`) != "yes" {
 		t.Fatal("the inbox reloaded the page to show the new ticket")
+	}
+	// A refresh that brings no change leaves the list alone: the ticket
+	// focused from the keyboard keeps the focus.
+	row := `document.querySelector('[data-ticket=` + jsQuote(code) + `] a')`
+	b.eval(row + `.focus(); window.__polled = document.querySelector('#inbox').dataset.refreshed || ''; ''`)
+	b.waitJS(`(document.querySelector('#inbox').dataset.refreshed || '') !== window.__polled`)
+	if got := b.eval(`document.activeElement === ` + row + ` ? 'kept' : 'lost to ' + document.activeElement.tagName`); got != "kept" {
+		t.Errorf("an unchanged inbox refresh took the focus from the ticket: %s", got)
 	}
 	b.screenshot("console-inbox.png")
 
