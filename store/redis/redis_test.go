@@ -471,3 +471,119 @@ func TestLockHashOutlivesTheBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLockHashLost: when Redis loses a candidate's lock hash (a restart)
+// while one caller holds the turn and another waits, the waiter queues
+// again at once instead of waiting for the lost numbering to come round,
+// and the new hash's tickets never equal the lost one's: the old holder's
+// release does not end the new holder's turn, and a newcomer waits for it.
+func TestLockHashLost(t *testing.T) {
+	t.Parallel()
+	b := setup(t, redis.WithClaimWindow(time.Second))
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "lost"}
+	lockKey := b.prefix + "lock:{web:lost}"
+	oldHolder, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type locked struct {
+		unlock func()
+		err    error
+	}
+	lockAsync := func() chan locked {
+		ch := make(chan locked, 1)
+		go func() {
+			u, err := b.store.LockUser(ctx, id)
+			ch <- locked{u, err}
+		}()
+		return ch
+	}
+	waiter := lockAsync()
+	for {
+		if w, _ := b.store.Waiters(ctx, id); w == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := b.rdb.Del(ctx, lockKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var newHolder locked
+	select {
+	case newHolder = <-waiter:
+		if newHolder.err != nil {
+			t.Fatal(newHolder.err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the waiter of a lost lock hash did not take the turn within a second")
+	}
+	next, err := b.rdb.HGet(ctx, lockKey, "next").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next < (time.Now().Add(-time.Hour).Unix()%100000000)*1000000 {
+		t.Fatalf("the new hash numbers its tickets from %d, not from the clock", next)
+	}
+	newcomer := lockAsync()
+	oldHolder() // the lost hash's holder lets go: its ticket is not the new holder's
+	select {
+	case l := <-newcomer:
+		t.Fatalf("a newcomer got the turn while the new holder held it (err %v)", l.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	newHolder.unlock()
+	select {
+	case l := <-newcomer:
+		if l.err != nil {
+			t.Fatal(l.err)
+		}
+		l.unlock()
+	case <-time.After(3 * time.Second):
+		t.Fatal("the newcomer never got the turn")
+	}
+}
+
+// TestLockHashLostHolder: a caller that took the turn after Redis lost the
+// lock hash is not let go by the release of the lost hash's holder (their
+// tickets would both have been 1), so the next caller still waits.
+func TestLockHashLostHolder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	id := store.Identity{Channel: "web", UserID: "lost-holder"}
+	oldHolder, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rdb.Del(ctx, b.prefix+"lock:{web:lost-holder}").Err(); err != nil {
+		t.Fatal(err)
+	}
+	newHolder, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldHolder()
+	got := make(chan func(), 1)
+	go func() {
+		u, err := b.store.LockUser(ctx, id)
+		if err != nil {
+			t.Error(err)
+			u = func() {}
+		}
+		got <- u
+	}()
+	select {
+	case u := <-got:
+		u()
+		t.Fatal("a caller got the turn while the new holder held it: the lost hash's release ended it")
+	case <-time.After(300 * time.Millisecond):
+	}
+	newHolder()
+	select {
+	case u := <-got:
+		u()
+	case <-time.After(3 * time.Second):
+		t.Fatal("the next caller never got the turn")
+	}
+}

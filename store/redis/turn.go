@@ -143,8 +143,8 @@ end
 //	returns  {0|1, ticket, notify, data, seq, cand, app}: the turn is the
 //	         caller's (1: over the rate limit); {2, reply}: done before;
 //	         {3}: in flight elsewhere; {4, ticket, notify, limited,
-//	         serving}: wait and poll; {-1}: the ticket's turn passed, take a
-//	         new one
+//	         serving}: wait and poll; {-1}: the ticket's turn passed, or
+//	         the hash was lost since it was handed out: take a new one
 var beginScript = goredis.NewScript(turnLib + `
 local lk, mk, sk = KEYS[1], KEYS[2], KEYS[3]
 local t, ts = tonumber(ARGV[1]), ARGV[1]
@@ -164,7 +164,23 @@ end
 -- in set and written by one HSET (the general way writes them before it
 -- reads the hash again).
 local v = redis.call('HMGET', lk, 'next', 'serving', 'deadline', 'tokens', 'at', 'told')
-local n, s, deadline = tonumber(v[1]) or 0, tonumber(v[2]), tonumber(v[3]) or 0
+local n, s, deadline = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) or 0
+if t ~= 0 and (n == nil or t > n) then
+  -- The hash was lost (Redis restarted, or it expired) since this ticket
+  -- was handed out: the ticket means nothing in the new one. Queue again.
+  return {-1}
+end
+if n == nil then
+  -- A new hash numbers its tickets from the server clock in microseconds
+  -- (seconds taken modulo 10^8, so that tickets stay below 10^14 and Lua's
+  -- %.14g prints them exactly): above every ticket a lost hash handed out,
+  -- as no script takes a microsecond, so the release of a lost hash's
+  -- holder never ends a turn of the new one. When the seconds wrap (every
+  -- 3 years) a lost hash's tickets are above the new ones: its waiters
+  -- queue again (above) and its holders' releases change nothing.
+  local c = redis.call('TIME')
+  n = (tonumber(c[1]) % 100000000) * 1000000 + tonumber(c[2])
+end
 local set = {}
 local function put(field, value)
   set[#set + 1] = field
