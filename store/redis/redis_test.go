@@ -472,11 +472,27 @@ func TestLockHashOutlivesTheBucket(t *testing.T) {
 	}
 }
 
+// lockLater takes id's turn in the background; the result arrives on the
+// channel (an unlock that does nothing on error).
+func lockLater(t *testing.T, b *testBundle, id store.Identity) <-chan func() {
+	t.Helper()
+	ch := make(chan func(), 1)
+	go func() {
+		u, err := b.store.LockUser(t.Context(), id)
+		if err != nil {
+			t.Error(err)
+			u = func() {}
+		}
+		ch <- u
+	}()
+	return ch
+}
+
 // TestLockHashLost: when Redis loses a candidate's lock hash (a restart)
-// while one caller holds the turn and another waits, the waiter queues
-// again at once instead of waiting for the lost numbering to come round,
-// and the new hash's tickets never equal the lost one's: the old holder's
-// release does not end the new holder's turn, and a newcomer waits for it.
+// while a waiter is in line behind others, a newcomer takes the turn first;
+// the waiter then queues again behind it at once instead of waiting a claim
+// window for each ticket number the new hash has not handed out, and the
+// new hash numbers from the server clock.
 func TestLockHashLost(t *testing.T) {
 	t.Parallel()
 	b := setup(t, redis.WithClaimWindow(time.Second))
@@ -487,21 +503,15 @@ func TestLockHashLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type locked struct {
-		unlock func()
-		err    error
+	defer oldHolder()
+	// Ten tickets ahead of the waiter: it polls every 10 ms, so the
+	// newcomer below comes first after the loss.
+	if err := b.rdb.HIncrBy(ctx, lockKey, "next", 10).Err(); err != nil {
+		t.Fatal(err)
 	}
-	lockAsync := func() chan locked {
-		ch := make(chan locked, 1)
-		go func() {
-			u, err := b.store.LockUser(ctx, id)
-			ch <- locked{u, err}
-		}()
-		return ch
-	}
-	waiter := lockAsync()
+	waiter := lockLater(t, b, id)
 	for {
-		if w, _ := b.store.Waiters(ctx, id); w == 1 {
+		if w, _ := b.store.Waiters(ctx, id); w == 11 {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -509,14 +519,9 @@ func TestLockHashLost(t *testing.T) {
 	if err := b.rdb.Del(ctx, lockKey).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var newHolder locked
-	select {
-	case newHolder = <-waiter:
-		if newHolder.err != nil {
-			t.Fatal(newHolder.err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("the waiter of a lost lock hash did not take the turn within a second")
+	newcomer, err := b.store.LockUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
 	}
 	next, err := b.rdb.HGet(ctx, lockKey, "next").Int64()
 	if err != nil {
@@ -525,22 +530,18 @@ func TestLockHashLost(t *testing.T) {
 	if next < (time.Now().Add(-time.Hour).Unix()%100000000)*1000000 {
 		t.Fatalf("the new hash numbers its tickets from %d, not from the clock", next)
 	}
-	newcomer := lockAsync()
-	oldHolder() // the lost hash's holder lets go: its ticket is not the new holder's
 	select {
-	case l := <-newcomer:
-		t.Fatalf("a newcomer got the turn while the new holder held it (err %v)", l.err)
-	case <-time.After(300 * time.Millisecond):
+	case u := <-waiter:
+		u()
+		t.Fatal("the waiter got the turn while the newcomer held it")
+	case <-time.After(100 * time.Millisecond):
 	}
-	newHolder.unlock()
+	newcomer()
 	select {
-	case l := <-newcomer:
-		if l.err != nil {
-			t.Fatal(l.err)
-		}
-		l.unlock()
-	case <-time.After(3 * time.Second):
-		t.Fatal("the newcomer never got the turn")
+	case u := <-waiter:
+		u()
+	case <-time.After(time.Second):
+		t.Fatal("the waiter of a lost lock hash did not take the turn within a second of the newcomer's release")
 	}
 }
 
@@ -564,15 +565,7 @@ func TestLockHashLostHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldHolder()
-	got := make(chan func(), 1)
-	go func() {
-		u, err := b.store.LockUser(ctx, id)
-		if err != nil {
-			t.Error(err)
-			u = func() {}
-		}
-		got <- u
-	}()
+	got := lockLater(t, b, id)
 	select {
 	case u := <-got:
 		u()
