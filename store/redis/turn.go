@@ -224,7 +224,6 @@ if t == 0 then
   end
   t = n + 1
   ts = tostring(t)
-  n = t
   put('next', ts)
   put('o:' .. ts, me)
   if ARGV[5] == '1' then
@@ -232,12 +231,10 @@ if t == 0 then
   end
 end
 if s == nil then
-  -- First use, or the hash was lost: this ticket opens the queue.
+  -- A new hash (first use, expired or lost; a waiter of a lost one queued
+  -- again above): this ticket opens the queue.
   s = t
   put('serving', ts)
-  if n < t then
-    put('next', ts)
-  end
 elseif s < t then
   -- Someone is ahead: the general way, which reads the hash as it goes.
   if #set > 0 then
