@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -177,4 +178,129 @@ func TestMigrateDownAndUp(t *testing.T) {
 		}
 	}
 	refused("back at the latest version", domains)
+}
+
+// TestMigrateLogKeys: a database at version 18 holding two candidates'
+// interleaved messages and a ticket thread migrates to the latest version
+// (019: the log tables keyed by their group), and the data reads as before:
+// each candidate's messages and the thread in the order recorded, a
+// recorded message id still a duplicate, new messages after the old ones.
+// Down to 18 and up again keeps them too.
+func TestMigrateLogKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, to, err := postgres.MigrateTo(ctx, pool, 18); err != nil || to != 18 {
+		t.Fatalf("migrate to 18: %d %v", to, err)
+	}
+	pg := postgres.New(pool)
+	a, b := store.Identity{Channel: "wechat", UserID: "o-a"}, store.Identity{Channel: "telegram", UserID: "77"}
+	turns := map[store.Identity]*store.Turn{}
+	for i, id := range []store.Identity{a, b, a, b, a} {
+		turn := turns[id]
+		if turn == nil {
+			turn = &store.Turn{Identity: id, PlanID: "p", Session: []byte(`{}`), Fresh: true}
+			turns[id] = turn
+		}
+		turn.MsgID, turn.Inbound, turn.At = fmt.Sprint(100+i), fmt.Sprint("消息", i), time.Now()
+		if err := pg.RecordTurn(ctx, turn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ticket int64
+	if err := pool.QueryRow(ctx, `
+		with t as (insert into tickets (candidate_id, channel, user_id, reason)
+			values ($1, 'wechat', 'o-a', 'asked_for_staff') returning id),
+		m as (insert into ticket_messages (ticket_id, author, text)
+			select id, 'candidate', x from t, unnest(array['一', '二', '三']) with ordinality as u(x, n) order by n)
+		select id from t`, turns[a].CandidateID).Scan(&ticket); err != nil {
+		t.Fatal(err)
+	}
+
+	wantA := []string{"100", "102", "104"}
+	check := func(when string) {
+		t.Helper()
+		for id, want := range map[store.Identity][]string{a: wantA, b: {"101", "103"}} {
+			msgs, err := pg.InboundMessages(ctx, id)
+			var got []string
+			for _, m := range msgs {
+				got = append(got, m.MsgID)
+			}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: messages of %s: %v (%v), want %v", when, id.UserID, got, err, want)
+			}
+		}
+		_, thread, err := pg.Ticket(ctx, ticket, "")
+		var got []string
+		for _, m := range thread {
+			got = append(got, m.Text)
+		}
+		if err != nil || !reflect.DeepEqual(got, []string{"一", "二", "三"}) {
+			t.Errorf("%s: ticket thread %v (%v), want 一 二 三", when, got, err)
+		}
+		again := *turns[b]
+		again.MsgID = "101"
+		if err := pg.RecordTurn(ctx, &again); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: message 101 recorded again: %v, want store.ErrConflict", when, err)
+		}
+	}
+	keys := func() map[string]string {
+		rows, err := pool.Query(ctx, `
+			select c.relname, string_agg(a.attname, ',' order by k.n)
+			from pg_index i join pg_class c on c.oid = i.indexrelid
+			cross join unnest(i.indkey) with ordinality as k(attnum, n)
+			join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+			where i.indrelid in ('inbound_messages'::regclass, 'ticket_messages'::regclass)
+			group by c.relname`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for rows.Next() {
+			var name, cols string
+			if err := rows.Scan(&name, &cols); err != nil {
+				t.Fatal(err)
+			}
+			m[name] = cols
+		}
+		return m
+	}
+	check("at version 18")
+
+	_, latest, err := postgres.Migrate(ctx, pool)
+	if err != nil || latest < 19 {
+		t.Fatalf("migrate 18 → latest: %d %v", latest, err)
+	}
+	want := map[string]string{
+		"inbound_messages_pkey": "candidate_id,id",
+		"inbound_messages_msg":  "channel,user_id,msg_id",
+		"ticket_messages_pkey":  "ticket_id,id",
+	}
+	if got := keys(); !reflect.DeepEqual(got, want) {
+		t.Errorf("indexes at the latest version: %v, want %v", got, want)
+	}
+	check("at the latest version")
+	turn := turns[a]
+	turn.MsgID, turn.Inbound = "200", "新消息"
+	if err := pg.RecordTurn(ctx, turn); err != nil {
+		t.Fatal(err)
+	}
+	wantA = append(wantA, "200")
+	check("after a new turn")
+
+	if _, to, err := postgres.MigrateTo(ctx, pool, 18); err != nil || to != 18 {
+		t.Fatalf("migrate down to 18: %d %v", to, err)
+	}
+	check("down at version 18")
+	if got := keys()["inbound_messages_pkey"]; got != "id" {
+		t.Errorf("inbound_messages_pkey at version 18: %s, want id", got)
+	}
+	if _, to, err := postgres.Migrate(ctx, pool); err != nil || to != latest {
+		t.Fatalf("migrate 18 → latest again: %d %v", to, err)
+	}
+	check("back at the latest version")
 }

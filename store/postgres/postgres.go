@@ -30,6 +30,9 @@ type Store struct {
 	// are the answer keys sealed (nil: defaultSensitive).
 	keys      *seal.Keys
 	sensitive []string
+	// resealPage is how many rows Reseal reads and writes at a time (one
+	// round trip each way); 0: defaultResealPage.
+	resealPage int
 }
 
 // New returns a Store on pool. It does not touch the network.

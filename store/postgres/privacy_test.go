@@ -293,3 +293,51 @@ func TestResealTodaysData(t *testing.T) {
 	}
 	assertNoPlaintext(t, dump(t, pool), idNumber, mobile, blobRef, phash)
 }
+
+// TestResealPagesThroughGroups: Reseal walks the log tables by their keys
+// (candidate or ticket, then id; migration 019), a page at a time. With
+// pages of two rows and the messages of three candidates interleaved (so
+// that id order is not key order), every row is sealed once and none is
+// skipped at a page boundary.
+func TestResealPagesThroughGroups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	// Plain rows as written before the record was sealed: candidates 1-3
+	// with a ticket each, then 7 rounds of a message from each in turn.
+	if _, err := pool.Exec(ctx, `
+		with c as (insert into candidates (created_at) select now() from generate_series(1, 3) returning id),
+		i as (insert into identities (channel, user_id, candidate_id) select 'wechat', 'o-page-' || id, id from c),
+		t as (insert into tickets (candidate_id, channel, user_id, reason)
+			select id, 'wechat', 'o-page-' || id, 'human' from c returning id)
+		insert into ticket_messages (ticket_id, author, text)
+		select t.id, 'candidate', '电话 `+mobile+`' from t, generate_series(1, 3)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `
+		insert into inbound_messages (candidate_id, channel, user_id, msg_id, text, at)
+		select c.id, 'wechat', 'o-page-' || c.id, r || '-' || c.id, '身份证 `+idNumber+`', now()
+		from generate_series(1, 7) r, (select id from candidates order by id) c
+		order by r, c.id`); err != nil {
+		t.Fatal(err)
+	}
+	pg := postgres.New(pool, postgres.WithKeys(testKeys(t, 1)), postgres.WithResealPage(2))
+	counts, err := pg.Reseal(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Inbound != 21 || counts.TicketMessages != 9 {
+		t.Errorf("resealed %+v, want 21 messages and 9 ticket messages", counts)
+	}
+	assertNoPlaintext(t, dump(t, pool), idNumber, mobile)
+	if again, err := pg.Reseal(ctx, false); err != nil || again != (postgres.ResealCounts{}) {
+		t.Errorf("a second reseal: %+v, %v; want nothing to do", again, err)
+	}
+}

@@ -17,9 +17,16 @@ type ResealCounts struct {
 	Applications, Inbound, TicketMessages, Documents int
 }
 
-// resealPage is how many rows Reseal reads and writes at a time (one round
-// trip each way).
-const resealPage = 500
+// defaultResealPage is how many rows Reseal reads and writes at a time (one
+// round trip each way).
+const defaultResealPage = 500
+
+func (s *Store) resealPageSize() int {
+	if s.resealPage > 0 {
+		return s.resealPage
+	}
+	return defaultResealPage
+}
 
 // Reseal brings rows written before the record was encrypted to its
 // protection: it seals what is not sealed, fills in the blind indexes of
@@ -39,19 +46,21 @@ func (s *Store) Reseal(ctx context.Context, all bool) (ResealCounts, error) {
 	if s.keys == nil {
 		return c, nil
 	}
+	// Each table is walked by an index that starts with its group column
+	// and ends with id (the log tables have no index on id alone).
 	texts := []struct {
-		n             *int
-		table, column string
-		ad            string
+		n                    *int
+		table, group, column string
+		ad                   string
 	}{
-		{&c.Inbound, "inbound_messages", "text", adInbound},
-		{&c.TicketMessages, "ticket_messages", "text", adTicketText},
-		{&c.TicketMessages, "ticket_messages", "image_ref", adTicketImage},
-		{&c.Documents, "documents", "blob_ref", adBlobRef},
-		{&c.Documents, "documents", "phash", adPHash},
+		{&c.Inbound, "inbound_messages", "candidate_id", "text", adInbound},
+		{&c.TicketMessages, "ticket_messages", "ticket_id", "text", adTicketText},
+		{&c.TicketMessages, "ticket_messages", "ticket_id", "image_ref", adTicketImage},
+		{&c.Documents, "documents", "application_id", "blob_ref", adBlobRef},
+		{&c.Documents, "documents", "application_id", "phash", adPHash},
 	}
 	for _, tc := range texts {
-		n, err := s.resealText(ctx, tc.table, tc.column, tc.ad, all)
+		n, err := s.resealText(ctx, tc.table, tc.group, tc.column, tc.ad, all)
 		if err != nil {
 			return c, fmt.Errorf("reseal %s.%s: %w", tc.table, tc.column, err)
 		}
@@ -65,35 +74,36 @@ func (s *Store) Reseal(ctx context.Context, all bool) (ResealCounts, error) {
 	return c, nil
 }
 
-// resealText seals a text column's values, page by page. Empty values stay
-// empty (they mean "none").
-func (s *Store) resealText(ctx context.Context, table, column, ad string, all bool) (int, error) {
-	// table and column come from Reseal's own list, never from input.
-	q := fmt.Sprintf(`select id, %[2]s from %[1]s
-		where id > $1 and %[2]s is not null and %[2]s <> '' and ($2 or %[2]s not like '`+seal.TextPrefix+`%%')
-		order by id limit %[3]d`, table, column, resealPage)
-	upd := fmt.Sprintf(`update %[1]s set %[2]s = $3 where id = $1 and %[2]s = $2`, table, column)
+// resealText seals a text column's values, page by page in the order of
+// (group, id). Empty values stay empty (they mean "none").
+func (s *Store) resealText(ctx context.Context, table, group, column, ad string, all bool) (int, error) {
+	// table, group and column come from Reseal's own list, never from input.
+	page := s.resealPageSize()
+	q := fmt.Sprintf(`select %[2]s, id, %[3]s from %[1]s
+		where (%[2]s, id) > ($1, $2) and %[3]s is not null and %[3]s <> '' and ($3 or %[3]s not like '`+seal.TextPrefix+`%%')
+		order by %[2]s, id limit %[4]d`, table, group, column, page)
+	upd := fmt.Sprintf(`update %[1]s set %[3]s = $4 where %[2]s = $1 and id = $2 and %[3]s = $3`, table, group, column)
 	changed := 0
-	for last := int64(0); ; {
-		rows, err := s.pool.Query(ctx, q, last, all)
+	for lastGroup, last := int64(0), int64(0); ; {
+		rows, err := s.pool.Query(ctx, q, lastGroup, last, all)
 		if err != nil {
 			return changed, err
 		}
 		type row struct {
-			id int64
-			v  string
+			group, id int64
+			v         string
 		}
-		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 			var x row
-			err := r.Scan(&x.id, &x.v)
+			err := r.Scan(&x.group, &x.id, &x.v)
 			return x, err
 		})
 		if err != nil {
 			return changed, err
 		}
 		b := &pgx.Batch{}
-		for _, r := range page {
-			last = r.id
+		for _, r := range got {
+			lastGroup, last = r.group, r.id
 			if s.keys.CurrentText(r.v) {
 				continue
 			}
@@ -101,7 +111,7 @@ func (s *Store) resealText(ctx context.Context, table, column, ad string, all bo
 			if err != nil {
 				return changed, fmt.Errorf("row %d: %w", r.id, err)
 			}
-			b.Queue(upd, r.id, r.v, s.keys.SealText(plain, ad))
+			b.Queue(upd, r.group, r.id, r.v, s.keys.SealText(plain, ad))
 		}
 		if b.Len() > 0 {
 			if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
@@ -109,7 +119,7 @@ func (s *Store) resealText(ctx context.Context, table, column, ad string, all bo
 			}
 			changed += b.Len()
 		}
-		if len(page) < resealPage {
+		if len(got) < page {
 			return changed, nil
 		}
 	}
@@ -129,14 +139,14 @@ func (s *Store) resealApplications(ctx context.Context, all bool) (int, error) {
 			or (a.snapshot is not null and get_byte(a.snapshot, 0) <> 0)
 			or (a.answers ? 'id_number' and a.id_number_index is null)
 			or (a.answers ? 'mobile' and a.mobile_index is null)` + unsealed + `)
-		order by a.id limit ` + fmt.Sprint(resealPage)
+		order by a.id limit ` + fmt.Sprint(s.resealPageSize())
 	if s.keys == nil {
 		// Nothing to seal: only the blind indexes to fill in.
 		q = `select a.id, a.seq, a.answers, null::bytea, false, a.id_number_index, a.mobile_index
 		from applications a
 		where a.id > $1 and ($2 or (a.answers ? 'id_number' and a.id_number_index is null)
 			or (a.answers ? 'mobile' and a.mobile_index is null))
-		order by a.id limit ` + fmt.Sprint(resealPage)
+		order by a.id limit ` + fmt.Sprint(s.resealPageSize())
 	}
 	changed := 0
 	for last := int64(0); ; {
@@ -193,7 +203,7 @@ func (s *Store) resealApplications(ctx context.Context, all bool) (int, error) {
 			}
 			changed += b.Len()
 		}
-		if len(page) < resealPage {
+		if len(page) < s.resealPageSize() {
 			return changed, nil
 		}
 	}
