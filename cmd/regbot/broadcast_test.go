@@ -23,7 +23,11 @@ import (
 
 // broadcastServeConfig is a serve config with Telegram (webhook mode,
 // against the fake Bot API), PostgreSQL and Redis, quick recovery of a
-// dead process's messages (notify.lease) and the broadcast rate given.
+// dead process's messages (notify.lease; a broadcast delivery's claim lasts
+// twice send_timeout) and the broadcast rate given. send_timeout leaves a
+// loaded machine room: a send that outlasts it is sent again (the outbox
+// is at-least-once), which the tests that count deliveries refuse; at 1 s
+// a send that reached the fake 1.1 s after it left was sent twice.
 func broadcastServeConfig(addr, dbURL, prefix, blobDir, apiURL string, rate int) string {
 	return fmt.Sprintf(`http:
   listen: %s
@@ -45,8 +49,8 @@ telegram:
   webhook_secret: regbot_webhook_secret_0123456789
   server_url: %s
 notify:
-  lease: 3s
-  send_timeout: 1s
+  lease: 6s
+  send_timeout: 3s
   sweep_interval: 500ms
   poll_interval: 200ms
 broadcasts:

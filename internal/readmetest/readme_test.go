@@ -379,7 +379,9 @@ func createdDatabases(blocks []block) []string {
 // dropDatabases drops the named databases on the tests' PostgreSQL.
 func dropDatabases(t *testing.T, names []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// DROP DATABASE waits for a checkpoint, which took over 30 s once with
+	// the whole race suite writing on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, storetest.DatabaseURL)
 	if err != nil {
