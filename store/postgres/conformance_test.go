@@ -70,6 +70,22 @@ func newPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
+// poolAt returns a pool on a fresh schema migrated to version v only (the
+// migration tests start from an older schema and write what the code of
+// that time wrote).
+func poolAt(t *testing.T, v int32) *pgxpool.Pool {
+	t.Helper()
+	pool, err := postgres.NewPool(context.Background(), storetest.PostgresURL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, to, err := postgres.MigrateTo(context.Background(), pool, v); err != nil || to != v {
+		t.Fatalf("migrate to %d: %d %v", v, to, err)
+	}
+	return pool
+}
+
 // inspector reads the record back in the suite's form.
 func inspector(pg *postgres.Store) func(ctx context.Context, id store.Identity, planID string) (storetest.Recorded, error) {
 	return func(ctx context.Context, id store.Identity, planID string) (storetest.Recorded, error) {

@@ -15,7 +15,7 @@ import (
 func TestCheckKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := migratedPool(t)
+	pool := newPool(t)
 	check := func(name string, st *postgres.Store, want error) {
 		t.Helper()
 		if err := st.CheckKeys(ctx); !errors.Is(err, want) {

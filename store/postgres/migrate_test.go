@@ -24,16 +24,9 @@ import (
 func TestMigrateKeepsTodaysData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, to, err := postgres.MigrateTo(ctx, pool, 8); err != nil || to != 8 {
-		t.Fatalf("migrate to 8: %d %v", to, err)
-	}
+	pool := poolAt(t, 8)
 	// What the version-3 code wrote for a candidate's first turns.
-	_, err = pool.Exec(ctx, `
+	_, err := pool.Exec(ctx, `
 		with c as (insert into candidates (created_at) values (now()) returning id),
 		i as (insert into identities (channel, user_id, candidate_id) select 'wechat', 'o-old', id from c),
 		a as (insert into applications (candidate_id, plan_id, condition, status, answers, session)
@@ -189,14 +182,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 func TestMigrateLogKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, to, err := postgres.MigrateTo(ctx, pool, 18); err != nil || to != 18 {
-		t.Fatalf("migrate to 18: %d %v", to, err)
-	}
+	pool := poolAt(t, 18)
 	pg := postgres.New(pool)
 	a, b := store.Identity{Channel: "wechat", UserID: "o-a"}, store.Identity{Channel: "telegram", UserID: "77"}
 	turns := map[store.Identity]*store.Turn{}

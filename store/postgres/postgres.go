@@ -31,13 +31,13 @@ type Store struct {
 	keys      *seal.Keys
 	sensitive []string
 	// resealPage is how many rows Reseal reads and writes at a time (one
-	// round trip each way); 0: defaultResealPage.
+	// round trip each way).
 	resealPage int
 }
 
 // New returns a Store on pool. It does not touch the network.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, resealPage: defaultResealPage}
 	for _, o := range opts {
 		o(s)
 	}

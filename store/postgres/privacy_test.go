@@ -15,7 +15,6 @@ import (
 	"regbot/store"
 	"regbot/store/postgres"
 	"regbot/store/seal"
-	"regbot/store/storetest"
 )
 
 // The personal data of the privacy tests.
@@ -37,20 +36,6 @@ func testKeys(t testing.TB, b ...byte) *seal.Keys {
 		t.Fatal(err)
 	}
 	return k
-}
-
-func migratedPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	return pool
 }
 
 // dump is every row of every table of the test's schema as text (to_jsonb:
@@ -181,7 +166,7 @@ func assertReadsBack(t *testing.T, pg *postgres.Store, id store.Identity) {
 // (console search).
 func TestNoPlaintextPersonalDataInTheRecord(t *testing.T) {
 	t.Parallel()
-	pool := migratedPool(t)
+	pool := newPool(t)
 	pg := postgres.New(pool, postgres.WithKeys(testKeys(t, 1)))
 	id := recordCandidate(t, pg, "o-private")
 	assertNoPlaintext(t, dump(t, pool), idNumber, mobile, blobRef, phash)
@@ -203,14 +188,7 @@ func TestNoPlaintextPersonalDataInTheRecord(t *testing.T) {
 func TestResealTodaysData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, to, err := postgres.MigrateTo(ctx, pool, 12); err != nil || to != 12 {
-		t.Fatalf("migrate to 12: %d %v", to, err)
-	}
+	pool := poolAt(t, 12)
 	// What today's code wrote: one candidate with a snapshot, one with the
 	// jsonb session of before the turn protocol.
 	for i, user := range []string{"o-today", "o-older"} {
@@ -218,7 +196,7 @@ func TestResealTodaysData(t *testing.T) {
 		if i == 1 {
 			snapshot, session = `null`, `'{"v":1,"answers":{"id_number":"`+idNumber+`","mobile":"`+mobile+`"}}'::jsonb`
 		}
-		_, err = pool.Exec(ctx, `
+		_, err := pool.Exec(ctx, `
 			with c as (insert into candidates (created_at) values (now()) returning id),
 			i as (insert into identities (channel, user_id, candidate_id) select 'wechat', $1, id from c),
 			a as (insert into applications (candidate_id, plan_id, answers, snapshot, session)
@@ -302,14 +280,7 @@ func TestResealTodaysData(t *testing.T) {
 func TestResealPagesThroughGroups(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := postgres.NewPool(ctx, storetest.PostgresURL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, _, err := postgres.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	pool := newPool(t)
 	// Plain rows as written before the record was sealed: candidates 1-3
 	// with a ticket each, then 7 rounds of a message from each in turn.
 	if _, err := pool.Exec(ctx, `

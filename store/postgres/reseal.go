@@ -21,13 +21,6 @@ type ResealCounts struct {
 // round trip each way).
 const defaultResealPage = 500
 
-func (s *Store) resealPageSize() int {
-	if s.resealPage > 0 {
-		return s.resealPage
-	}
-	return defaultResealPage
-}
-
 // Reseal brings rows written before the record was encrypted to its
 // protection: it seals what is not sealed, fills in the blind indexes of
 // the lookup answers, moves legacy jsonb sessions into the sealed snapshot
@@ -78,10 +71,9 @@ func (s *Store) Reseal(ctx context.Context, all bool) (ResealCounts, error) {
 // (group, id). Empty values stay empty (they mean "none").
 func (s *Store) resealText(ctx context.Context, table, group, column, ad string, all bool) (int, error) {
 	// table, group and column come from Reseal's own list, never from input.
-	page := s.resealPageSize()
 	q := fmt.Sprintf(`select %[2]s, id, %[3]s from %[1]s
 		where (%[2]s, id) > ($1, $2) and %[3]s is not null and %[3]s <> '' and ($3 or %[3]s not like '`+seal.TextPrefix+`%%')
-		order by %[2]s, id limit %[4]d`, table, group, column, page)
+		order by %[2]s, id limit %[4]d`, table, group, column, s.resealPage)
 	upd := fmt.Sprintf(`update %[1]s set %[3]s = $4 where %[2]s = $1 and id = $2 and %[3]s = $3`, table, group, column)
 	changed := 0
 	for lastGroup, last := int64(0), int64(0); ; {
@@ -119,7 +111,7 @@ func (s *Store) resealText(ctx context.Context, table, group, column, ad string,
 			}
 			changed += b.Len()
 		}
-		if len(got) < page {
+		if len(got) < s.resealPage {
 			return changed, nil
 		}
 	}
@@ -139,14 +131,14 @@ func (s *Store) resealApplications(ctx context.Context, all bool) (int, error) {
 			or (a.snapshot is not null and get_byte(a.snapshot, 0) <> 0)
 			or (a.answers ? 'id_number' and a.id_number_index is null)
 			or (a.answers ? 'mobile' and a.mobile_index is null)` + unsealed + `)
-		order by a.id limit ` + fmt.Sprint(s.resealPageSize())
+		order by a.id limit ` + fmt.Sprint(s.resealPage)
 	if s.keys == nil {
 		// Nothing to seal: only the blind indexes to fill in.
 		q = `select a.id, a.seq, a.answers, null::bytea, false, a.id_number_index, a.mobile_index
 		from applications a
 		where a.id > $1 and ($2 or (a.answers ? 'id_number' and a.id_number_index is null)
 			or (a.answers ? 'mobile' and a.mobile_index is null))
-		order by a.id limit ` + fmt.Sprint(s.resealPageSize())
+		order by a.id limit ` + fmt.Sprint(s.resealPage)
 	}
 	changed := 0
 	for last := int64(0); ; {
@@ -203,7 +195,7 @@ func (s *Store) resealApplications(ctx context.Context, all bool) (int, error) {
 			}
 			changed += b.Len()
 		}
-		if len(page) < s.resealPageSize() {
+		if len(page) < s.resealPage {
 			return changed, nil
 		}
 	}
