@@ -36,8 +36,9 @@ import (
 //     which notify delivers by the Bot API after the turn (not measured:
 //     no Dispatcher, the webhook's own cost).
 //   - webhook-reply: a reply that makes one text message is the webhook's
-//     response (telegram.webhook_reply, the default); the others go to the
-//     outbox.
+//     response (telegram.webhook_reply, the default), and so is the last of
+//     a few texts that do not join, after the others by the API; images go
+//     to the outbox.
 func BenchmarkTelegramWebhook(b *testing.B) {
 	b.Run("api", func(b *testing.B) { benchTelegramWebhook(b, false) })
 	b.Run("webhook-reply", func(b *testing.B) { benchTelegramWebhook(b, true) })

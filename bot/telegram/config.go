@@ -74,8 +74,10 @@ type Config struct {
 	// settlement and one call less per turn. On by default in webhook mode
 	// (nil); false sends every reply by the API. Telegram does not report a
 	// failure of it (a blocked user is found on the next send instead);
-	// messages with images always go by the API, and a redelivered update
-	// of a recorded turn is answered with its recorded reply again.
+	// a few texts that do not join go by the API before the webhook
+	// answers with the last (SplitFor), messages with images always go by
+	// the outbox, and a redelivered update of a recorded turn is answered
+	// with its recorded reply again.
 	WebhookReply *bool `yaml:"webhook_reply"`
 }
 

@@ -118,7 +118,9 @@ func TestDeliverResumes(t *testing.T) {
 
 // TestSplitFor: replies go through the outbox; with webhook_reply (on by
 // default in webhook mode) a reply of texts that join into one message that
-// fits stays for the webhook's response, joined.
+// fits stays for the webhook's response, joined, and a few texts that do not
+// join stay with the webhook as they are (the adapter sends the earlier ones
+// by the API before it answers); images and longer replies go by the outbox.
 func TestSplitFor(t *testing.T) {
 	t.Parallel()
 	text := dialogs.Outbound{Text: "请上传证件照", Ask: &dialogs.Ask{Slot: "photo", Type: "image"}}
@@ -137,10 +139,16 @@ func TestSplitFor(t *testing.T) {
 		{"webhook, default: one text", Config{Mode: ModeWebhook}, []dialogs.Outbound{text}, 1},
 		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: new(true)}, []dialogs.Outbound{text}, 1},
 		{"webhook reply, two texts joined", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "已记下。"}, text}, 1},
-		{"webhook reply, buttons before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, text}, 0},
-		{"webhook reply, two texts too long together", Config{Mode: ModeWebhook}, []dialogs.Outbound{half, half}, 0},
+		{"webhook reply, buttons before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, text}, 2},
+		{"webhook reply, a link before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "结果"}, {Text: "官网", Link: &dialogs.Link{Label: "官网", URL: "https://example.org/"}}, text}, 3},
+		{"webhook reply, two texts too long together", Config{Mode: ModeWebhook}, []dialogs.Outbound{half, half}, 2},
+		{"webhook reply, a long text before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, long, text}, 3},
+		{"webhook reply, more messages than the webhook carries", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, question, question, question, text}, 0},
+		{"webhook reply, off: buttons before the last", Config{Mode: ModeWebhook, WebhookReply: new(false)}, []dialogs.Outbound{question, text}, 0},
 		{"webhook reply, image", Config{Mode: ModeWebhook}, []dialogs.Outbound{img}, 0},
+		{"webhook reply, an image before a question", Config{Mode: ModeWebhook}, []dialogs.Outbound{img, question}, 0},
 		{"webhook reply, too long with a hint", Config{Mode: ModeWebhook}, []dialogs.Outbound{long}, 0},
+		{"webhook reply, the last too long with a hint", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, long}, 0},
 	}
 	for _, tc := range cases {
 		inline, rest := SplitFor(tc.cfg)(tc.msgs)

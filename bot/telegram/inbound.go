@@ -321,11 +321,9 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 		log.Debug("telegram update already handled")
 		// Telegram delivers an update again only when it did not get the
 		// answer: a recorded turn's webhook reply (its stored inline
-		// message) is answered again, the rest went by the outbox.
-		if inc.reply != nil && len(res.Messages) == 1 {
-			if p, ok := a.replyParams(inc.chatID, res.Messages[0]); ok {
-				inc.reply.params, inc.reply.msg = p, res.Messages[0]
-			}
+		// messages) is sent again, the rest went by the outbox.
+		if inc.reply != nil {
+			return a.answer(ctx, inc, log, res.Messages)
 		}
 		return true
 	case errors.Is(err, bot.ErrBadInput):
@@ -344,16 +342,42 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 	if inc.callback != nil {
 		a.markChosen(ctx, inc, log)
 	}
-	msgs := res.Messages
-	if inc.reply != nil && len(msgs) > 0 {
+	return a.answer(ctx, inc, log, res.Messages)
+}
+
+// answer sends a turn's inline messages (those the Router did not put in
+// the outbox). In webhook-reply mode the last one that fits is the
+// webhook's response and the earlier ones go by the API first, in order; a
+// send that fails for now (not a user who blocked the bot, not a message
+// Telegram refuses) reports false, so that Telegram delivers the update
+// again and its redelivery sends the recorded reply again: nothing is lost,
+// and a message that went out before the failure may go twice. Otherwise a failure is logged: the turn is over
+// whatever happens to the replies.
+func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, msgs []dialogs.Outbound) bool {
+	if inc.reply == nil {
+		a.sendLogged(ctx, inc.chatID, log, msgs...)
+		return true
+	}
+	var last *tgbot.SendMessageParams
+	if len(msgs) > 0 {
 		if p, ok := a.replyParams(inc.chatID, msgs[len(msgs)-1]); ok {
-			// The earlier messages go first, by the API; the last one
-			// leaves with the webhook's response, after them.
-			inc.reply.params, inc.reply.msg = p, msgs[len(msgs)-1]
+			last = p
+			inc.reply.msg = msgs[len(msgs)-1]
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
-	a.sendLogged(ctx, inc.chatID, log, msgs...)
+	switch err := a.send(ctx, inc.chatID, log, msgs); {
+	case errors.Is(err, bot.ErrUnreachable):
+		return true
+	case errors.Is(err, tgbot.ErrorBadRequest):
+		// Refused whatever we do (the outbox would fail it for good too):
+		// the answer still goes.
+		log.Error("telegram reply refused", "err", err)
+	case err != nil:
+		log.Error("telegram reply not delivered; the update is to come again", "err", err)
+		return false
+	}
+	inc.reply.params = last
 	return true
 }
 

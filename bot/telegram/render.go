@@ -52,10 +52,17 @@ type inlineButton struct {
 
 // SplitFor returns how a turn's messages split between the HTTP answer and
 // the outbox on the channel cfg configures (bot.WithSplit): all go through
-// the outbox, where notify delivers them durably and in order with
-// Deliver; only in webhook mode with webhook_reply (the default), a reply of
+// the outbox, where notify delivers them durably and in order with Deliver,
+// except in webhook mode with webhook_reply (the default). There a reply of
 // text messages that make one message (see joinReply) leaves as the
-// webhook's response instead, which nothing sent earlier can be overtaken by.
+// webhook's response, which nothing sent earlier can be overtaken by; a
+// reply of up to maxWebhookMessages text messages that do not join (an
+// earlier one has buttons, a link or a question of its own) stays with the
+// webhook too: the adapter sends all but the last by the API, in order,
+// before it answers with the last (see Adapter.process). Telegram delivers
+// an update again until it gets an answer, and the redelivery is answered
+// with the recorded reply, so these need no outbox row to survive a crash.
+// Images always go by the outbox.
 func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.Outbound) {
 	cfg = cfg.WithDefaults()
 	reply := cfg.webhookReply()
@@ -64,9 +71,31 @@ func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.
 			if m, ok := joinReply(msgs); ok {
 				return []dialogs.Outbound{m}, nil
 			}
+			if webhookMessages(msgs) {
+				return msgs, nil
+			}
 		}
 		return nil, msgs
 	}
+}
+
+// maxWebhookMessages bounds the messages a webhook update is answered with
+// (all but the last sent by the API while Telegram waits for the answer).
+const maxWebhookMessages = 4
+
+// webhookMessages reports whether msgs can be a webhook update's answer
+// without the outbox: a few messages without images, the last fitting
+// the webhook's response (one message with room for an upload hint).
+func webhookMessages(msgs []dialogs.Outbound) bool {
+	if len(msgs) == 0 || len(msgs) > maxWebhookMessages {
+		return false
+	}
+	for _, m := range msgs {
+		if m.Image != nil {
+			return false
+		}
+	}
+	return utf16Len(msgs[len(msgs)-1].Text)+maxHintUnits <= maxTextUnits
 }
 
 // joinReply joins a turn's messages into one text message, as the webhook

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"regbot/bot"
@@ -116,4 +117,93 @@ func TestWebhookReplyRedelivered(t *testing.T) {
 	if n := len(first.api.callsOf("sendMessage")) + len(second.api.callsOf("sendMessage")); n != 0 {
 		t.Fatalf("%d sendMessage calls, want 0 (every reply was a webhook answer)", n)
 	}
+}
+
+// TestWebhookReplySeveralMessages: the eligibility result is three
+// messages that do not join (the materials carry the official site's URL
+// button, the last asks for the name). In webhook mode they make no outbox
+// row: the first two go by the API, in order, before the webhook answers
+// with the third. When a send fails the webhook answers 503, and
+// Telegram's redelivery of the update sends the recorded reply again
+// without running the turn twice.
+func TestWebhookReplySeveralMessages(t *testing.T) {
+	t.Parallel()
+	st := bottest.New(t)
+	router := bot.NewRouter(st.Engine, bot.Deps{Fast: st.Mem, Record: st.Mem}, slog.New(slog.DiscardHandler),
+		bot.WithSplit(Channel, SplitFor(Config{Mode: ModeWebhook})))
+	b := setup(t, ModeWebhook, &setupOpts{handler: router, cfg: func(c *Config) { c.WebhookReply = nil }})
+	id := store.Identity{Channel: Channel, UserID: strconv.FormatInt(testChat, 10)}
+	start := bottest.Today.AddDate(0, -30, 0).Format("2006-01")
+	var upd int64
+	for _, text := range []string{"是", "某某公司", "电子商务师", start, "至今", "否", "否", "2", "电子商务"} {
+		upd++
+		postHook(t, b.hook.URL, textUpdate(upd, testChat, text))
+	}
+	before := len(b.api.callsOf("sendMessage"))
+	upd++
+	result := textUpdate(upd, testChat, "1") // graduated: eligible by condition 4
+
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method == "sendMessage" {
+			return &apiError{Code: 502, Description: "Bad Gateway"}
+		}
+		return nil
+	})
+	if status, _ := postHookStatus(t, b.hook.URL, result); status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d with the Bot API failing, want 503 (deliver the update again)", status)
+	}
+	b.api.setFail(nil)
+	failed := len(b.api.callsOf("sendMessage"))
+
+	status, answer := postHookStatus(t, b.hook.URL, result)
+	if status != http.StatusOK || answer["method"] != "sendMessage" || !strings.Contains(answer["text"].(string), "姓名") {
+		t.Fatalf("redelivery answered %d %v, want the question for the name as a sendMessage", status, answer)
+	}
+	sent := b.api.callsOf("sendMessage")[failed:]
+	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") || !strings.Contains(textOf(sent[1]), "材料") {
+		t.Fatalf("API sends %v, want the result and then the materials", sent)
+	}
+	if kb := keyboardOf(t, sent[1]); len(kb.InlineKeyboard) != 1 || kb.InlineKeyboard[0][0].URL == "" {
+		t.Errorf("materials keyboard %+v, want the official site's URL button", kb)
+	}
+	if failed-before != 1 {
+		t.Errorf("%d sends tried while the API failed, want 1 (the first, then 503)", failed-before)
+	}
+
+	msgs, err := st.Mem.InboundMessages(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != int(upd) {
+		t.Fatalf("%d messages recorded, want %d (the redelivery is not a turn)", len(msgs), upd)
+	}
+	cached, err := st.Mem.Resume(context.Background(), id, st.Plan.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := st.Mem.Deliveries(context.Background(), cached.CandidateID, 100); err != nil || len(rows) != 0 {
+		t.Fatalf("outbox rows %v (%v), want none: the whole dialog answers by the webhook", rows, err)
+	}
+}
+
+// postHookStatus posts update to the webhook at url and returns the status
+// and its answer (nil when it has none).
+func postHookStatus(t *testing.T, url string, update map[string]any) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(update)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set(secretHeader, testSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if resp.StatusCode == http.StatusOK && len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("response %q: %v", raw, err)
+		}
+	}
+	return resp.StatusCode, out
 }
