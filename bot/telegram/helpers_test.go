@@ -48,6 +48,8 @@ type setupOpts struct {
 	noStart bool
 	// sizeMatters is Deps.SizeMatters.
 	sizeMatters func(string) bool
+	// later is Deps.Later.
+	later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
 }
 
 // setup builds an adapter in mode against a fresh fake Bot API (or
@@ -75,7 +77,7 @@ func setup(t *testing.T, mode string, opts *setupOpts) *testBundle {
 		opts.cfg(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(cfg, h, Deps{Unreachable: b.markUnreachable, Registerer: b.reg, SizeMatters: opts.sizeMatters}, log)
+	a, err := New(cfg, h, Deps{Unreachable: b.markUnreachable, Registerer: b.reg, SizeMatters: opts.sizeMatters, Later: opts.later}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -347,17 +347,22 @@ func (a *Adapter) process(ctx context.Context, inc incoming, t *ticket) bool {
 
 // answer sends a turn's inline messages (those the Router did not put in
 // the outbox). In webhook-reply mode the last one that fits is the
-// webhook's response and the earlier ones go by the API first, in order; a
-// send that fails for now (not a user who blocked the bot, not a message
-// Telegram refuses) reports false, so that Telegram delivers the update
-// again and its redelivery sends the recorded reply again: nothing is lost,
-// and a message that went out before the failure may go twice. Otherwise a failure is logged: the turn is over
-// whatever happens to the replies.
+// webhook's response and the earlier ones go by the API first, in order.
+// When a send fails for now (a 429, the Bot API unreachable) the rest of
+// the reply, the last message too, goes to the outbox (Deps.Later), which
+// keeps its order; without one, or when queueing fails, answer reports
+// false, so that Telegram delivers the update again and its redelivery
+// sends the recorded reply again. Either way a message that went out
+// before the failure may go twice; nothing is lost. A message Telegram
+// refuses (400) is logged and skipped, as the outbox would fail it; a user
+// who blocked the bot gets nothing more. Outside webhook-reply mode a
+// failure is logged: the turn is over whatever happens to the replies.
 func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, msgs []dialogs.Outbound) bool {
 	if inc.reply == nil {
 		a.sendLogged(ctx, inc.chatID, log, msgs...)
 		return true
 	}
+	all := msgs
 	var last *tgbot.SendMessageParams
 	if len(msgs) > 0 {
 		if p, ok := a.replyParams(inc.chatID, msgs[len(msgs)-1]); ok {
@@ -366,19 +371,28 @@ func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, ms
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
-	switch err := a.send(ctx, inc.chatID, log, msgs); {
+	sent, err := a.sendNow(ctx, inc.chatID, log, msgs)
+	switch {
+	case err == nil:
+		inc.reply.params = last
+		return true
 	case errors.Is(err, bot.ErrUnreachable):
 		return true
 	case errors.Is(err, tgbot.ErrorBadRequest):
-		// Refused whatever we do (the outbox would fail it for good too):
-		// the answer still goes.
 		log.Error("telegram reply refused", "err", err)
-	case err != nil:
-		log.Error("telegram reply not delivered; the update is to come again", "err", err)
-		return false
+		inc.reply.params = last
+		return true
 	}
-	inc.reply.params = last
-	return true
+	if a.deps.Later != nil {
+		qerr := a.deps.Later(ctx, strconv.FormatInt(inc.chatID, 10), all[sent:])
+		if qerr == nil {
+			log.Warn("telegram reply not sent while the webhook waited; the rest goes by the outbox", "err", err)
+			return true
+		}
+		log.Error("telegram reply not queued", "err", qerr)
+	}
+	log.Error("telegram reply not delivered; the update is to come again", "err", err)
+	return false
 }
 
 // defaultTurnRetries are the waits before running a failed turn again: a

@@ -155,6 +155,25 @@ func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs
 	return nil
 }
 
+// sendNow sends msgs in order while Telegram waits for the webhook's
+// answer: a 429 is not waited out. It reports how many of msgs went out
+// whole before a failure. A 403 marks the user unreachable.
+func (a *Adapter) sendNow(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound) (int, error) {
+	for i, m := range msgs {
+		for _, s := range a.sends(chatID, m) {
+			err := a.callWith(ctx, s.method, s.do, 1)
+			if errors.Is(err, bot.ErrUnreachable) {
+				log.Info("telegram user blocked the bot")
+				a.markUnreachable(ctx, chatID, log)
+			}
+			if err != nil {
+				return i, err
+			}
+		}
+	}
+	return len(msgs), nil
+}
+
 // sendOne renders one message (see sends) and makes its calls in order,
 // stopping at the first failure.
 func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound) error {
@@ -400,6 +419,12 @@ func (a *Adapter) markUnreachable(ctx context.Context, chatID int64, log *slog.L
 // *bot.RateLimitedError); a 403 becomes bot.ErrUnreachable; failures for
 // good are counted.
 func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	return a.callWith(ctx, method, fn, maxAttempts)
+}
+
+// callWith is call with at most attempts tries for a 429 (1: a 429 is
+// not waited out).
+func (a *Adapter) callWith(ctx context.Context, method string, fn func(ctx context.Context) error, attempts int) error {
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
 		if err == nil {
@@ -409,7 +434,7 @@ func (a *Adapter) call(ctx context.Context, method string, fn func(ctx context.C
 		switch {
 		case errors.As(err, &tooMany):
 			wait := time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
-			if attempt >= maxAttempts || wait > maxRetryWait {
+			if attempt >= attempts || wait > maxRetryWait {
 				a.failures.WithLabelValues(method, "rate_limited").Inc()
 				return &bot.RateLimitedError{RetryAfter: wait, Err: fmt.Errorf("telegram %s: %w", method, err)}
 			}

@@ -87,6 +87,12 @@ type Deps struct {
 	// plan's.
 	Texts    map[string]string
 	Commands map[string][]string
+	// Later queues messages in the outbox (notify delivers them in order,
+	// paced, with retries). The webhook hands it the rest of a reply it
+	// could not send while Telegram waited for its answer (a 429, the Bot
+	// API unreachable). Nil: the update is answered 503 instead, and
+	// Telegram's redelivery sends the recorded reply again.
+	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
 	// HTTPClient talks to the Bot API and downloads files; its Timeout, if
 	// any, must exceed Config.PollTimeout. Default: a client with a timeout
 	// 15 s over it that keeps up to 64 connections open for reuse.

@@ -128,17 +128,8 @@ func TestWebhookReplyRedelivered(t *testing.T) {
 // without running the turn twice.
 func TestWebhookReplySeveralMessages(t *testing.T) {
 	t.Parallel()
-	st := bottest.New(t)
-	router := bot.NewRouter(st.Engine, bot.Deps{Fast: st.Mem, Record: st.Mem}, slog.New(slog.DiscardHandler),
-		bot.WithSplit(Channel, SplitFor(Config{Mode: ModeWebhook})))
-	b := setup(t, ModeWebhook, &setupOpts{handler: router, cfg: func(c *Config) { c.WebhookReply = nil }})
+	st, b, upd := untilResult(t, nil)
 	id := store.Identity{Channel: Channel, UserID: strconv.FormatInt(testChat, 10)}
-	start := bottest.Today.AddDate(0, -30, 0).Format("2006-01")
-	var upd int64
-	for _, text := range []string{"是", "某某公司", "电子商务师", start, "至今", "否", "否", "2", "电子商务"} {
-		upd++
-		postHook(t, b.hook.URL, textUpdate(upd, testChat, text))
-	}
 	before := len(b.api.callsOf("sendMessage"))
 	upd++
 	result := textUpdate(upd, testChat, "1") // graduated: eligible by condition 4
@@ -183,6 +174,63 @@ func TestWebhookReplySeveralMessages(t *testing.T) {
 	}
 	if rows, err := st.Mem.Deliveries(context.Background(), cached.CandidateID, 100); err != nil || len(rows) != 0 {
 		t.Fatalf("outbox rows %v (%v), want none: the whole dialog answers by the webhook", rows, err)
+	}
+}
+
+// untilResult answers the dialog through the Router with SplitFor, in
+// webhook mode with the webhook reply, up to the question whose answer "1"
+// (graduated) gives the eligibility result; it returns the stack, the
+// adapter and the last update id posted.
+func untilResult(t *testing.T, later func(context.Context, string, []dialogs.Outbound) error) (*bottest.Stack, *testBundle, int64) {
+	t.Helper()
+	st := bottest.New(t)
+	router := bot.NewRouter(st.Engine, bot.Deps{Fast: st.Mem, Record: st.Mem}, slog.New(slog.DiscardHandler),
+		bot.WithSplit(Channel, SplitFor(Config{Mode: ModeWebhook})))
+	b := setup(t, ModeWebhook, &setupOpts{handler: router, later: later, cfg: func(c *Config) { c.WebhookReply = nil }})
+	start := bottest.Today.AddDate(0, -30, 0).Format("2006-01")
+	var upd int64
+	for _, text := range []string{"是", "某某公司", "电子商务师", start, "至今", "否", "否", "2", "电子商务"} {
+		upd++
+		postHook(t, b.hook.URL, textUpdate(upd, testChat, text))
+	}
+	return st, b, upd
+}
+
+// TestWebhookReplyRestToOutbox: when a send fails while Telegram waits for
+// the webhook's answer (here a 429 on the second message), the 429 is not
+// waited out and the rest of the reply, the last message too, goes to the
+// outbox (Deps.Later) in order; the webhook answers 200 without a message,
+// so nothing can overtake what the outbox still holds.
+func TestWebhookReplyRestToOutbox(t *testing.T) {
+	t.Parallel()
+	var queued []dialogs.Outbound
+	var queuedFor string
+	_, b, upd := untilResult(t, func(_ context.Context, userID string, msgs []dialogs.Outbound) error {
+		queuedFor, queued = userID, append(queued, msgs...)
+		return nil
+	})
+	before := len(b.api.callsOf("sendMessage"))
+	var n int
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method != "sendMessage" {
+			return nil
+		}
+		if n++; n == 1 {
+			return nil
+		}
+		return &apiError{Code: 429, Description: "Too Many Requests: retry after 5", RetryAfter: 5}
+	})
+	status, answer := postHookStatus(t, b.hook.URL, textUpdate(upd+1, testChat, "1"))
+	if status != http.StatusOK || answer != nil {
+		t.Fatalf("answered %d %v, want 200 and no message (the rest went to the outbox)", status, answer)
+	}
+	sent := b.api.callsOf("sendMessage")[before:]
+	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") {
+		t.Fatalf("API calls %v, want the result, then one try of the materials (a 429 is not waited out)", sent)
+	}
+	if queuedFor != strconv.FormatInt(testChat, 10) || len(queued) != 2 ||
+		!strings.Contains(queued[0].Text, "材料") || queued[0].Link == nil || !strings.Contains(queued[1].Text, "姓名") {
+		t.Fatalf("queued for %q: %+v, want the materials with their link and then the question for the name", queuedFor, queued)
 	}
 }
 

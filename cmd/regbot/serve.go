@@ -406,6 +406,9 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 			Commands:    plan.Commands,
 			Unreachable: st.unreachable,
 			Registerer:  m.reg,
+			Later: func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
+				return notifier.QueueMessages(ctx, store.Identity{Channel: telegram.Channel, UserID: userID}, store.OutReply, msgs)
+			},
 		}, log)
 		if err != nil {
 			return nil, err
