@@ -371,15 +371,16 @@ func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, ms
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
-	sent, err := a.sendNow(ctx, inc.chatID, log, msgs)
-	switch {
-	case err == nil:
-		inc.reply.params = last
+	// Telegram waits for the answer: a 429 is not waited out.
+	sent, err := a.send(ctx, inc.chatID, log, msgs, 1)
+	if errors.Is(err, bot.ErrUnreachable) {
 		return true
-	case errors.Is(err, bot.ErrUnreachable):
-		return true
-	case errors.Is(err, tgbot.ErrorBadRequest):
+	}
+	if errors.Is(err, tgbot.ErrorBadRequest) {
 		log.Error("telegram reply refused", "err", err)
+		err = nil
+	}
+	if err == nil {
 		inc.reply.params = last
 		return true
 	}

@@ -95,7 +95,7 @@ func webhookMessages(msgs []dialogs.Outbound) bool {
 			return false
 		}
 	}
-	return utf16Len(msgs[len(msgs)-1].Text)+maxHintUnits <= maxTextUnits
+	return fitsAnswer(msgs[len(msgs)-1])
 }
 
 // joinReply joins a turn's messages into one text message, as the webhook
@@ -121,10 +121,16 @@ func joinReply(msgs []dialogs.Outbound) (dialogs.Outbound, bool) {
 		}
 		last.Text = joinText(text, last.Text)
 	}
-	if utf16Len(last.Text)+maxHintUnits > maxTextUnits {
+	if !fitsAnswer(last) {
 		return dialogs.Outbound{}, false
 	}
 	return last, true
+}
+
+// fitsAnswer reports whether m's text fits one message with room for an
+// upload hint, as the webhook's answer must.
+func fitsAnswer(m dialogs.Outbound) bool {
+	return utf16Len(m.Text)+maxHintUnits <= maxTextUnits
 }
 
 // maxHintUnits is room left for the upload hint a message may get (the
@@ -134,34 +140,19 @@ const maxHintUnits = 512
 // sendLogged sends msgs and logs a failure: the candidate's turn is over
 // whatever happens to the replies.
 func (a *Adapter) sendLogged(ctx context.Context, chatID int64, log *slog.Logger, msgs ...dialogs.Outbound) {
-	if err := a.send(ctx, chatID, log, msgs); err != nil && !errors.Is(err, bot.ErrUnreachable) {
+	if _, err := a.send(ctx, chatID, log, msgs, maxAttempts); err != nil && !errors.Is(err, bot.ErrUnreachable) {
 		log.Error("telegram reply not delivered", "err", err)
 	}
 }
 
-// send renders msgs in order and stops at the first failure. A 403 marks
-// the user unreachable.
-func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound) error {
-	for _, m := range msgs {
-		err := a.sendOne(ctx, chatID, m)
-		if errors.Is(err, bot.ErrUnreachable) {
-			log.Info("telegram user blocked the bot")
-			a.markUnreachable(ctx, chatID, log)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sendNow sends msgs in order while Telegram waits for the webhook's
-// answer: a 429 is not waited out. It reports how many of msgs went out
-// whole before a failure. A 403 marks the user unreachable.
-func (a *Adapter) sendNow(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound) (int, error) {
+// send renders msgs in order and makes their calls, each with at most
+// attempts tries for a 429 (see callWith), stopping at the first failure.
+// It reports how many of msgs went out whole. A 403 marks the user
+// unreachable.
+func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound, attempts int) (int, error) {
 	for i, m := range msgs {
 		for _, s := range a.sends(chatID, m) {
-			err := a.callWith(ctx, s.method, s.do, 1)
+			err := a.callWith(ctx, s.method, s.do, attempts)
 			if errors.Is(err, bot.ErrUnreachable) {
 				log.Info("telegram user blocked the bot")
 				a.markUnreachable(ctx, chatID, log)
@@ -172,17 +163,6 @@ func (a *Adapter) sendNow(ctx context.Context, chatID int64, log *slog.Logger, m
 		}
 	}
 	return len(msgs), nil
-}
-
-// sendOne renders one message (see sends) and makes its calls in order,
-// stopping at the first failure.
-func (a *Adapter) sendOne(ctx context.Context, chatID int64, m dialogs.Outbound) error {
-	for _, s := range a.sends(chatID, m) {
-		if err := a.call(ctx, s.method, s.do); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // apiSend is one Bot API call of a rendered message.

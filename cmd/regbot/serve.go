@@ -375,9 +375,7 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 			Registerer:  m.reg,
 			Texts:       plan.Texts,
 			Unreachable: st.unreachable,
-			Later: func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
-				return notifier.QueueMessages(ctx, store.Identity{Channel: wechat.Channel, UserID: userID}, store.OutReply, msgs)
-			},
+			Later:       queueReplies(notifier, wechat.Channel),
 		}, log)
 		if err != nil {
 			return nil, err
@@ -406,9 +404,7 @@ func newServer(cfg *Config, plan *dialogs.Plan, st *stores, log *slog.Logger) (*
 			Commands:    plan.Commands,
 			Unreachable: st.unreachable,
 			Registerer:  m.reg,
-			Later: func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
-				return notifier.QueueMessages(ctx, store.Identity{Channel: telegram.Channel, UserID: userID}, store.OutReply, msgs)
-			},
+			Later:       queueReplies(notifier, telegram.Channel),
 		}, log)
 		if err != nil {
 			return nil, err
@@ -762,3 +758,11 @@ type flatError struct {
 
 func (e *flatError) Error() string { return e.msg }
 func (e *flatError) Unwrap() error { return e.err }
+
+// queueReplies is an adapter's Later on channel: messages its webhook could
+// not answer with go to the outbox as replies.
+func queueReplies(n *notify.Notifier, channel string) func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
+	return func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
+		return n.QueueMessages(ctx, store.Identity{Channel: channel, UserID: userID}, store.OutReply, msgs)
+	}
+}
