@@ -371,21 +371,31 @@ func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, ms
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
-	// Telegram waits for the answer: a 429 is not waited out.
-	sent, err := a.send(ctx, inc.chatID, log, msgs, 1)
+	// Telegram waits for the answer: a 429 is not waited out. A message
+	// Telegram refuses (400) is logged and skipped, like the outbox's
+	// permanent failure; the messages after it still go.
+	done := 0
+	var err error
+	for {
+		var sent int
+		sent, err = a.send(ctx, inc.chatID, log, msgs[done:], 1)
+		done += sent
+		if !errors.Is(err, tgbot.ErrorBadRequest) {
+			break
+		}
+		log.Error("telegram reply refused", "err", err)
+		done++
+		err = nil
+	}
 	if errors.Is(err, bot.ErrUnreachable) {
 		return true
-	}
-	if errors.Is(err, tgbot.ErrorBadRequest) {
-		log.Error("telegram reply refused", "err", err)
-		err = nil
 	}
 	if err == nil {
 		inc.reply.params = last
 		return true
 	}
 	if a.deps.Later != nil {
-		qerr := a.deps.Later(ctx, strconv.FormatInt(inc.chatID, 10), all[sent:])
+		qerr := a.deps.Later(ctx, strconv.FormatInt(inc.chatID, 10), all[done:])
 		if qerr == nil {
 			log.Warn("telegram reply not sent while the webhook waited; the rest goes by the outbox", "err", err)
 			return true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -216,6 +217,40 @@ func TestWebhookReplyRestToOutbox(t *testing.T) {
 	if queuedFor != strconv.FormatInt(testChat, 10) || len(queued) != 2 ||
 		!strings.Contains(queued[0].Text, "材料") || queued[0].Link == nil || !strings.Contains(queued[1].Text, "姓名") {
 		t.Fatalf("queued for %q: %+v, want the materials with their link and then the question for the name", queuedFor, queued)
+	}
+}
+
+// TestWebhookReplyRefusedSkipped: a message Telegram refuses (400) while
+// the webhook waits is skipped alone; the messages after it still go, by
+// the API and as the webhook's answer, and nothing goes to the outbox.
+func TestWebhookReplyRefusedSkipped(t *testing.T) {
+	t.Parallel()
+	var queued []dialogs.Outbound
+	_, b, upd := untilResult(t, func(_ context.Context, _ string, msgs []dialogs.Outbound) error {
+		queued = append(queued, msgs...)
+		return nil
+	})
+	before := len(b.api.callsOf("sendMessage"))
+	var n int
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method != "sendMessage" {
+			return nil
+		}
+		if n++; n == 1 {
+			return &apiError{Code: 400, Description: "Bad Request: can't parse entities"}
+		}
+		return nil
+	})
+	status, answer := postHookStatus(t, b.hook.URL, textUpdate(upd+1, testChat, "1"))
+	if status != http.StatusOK || answer == nil || !strings.Contains(fmt.Sprint(answer["text"]), "姓名") {
+		t.Fatalf("answered %d %v, want 200 with the question for the name", status, answer)
+	}
+	sent := b.api.callsOf("sendMessage")[before:]
+	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") || !strings.Contains(textOf(sent[1]), "材料") {
+		t.Fatalf("API calls %v, want the refused result, then the materials", sent)
+	}
+	if len(queued) != 0 {
+		t.Fatalf("queued %+v, want nothing in the outbox", queued)
 	}
 }
 
