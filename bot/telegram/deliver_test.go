@@ -140,7 +140,9 @@ func TestSplitFor(t *testing.T) {
 		{"webhook reply, one text", Config{Mode: ModeWebhook, WebhookReply: new(true)}, []dialogs.Outbound{text}, 1},
 		{"webhook reply, two texts joined", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "已记下。"}, text}, 1},
 		{"webhook reply, buttons before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, text}, 2},
-		{"webhook reply, a link before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "结果"}, {Text: "官网", Link: &dialogs.Link{Label: "官网", URL: "https://example.org/"}}, text}, 3},
+		{"webhook reply, a link before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "结果"}, {Text: "官网", Link: &dialogs.Link{Label: "官网", URL: "https://example.org/"}}, text}, 2},
+		{"webhook reply, a text before a question", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "已记下。"}, question, text}, 2},
+		{"webhook reply, a text before a long one", Config{Mode: ModeWebhook}, []dialogs.Outbound{{Text: "已记下。"}, long, text}, 3},
 		{"webhook reply, two texts too long together", Config{Mode: ModeWebhook}, []dialogs.Outbound{half, half}, 2},
 		{"webhook reply, a long text before the last", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, long, text}, 3},
 		{"webhook reply, more messages than the webhook carries", Config{Mode: ModeWebhook}, []dialogs.Outbound{question, question, question, question, text}, 0},
@@ -160,5 +162,12 @@ func TestSplitFor(t *testing.T) {
 	inline, _ := SplitFor(Config{Mode: ModeWebhook})([]dialogs.Outbound{{Text: "已记下。"}, text})
 	if len(inline) != 1 || inline[0].Text != "已记下。\n\n请上传证件照" || inline[0].Ask != text.Ask {
 		t.Errorf("joined %+v", inline)
+	}
+	// A text joins the message after it, which keeps its link; the message
+	// with the link ends the run.
+	link := &dialogs.Link{Label: "官网", URL: "https://example.org/"}
+	inline, _ = SplitFor(Config{Mode: ModeWebhook})([]dialogs.Outbound{{Text: "结果"}, {Text: "材料", Link: link}, text})
+	if len(inline) != 2 || inline[0].Text != "结果\n\n材料" || inline[0].Link != link || inline[1].Text != text.Text {
+		t.Errorf("joined into the link %+v", inline)
 	}
 }

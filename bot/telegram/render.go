@@ -54,7 +54,7 @@ type inlineButton struct {
 // the outbox on the channel cfg configures (bot.WithSplit): all go through
 // the outbox, where notify delivers them durably and in order with Deliver,
 // except in webhook mode with webhook_reply (the default). There a reply of
-// text messages that make one message (see joinReply) leaves as the
+// text messages that make one message (see joinRuns) leaves as the
 // webhook's response, which nothing sent earlier can be overtaken by; a
 // reply of up to maxWebhookMessages text messages that do not join (an
 // earlier one has buttons, a link or a question of its own) stays with the
@@ -68,11 +68,8 @@ func SplitFor(cfg Config) func(msgs []dialogs.Outbound) (inline, rest []dialogs.
 	reply := cfg.webhookReply()
 	return func(msgs []dialogs.Outbound) ([]dialogs.Outbound, []dialogs.Outbound) {
 		if reply {
-			if m, ok := joinReply(msgs); ok {
-				return []dialogs.Outbound{m}, nil
-			}
-			if webhookMessages(msgs) {
-				return msgs, nil
+			if joined := joinRuns(msgs); webhookMessages(joined) {
+				return joined, nil
 			}
 		}
 		return nil, msgs
@@ -98,33 +95,37 @@ func webhookMessages(msgs []dialogs.Outbound) bool {
 	return fitsAnswer(msgs[len(msgs)-1])
 }
 
-// joinReply joins a turn's messages into one text message, as the webhook
-// reply: the texts in order, a blank line apart, with the last message's
-// buttons, link and question. It does not when a message has an image, an
-// earlier one has buttons, a link or a question of its own (they belong to
-// that message), or the text would not fit one message with an upload hint.
-func joinReply(msgs []dialogs.Outbound) (dialogs.Outbound, bool) {
-	if len(msgs) == 0 {
-		return dialogs.Outbound{}, false
-	}
-	last := msgs[len(msgs)-1]
-	if last.Image != nil {
-		return dialogs.Outbound{}, false
-	}
-	if len(msgs) > 1 {
-		text := ""
-		for _, m := range msgs[:len(msgs)-1] {
-			if m.Image != nil || len(m.Choices) > 0 || m.Link != nil || m.Ask != nil {
-				return dialogs.Outbound{}, false
+// joinRuns joins each text message that has no buttons, link, question
+// or image of its own into the message after it, the texts a blank line
+// apart, as long as the joined text fits one message with room for an
+// upload hint (fitsAnswer): what it joins into keeps its buttons, link and
+// question, which belong below all of it. A reply of such texts becomes one
+// message, and the eligibility result with the materials and their link
+// after it one message instead of two, a Bot API call fewer while
+// Telegram waits for the webhook's answer. A message with buttons, a link,
+// a question or an image ends a run.
+func joinRuns(msgs []dialogs.Outbound) []dialogs.Outbound {
+	out := make([]dialogs.Outbound, 0, len(msgs))
+	var held *dialogs.Outbound // a plain message waiting for the next
+	for i := range msgs {
+		m := msgs[i]
+		if held != nil {
+			j := m
+			j.Text = joinText(held.Text, m.Text)
+			if m.Image == nil && fitsAnswer(j) {
+				m = j
+			} else {
+				out = append(out, *held)
 			}
-			text = joinText(text, m.Text)
+			held = nil
 		}
-		last.Text = joinText(text, last.Text)
+		if i < len(msgs)-1 && m.Image == nil && len(m.Choices) == 0 && m.Link == nil && m.Ask == nil {
+			held = &m
+			continue
+		}
+		out = append(out, m)
 	}
-	if !fitsAnswer(last) {
-		return dialogs.Outbound{}, false
-	}
-	return last, true
+	return out
 }
 
 // fitsAnswer reports whether m's text fits one message with room for an

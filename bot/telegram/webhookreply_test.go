@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,10 +105,11 @@ func TestWebhookReplyRedelivered(t *testing.T) {
 }
 
 // TestWebhookReplySeveralMessages: the eligibility result is three
-// messages that do not join (the materials carry the official site's URL
-// button, the last asks for the name). In webhook mode they make no outbox
-// row: the first two go by the API, in order, before the webhook answers
-// with the third. When a send fails the webhook answers 503, and
+// messages: the result, the materials with the official site's URL button,
+// the question for the name. The result joins the materials (joinRuns); the
+// question has its own message. In webhook mode they make no outbox row:
+// the joined message goes by the API, with the URL button, before the
+// webhook answers with the question. When a send fails the webhook answers 503, and
 // Telegram's redelivery of the update sends the recorded reply again
 // without running the turn twice.
 func TestWebhookReplySeveralMessages(t *testing.T) {
@@ -137,10 +137,11 @@ func TestWebhookReplySeveralMessages(t *testing.T) {
 		t.Fatalf("redelivery answered %d %v, want the question for the name as a sendMessage", status, answer)
 	}
 	sent := b.api.callsOf("sendMessage")[failed:]
-	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") || !strings.Contains(textOf(sent[1]), "材料") {
-		t.Fatalf("API sends %v, want the result and then the materials", sent)
+	if len(sent) != 1 || !strings.Contains(textOf(sent[0]), "符合报考条件") || !strings.Contains(textOf(sent[0]), "材料") ||
+		strings.Index(textOf(sent[0]), "符合报考条件") > strings.Index(textOf(sent[0]), "材料") {
+		t.Fatalf("API sends %v, want one: the result and then the materials", sent)
 	}
-	if kb := keyboardOf(t, sent[1]); len(kb.InlineKeyboard) != 1 || kb.InlineKeyboard[0][0].URL == "" {
+	if kb := keyboardOf(t, sent[0]); len(kb.InlineKeyboard) != 1 || kb.InlineKeyboard[0][0].URL == "" {
 		t.Errorf("materials keyboard %+v, want the official site's URL button", kb)
 	}
 	if failed-before != 1 {
@@ -183,10 +184,10 @@ func untilResult(t *testing.T, later func(context.Context, string, []dialogs.Out
 }
 
 // TestWebhookReplyRestToOutbox: when a send fails while Telegram waits for
-// the webhook's answer (here a 429 on the second message), the 429 is not
-// waited out and the rest of the reply, the last message too, goes to the
-// outbox (Deps.Later) in order; the webhook answers 200 without a message,
-// so nothing can overtake what the outbox still holds.
+// the webhook's answer (here a 429 on the result with the materials), the
+// 429 is not waited out and the rest of the reply, the last message too,
+// goes to the outbox (Deps.Later) in order; the webhook answers 200 without
+// a message, so nothing can overtake what the outbox still holds.
 func TestWebhookReplyRestToOutbox(t *testing.T) {
 	t.Parallel()
 	var queued []dialogs.Outbound
@@ -196,12 +197,8 @@ func TestWebhookReplyRestToOutbox(t *testing.T) {
 		return nil
 	})
 	before := len(b.api.callsOf("sendMessage"))
-	var n int
 	b.api.setFail(func(c apiCall) *apiError {
 		if c.Method != "sendMessage" {
-			return nil
-		}
-		if n++; n == 1 {
 			return nil
 		}
 		return &apiError{Code: 429, Description: "Too Many Requests: retry after 5", RetryAfter: 5}
@@ -210,14 +207,20 @@ func TestWebhookReplyRestToOutbox(t *testing.T) {
 	if status != http.StatusOK || answer != nil {
 		t.Fatalf("answered %d %v, want 200 and no message (the rest went to the outbox)", status, answer)
 	}
-	sent := b.api.callsOf("sendMessage")[before:]
-	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") {
-		t.Fatalf("API calls %v, want the result, then one try of the materials (a 429 is not waited out)", sent)
+	if sent := b.api.callsOf("sendMessage")[before:]; len(sent) != 1 {
+		t.Fatalf("API calls %v, want one try of the result with the materials (a 429 is not waited out)", sent)
 	}
-	if queuedFor != strconv.FormatInt(testChat, 10) || len(queued) != 2 ||
+	if queuedFor != strconv.FormatInt(testChat, 10) || len(queued) != 2 || !strings.Contains(queued[0].Text, "符合报考条件") ||
 		!strings.Contains(queued[0].Text, "材料") || queued[0].Link == nil || !strings.Contains(queued[1].Text, "姓名") {
-		t.Fatalf("queued for %q: %+v, want the materials with their link and then the question for the name", queuedFor, queued)
+		t.Fatalf("queued for %q: %+v, want the result with the materials and their link, then the question for the name", queuedFor, queued)
 	}
+}
+
+// fixedReply is a Handler whose every turn answers with the same messages.
+type fixedReply []dialogs.Outbound
+
+func (f fixedReply) Handle(context.Context, dialogs.Inbound) (dialogs.Result, error) {
+	return dialogs.Result{Messages: f}, nil
 }
 
 // TestWebhookReplyRefusedSkipped: a message Telegram refuses (400) while
@@ -226,28 +229,26 @@ func TestWebhookReplyRestToOutbox(t *testing.T) {
 func TestWebhookReplyRefusedSkipped(t *testing.T) {
 	t.Parallel()
 	var queued []dialogs.Outbound
-	_, b, upd := untilResult(t, func(_ context.Context, _ string, msgs []dialogs.Outbound) error {
-		queued = append(queued, msgs...)
-		return nil
-	})
-	before := len(b.api.callsOf("sendMessage"))
-	var n int
-	b.api.setFail(func(c apiCall) *apiError {
-		if c.Method != "sendMessage" {
+	choices := []dialogs.Choice{{ID: "a", Label: "甲"}}
+	reply := fixedReply{{Text: "一", Choices: choices}, {Text: "二", Choices: choices}, {Text: "三"}}
+	b := setup(t, ModeWebhook, &setupOpts{handler: reply, cfg: func(c *Config) { c.WebhookReply = nil },
+		later: func(_ context.Context, _ string, msgs []dialogs.Outbound) error {
+			queued = append(queued, msgs...)
 			return nil
-		}
-		if n++; n == 1 {
+		}})
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method == "sendMessage" && c.Fields["text"] == "一" {
 			return &apiError{Code: 400, Description: "Bad Request: can't parse entities"}
 		}
 		return nil
 	})
-	status, answer := postHookStatus(t, b.hook.URL, textUpdate(upd+1, testChat, "1"))
-	if status != http.StatusOK || answer == nil || !strings.Contains(fmt.Sprint(answer["text"]), "姓名") {
-		t.Fatalf("answered %d %v, want 200 with the question for the name", status, answer)
+	status, answer := postHookStatus(t, b.hook.URL, textUpdate(1, testChat, "你好"))
+	if status != http.StatusOK || answer == nil || answer["text"] != "三" {
+		t.Fatalf("answered %d %v, want 200 with the last message", status, answer)
 	}
-	sent := b.api.callsOf("sendMessage")[before:]
-	if len(sent) != 2 || !strings.Contains(textOf(sent[0]), "符合报考条件") || !strings.Contains(textOf(sent[1]), "材料") {
-		t.Fatalf("API calls %v, want the refused result, then the materials", sent)
+	sent := b.api.callsOf("sendMessage")
+	if len(sent) != 2 || textOf(sent[0]) != "一" || textOf(sent[1]) != "二" {
+		t.Fatalf("API calls %v, want the refused first message, then the second", sent)
 	}
 	if len(queued) != 0 {
 		t.Fatalf("queued %+v, want nothing in the outbox", queued)
