@@ -330,15 +330,17 @@ func (n *Notifier) Queue(ctx context.Context, msgs ...store.Outgoing) ([]store.D
 	return n.queue.add(ctx, nil, msgs)
 }
 
-// QueueMessages queues msgs for id in a transaction of their own: how a
-// channel adapter hands over what it could not answer with (a WeChat turn
-// past its reply budget). Images must be in the blob store (Ref set).
-func (n *Notifier) QueueMessages(ctx context.Context, id store.Identity, kind store.OutKind, msgs []dialogs.Outbound) error {
+// QueueMessages queues msgs for id in a transaction of their own, to be
+// delivered not before notBefore (zero: now): how a channel adapter hands
+// over what it could not answer with (a WeChat turn past its reply budget,
+// a Telegram reply whose send got a 429 while the webhook waited). Images
+// must be in the blob store (Ref set).
+func (n *Notifier) QueueMessages(ctx context.Context, id store.Identity, kind store.OutKind, msgs []dialogs.Outbound, notBefore time.Time) error {
 	payload, err := dialogs.EncodeMessages(msgs)
 	if err != nil {
 		return err
 	}
-	_, err = n.Queue(ctx, store.Outgoing{Identity: id, Kind: kind, Payload: payload})
+	_, err = n.Queue(ctx, store.Outgoing{Identity: id, Kind: kind, Payload: payload, NotBefore: notBefore})
 	return err
 }
 

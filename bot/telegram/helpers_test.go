@@ -49,7 +49,7 @@ type setupOpts struct {
 	// sizeMatters is Deps.SizeMatters.
 	sizeMatters func(string) bool
 	// later is Deps.Later.
-	later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	later func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error
 }
 
 // setup builds an adapter in mode against a fresh fake Bot API (or

@@ -395,7 +395,14 @@ func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, ms
 		return true
 	}
 	if a.deps.Later != nil {
-		qerr := a.deps.Later(ctx, strconv.FormatInt(inc.chatID, 10), all[done:])
+		// The outbox waits out a 429 before its first try: Telegram would
+		// refuse a send sooner, and a client that keeps trying is limited
+		// longer.
+		var notBefore time.Time
+		if limited, ok := errors.AsType[*bot.RateLimitedError](err); ok {
+			notBefore = time.Now().Add(limited.RetryAfter)
+		}
+		qerr := a.deps.Later(ctx, strconv.FormatInt(inc.chatID, 10), all[done:], notBefore)
 		if qerr == nil {
 			log.Warn("telegram reply not sent while the webhook waited; the rest goes by the outbox", "err", err)
 			return true

@@ -90,9 +90,10 @@ type Deps struct {
 	// Later queues messages in the outbox (notify delivers them in order,
 	// paced, with retries). The webhook hands it the rest of a reply it
 	// could not send while Telegram waited for its answer (a 429, the Bot
-	// API unreachable). Nil: the update is answered 503 instead, and
-	// Telegram's redelivery sends the recorded reply again.
-	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	// API unreachable), not before a 429's retry_after has passed. Nil: the
+	// update is answered 503 instead, and Telegram's redelivery sends the
+	// recorded reply again.
+	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error
 	// HTTPClient talks to the Bot API and downloads files; its Timeout, if
 	// any, must exceed Config.PollTimeout. Default: a client with a timeout
 	// 15 s over it that keeps up to 64 connections open for reuse.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"regbot/bot"
 	"regbot/bot/bottest"
@@ -168,7 +169,7 @@ func TestWebhookReplySeveralMessages(t *testing.T) {
 // webhook mode with the webhook reply, up to the question whose answer "1"
 // (graduated) gives the eligibility result; it returns the stack, the
 // adapter and the last update id posted.
-func untilResult(t *testing.T, later func(context.Context, string, []dialogs.Outbound) error) (*bottest.Stack, *testBundle, int64) {
+func untilResult(t *testing.T, later func(context.Context, string, []dialogs.Outbound, time.Time) error) (*bottest.Stack, *testBundle, int64) {
 	t.Helper()
 	st := bottest.New(t)
 	router := bot.NewRouter(st.Engine, bot.Deps{Fast: st.Mem, Record: st.Mem}, slog.New(slog.DiscardHandler),
@@ -186,14 +187,16 @@ func untilResult(t *testing.T, later func(context.Context, string, []dialogs.Out
 // TestWebhookReplyRestToOutbox: when a send fails while Telegram waits for
 // the webhook's answer (here a 429 on the result with the materials), the
 // 429 is not waited out and the rest of the reply, the last message too,
-// goes to the outbox (Deps.Later) in order; the webhook answers 200 without
-// a message, so nothing can overtake what the outbox still holds.
+// goes to the outbox (Deps.Later) in order, to be sent once the 429's
+// retry_after has passed; the webhook answers 200 without a message, so
+// nothing can overtake what the outbox still holds.
 func TestWebhookReplyRestToOutbox(t *testing.T) {
 	t.Parallel()
 	var queued []dialogs.Outbound
 	var queuedFor string
-	_, b, upd := untilResult(t, func(_ context.Context, userID string, msgs []dialogs.Outbound) error {
-		queuedFor, queued = userID, append(queued, msgs...)
+	var notBefore time.Time
+	_, b, upd := untilResult(t, func(_ context.Context, userID string, msgs []dialogs.Outbound, after time.Time) error {
+		queuedFor, queued, notBefore = userID, append(queued, msgs...), after
 		return nil
 	})
 	before := len(b.api.callsOf("sendMessage"))
@@ -214,6 +217,10 @@ func TestWebhookReplyRestToOutbox(t *testing.T) {
 		!strings.Contains(queued[0].Text, "材料") || queued[0].Link == nil || !strings.Contains(queued[1].Text, "姓名") {
 		t.Fatalf("queued for %q: %+v, want the result with the materials and their link, then the question for the name", queuedFor, queued)
 	}
+	// Not before the 429's retry_after (5 s) has passed.
+	if wait := time.Until(notBefore); wait < 4*time.Second || wait > 5*time.Second {
+		t.Errorf("queued to go in %v, want after the 429's retry_after of 5s", wait)
+	}
 }
 
 // fixedReply is a Handler whose every turn answers with the same messages.
@@ -232,7 +239,7 @@ func TestWebhookReplyRefusedSkipped(t *testing.T) {
 	choices := []dialogs.Choice{{ID: "a", Label: "甲"}}
 	reply := fixedReply{{Text: "一", Choices: choices}, {Text: "二", Choices: choices}, {Text: "三"}}
 	b := setup(t, ModeWebhook, &setupOpts{handler: reply, cfg: func(c *Config) { c.WebhookReply = nil },
-		later: func(_ context.Context, _ string, msgs []dialogs.Outbound) error {
+		later: func(_ context.Context, _ string, msgs []dialogs.Outbound, _ time.Time) error {
 			queued = append(queued, msgs...)
 			return nil
 		}})

@@ -59,9 +59,10 @@ type Deps struct {
 	// Later queues messages the webhook could not put in its HTTP response
 	// (the turn ran past the reply budget, the passive reply failed, or the
 	// adapter's own "image not received" and "busy" notices) in the outbox,
-	// for notify to deliver by customer-service message. Nil sends them
-	// once, at once, without retries (tests, tools).
-	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	// for notify to deliver by customer-service message, not before
+	// notBefore (the adapter passes zero: at once). Nil sends them once, at
+	// once, without retries (tests, tools).
+	Later func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error
 	// Unreachable is called when a candidate unfollows the official account
 	// (the unsubscribe event): WeChat delivers nothing to them any more, so
 	// the outbox skips their messages and broadcasts leave them out until
@@ -85,7 +86,7 @@ type Adapter struct {
 	kv      kv
 	prefix  string
 	metrics *metrics
-	later   func(ctx context.Context, userID string, msgs []dialogs.Outbound) error
+	later   func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error
 	// unreachable marks a candidate who unfollowed (Deps.Unreachable).
 	unreachable func(ctx context.Context, id store.Identity) error
 	// retryHold is DefaultRetryHold (shorter in tests).
@@ -234,7 +235,7 @@ func (a *Adapter) sendLater(ctx context.Context, user string, msgs []dialogs.Out
 		return
 	}
 	if a.later != nil {
-		err := a.later(ctx, user, msgs)
+		err := a.later(ctx, user, msgs, time.Time{})
 		if err == nil {
 			return
 		}

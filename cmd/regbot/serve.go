@@ -760,9 +760,9 @@ func (e *flatError) Error() string { return e.msg }
 func (e *flatError) Unwrap() error { return e.err }
 
 // queueReplies is an adapter's Later on channel: messages its webhook could
-// not answer with go to the outbox as replies.
-func queueReplies(n *notify.Notifier, channel string) func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
-	return func(ctx context.Context, userID string, msgs []dialogs.Outbound) error {
-		return n.QueueMessages(ctx, store.Identity{Channel: channel, UserID: userID}, store.OutReply, msgs)
+// not answer with go to the outbox as replies, not before notBefore.
+func queueReplies(n *notify.Notifier, channel string) func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error {
+	return func(ctx context.Context, userID string, msgs []dialogs.Outbound, notBefore time.Time) error {
+		return n.QueueMessages(ctx, store.Identity{Channel: channel, UserID: userID}, store.OutReply, msgs, notBefore)
 	}
 }

@@ -8,16 +8,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"regbot/bot/telegram/telegramtest"
+	"regbot/store/storetest"
 )
 
 // runWebhookAnswer does what Telegram does with a webhook's answer: a body
 // naming a method (the turn's reply, telegram.webhook_reply) is that Bot API
 // call, made here on the fake at apiURL as a form like the client's.
 func runWebhookAnswer(t *testing.T, apiURL string, body []byte) {
+	t.Helper()
+	runWebhookAnswerAs(t, apiURL, "123456:TEST-token", body)
+}
+
+// runWebhookAnswerAs is runWebhookAnswer for the bot with token.
+func runWebhookAnswerAs(t *testing.T, apiURL, token string, body []byte) {
 	t.Helper()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return
@@ -40,7 +50,7 @@ func runWebhookAnswer(t *testing.T, apiURL string, body []byte) {
 		b, _ := json.Marshal(v)
 		form.Set(k, string(b))
 	}
-	resp, err := http.PostForm(apiURL+"/bot123456:TEST-token/"+method, form)
+	resp, err := http.PostForm(apiURL+"/bot"+token+"/"+method, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,4 +174,99 @@ func settled(count func() int) int {
 		}
 	}
 	return n
+}
+
+// TestServeTelegramWebhookRateLimited runs the real binary on PostgreSQL
+// and Redis with Telegram in webhook mode. The eligibility result is two
+// messages (the result joined with the materials, then the question for the
+// name); the first goes by the Bot API while Telegram waits for the
+// webhook's answer. When that send gets a 429, the 429 is not waited out:
+// the webhook answers 200 without a message at once, and the outbox
+// delivers the result and then the question once retry_after has passed,
+// each once, in order.
+func TestServeTelegramWebhookRateLimited(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.New(t)
+	var limited bool
+	tg.FailWith(func(s telegramtest.Send) *telegramtest.Error {
+		if strings.Contains(s.Text, "第（二）条") && !limited {
+			limited = true
+			return &telegramtest.Error{Code: 429, Description: "Too Many Requests: retry after 2", RetryAfter: 2}
+		}
+		return nil
+	})
+	_, prefix := storetest.RedisPrefix(t)
+	addr := freeAddr(t)
+	base, stderr, _ := startServe(t, addr, broadcastServeConfig(addr, storetest.PostgresURL(t), prefix, t.TempDir(), tg.URL(), 30), "/readyz")
+	post := func(updateID int, text string) (int, []byte, time.Duration) {
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":4343,"type":"private"},"from":{"id":4343,"is_bot":false,"first_name":"考生"},"text":%q}}`,
+			updateID, updateID, time.Now().Unix(), text)
+		req, _ := http.NewRequest(http.MethodPost, base+"/telegram", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "regbot_webhook_secret_0123456789")
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, answer, time.Since(start)
+	}
+	var resultAnswer []byte
+	var resultTook time.Duration
+	for i, text := range []string{"/start", "是", "杭州某某电子商务有限公司", "电子商务师", "2020-03", "至今", "否"} {
+		code, answer, took := post(100+i, text)
+		if code != http.StatusOK {
+			t.Fatalf("update %q: %d\n%s", text, code, stderr.String())
+		}
+		refused := false
+		for _, s := range tg.Sends() {
+			refused = refused || s.Refused != 0
+		}
+		if refused && resultAnswer == nil {
+			resultAnswer, resultTook = answer, took
+			continue
+		}
+		runWebhookAnswerAs(t, tg.URL(), telegramtest.Token, answer)
+	}
+	if resultAnswer == nil {
+		t.Fatalf("no send was refused; sends:\n%v", tg.Sends())
+	}
+	if len(bytes.TrimSpace(resultAnswer)) != 0 {
+		t.Fatalf("the result's webhook answer is %q, want none (the rest of the reply went to the outbox)", resultAnswer)
+	}
+	if resultTook > 1500*time.Millisecond {
+		t.Errorf("the result's webhook answer took %v: the 429's retry_after was waited out", resultTook)
+	}
+	// The outbox sends the result and the question once the 429 has passed.
+	var result, name []int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		result, name = nil, nil
+		for i, s := range tg.Sends() {
+			if s.Refused != 0 {
+				continue
+			}
+			if strings.Contains(s.Text, "第（二）条") {
+				result = append(result, i)
+			}
+			if strings.Contains(s.Text, "姓名") {
+				name = append(name, i)
+			}
+		}
+		if len(result) > 0 && len(name) > 0 {
+			break
+		}
+	}
+	sends := tg.Sends()
+	if len(result) != 1 || len(name) != 1 || result[0] > name[0] {
+		t.Fatalf("delivered result at %v, question for the name at %v; want each once, the result first:\n%v\n%s", result, name, sends, stderr.String())
+	}
+	refusedAt := slices.IndexFunc(sends, func(s telegramtest.Send) bool { return s.Refused != 0 })
+	if wait := sends[result[0]].At.Sub(sends[refusedAt].At); wait < 2*time.Second {
+		t.Errorf("the outbox sent the result %v after the 429, want at least its retry_after (2s)", wait)
+	}
+	if !strings.Contains(sends[result[0]].Text, "材料") {
+		t.Errorf("the result %q does not carry the materials joined to it", sends[result[0]].Text)
+	}
 }
