@@ -371,22 +371,8 @@ func (a *Adapter) answer(ctx context.Context, inc incoming, log *slog.Logger, ms
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
-	// Telegram waits for the answer: a 429 is not waited out. A message
-	// Telegram refuses (400) is logged and skipped, like the outbox's
-	// permanent failure; the messages after it still go.
-	done := 0
-	var err error
-	for {
-		var sent int
-		sent, err = a.send(ctx, inc.chatID, log, msgs[done:], 1)
-		done += sent
-		if !errors.Is(err, tgbot.ErrorBadRequest) {
-			break
-		}
-		log.Error("telegram reply refused", "err", err)
-		done++
-		err = nil
-	}
+	// Telegram waits for the answer: a 429 is not waited out.
+	done, err := a.send(ctx, inc.chatID, log, msgs, 1)
 	if errors.Is(err, bot.ErrUnreachable) {
 		return true
 	}

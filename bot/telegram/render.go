@@ -54,10 +54,10 @@ type inlineButton struct {
 // the outbox on the channel cfg configures (bot.WithSplit): all go through
 // the outbox, where notify delivers them durably and in order with Deliver,
 // except in webhook mode with webhook_reply (the default). There a reply of
-// text messages that make one message (see joinRuns) leaves as the
+// text messages that join into one message (see joinRuns) leaves as the
 // webhook's response, which nothing sent earlier can be overtaken by; a
-// reply of up to maxWebhookMessages text messages that do not join (an
-// earlier one has buttons, a link or a question of its own) stays with the
+// reply that joins into up to maxWebhookMessages text messages (an earlier
+// one has buttons, a link or a question of its own) stays with the
 // webhook too: the adapter sends all but the last by the API, in order,
 // before it answers with the last (see Adapter.process). Telegram delivers
 // an update again until it gets an answer, and the redelivery is answered
@@ -147,13 +147,19 @@ func (a *Adapter) sendLogged(ctx context.Context, chatID int64, log *slog.Logger
 }
 
 // send renders msgs in order and makes their calls, each with at most
-// attempts tries for a 429 (see callWith), stopping at the first failure.
-// It reports how many of msgs went out whole. A 403 marks the user
+// attempts tries for a 429 (see callWith). A message Telegram refuses (a
+// 400) is logged and skipped, like the outbox's permanent failure, and the
+// messages after it still go; any other failure stops it. It reports how
+// many of msgs it is done with (sent or refused). A 403 marks the user
 // unreachable.
 func (a *Adapter) send(ctx context.Context, chatID int64, log *slog.Logger, msgs []dialogs.Outbound, attempts int) (int, error) {
 	for i, m := range msgs {
 		for _, s := range a.sends(chatID, m) {
 			err := a.callWith(ctx, s.method, s.do, attempts)
+			if errors.Is(err, tgbot.ErrorBadRequest) {
+				log.Error("telegram message refused", "err", err)
+				break
+			}
 			if errors.Is(err, bot.ErrUnreachable) {
 				log.Info("telegram user blocked the bot")
 				a.markUnreachable(ctx, chatID, log)

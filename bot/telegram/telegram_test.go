@@ -488,6 +488,30 @@ func TestTurnRetriedInPolling(t *testing.T) {
 	}
 }
 
+// TestRefusedMessageSkippedInPolling: a reply message Telegram refuses (a
+// 400) is logged and skipped; the messages after it still go.
+func TestRefusedMessageSkippedInPolling(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ModePolling, nil)
+	b.h.reply = func(in dialogs.Inbound) (dialogs.Result, error) {
+		return dialogs.Result{Messages: []dialogs.Outbound{{Text: "一"}, {Text: "二"}, {Text: "三"}}}, nil
+	}
+	b.api.setFail(func(c apiCall) *apiError {
+		if c.Method == "sendMessage" && c.Fields["text"] == "一" {
+			return &apiError{Code: 400, Description: "Bad Request: can't parse entities"}
+		}
+		return nil
+	})
+	b.deliver(textUpdate(1, testChat, "你好"))
+	sent := b.waitSent(3)
+	if len(sent) != 3 || textOf(sent[0]) != "一" || textOf(sent[1]) != "二" || textOf(sent[2]) != "三" {
+		t.Fatalf("sent %+v, want the refused first message, then the second and the third", sent)
+	}
+	if !strings.Contains(b.logs.String(), "telegram message refused") {
+		t.Errorf("the refusal is not logged:\n%s", b.logs.String())
+	}
+}
+
 func TestDownloadFailure(t *testing.T) {
 	t.Parallel()
 	b := setup(t, ModeWebhook, nil)
