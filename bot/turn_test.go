@@ -7,10 +7,13 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"regbot/bot"
 	"regbot/dialogs"
@@ -279,6 +282,26 @@ func TestDegradedModeWithoutRedis(t *testing.T) {
 	}
 }
 
+// turnScriptOf matches the turn scripts (Begin, Finish, Abort) of one
+// candidate: they run on go-redis's autopipeliner, which does not carry the
+// turn's context to the hooks, so they are told by the message key they
+// name. The lock heartbeat's renewal names the lock alone and is left out,
+// as it renews every quarter lease whatever the turns.
+func turnScriptOf(channel, user string) func(goredis.Cmder) bool {
+	tag := "msg:{" + channel + ":" + user + "}:"
+	return func(cmd goredis.Cmder) bool {
+		if name := cmd.Name(); name != "evalsha" && name != "eval" {
+			return false
+		}
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.Contains(s, tag) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // waitProbe waits until a degraded Router may probe the fast path again.
 func waitProbe() { time.Sleep(1100 * time.Millisecond) }
 
@@ -297,8 +320,11 @@ func testRoundTripsPerTurn(t *testing.T, b *testBundle) {
 		// The turn's own round trips: the process's lock heartbeat, which
 		// renews every quarter lease whatever the turns, is not one of them.
 		var turn storetest.RoundTrips
-		if _, err := b.router.Handle(turn.Scope(context.Background()),
-			dialogs.Inbound{Channel: "test", UserID: "u-count", MsgID: "c" + strconv.Itoa(i+1), Text: text}); err != nil {
+		stop := b.counts.Watch(&turn, turnScriptOf("test", "u-count"))
+		_, err := b.router.Handle(turn.Scope(context.Background()),
+			dialogs.Inbound{Channel: "test", UserID: "u-count", MsgID: "c" + strconv.Itoa(i+1), Text: text})
+		stop()
+		if err != nil {
 			t.Fatalf("handle %q: %v", text, err)
 		}
 		c := turn.Read()
@@ -324,8 +350,11 @@ func testRoundTripsPerTurn(t *testing.T, b *testBundle) {
 	b.send(t, "u-count-staff", "h1", "转人工")
 	for i, text := range []string{"我的学历证书丢了怎么办", "还在吗", "谢谢"} {
 		var turn storetest.RoundTrips
-		if _, err := b.router.Handle(turn.Scope(context.Background()),
-			dialogs.Inbound{Channel: "test", UserID: "u-count-staff", MsgID: "h" + strconv.Itoa(i+2), Text: text}); err != nil {
+		stop := b.counts.Watch(&turn, turnScriptOf("test", "u-count-staff"))
+		_, err := b.router.Handle(turn.Scope(context.Background()),
+			dialogs.Inbound{Channel: "test", UserID: "u-count-staff", MsgID: "h" + strconv.Itoa(i+2), Text: text})
+		stop()
+		if err != nil {
 			t.Fatalf("handle %q: %v", text, err)
 		}
 		if c := turn.Read(); c.Redis != 2 || c.PG != 1 || c.Statements != 2 {

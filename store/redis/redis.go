@@ -13,6 +13,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -38,13 +39,17 @@ const (
 
 // Store is the Redis side of the store. It is safe for concurrent use.
 type Store struct {
-	rdb         goredis.UniversalClient
-	prefix      string
-	sessionTTL  time.Duration
-	lease       time.Duration
-	claimWindow time.Duration
-	doneTTL     time.Duration
-	maxPoll     time.Duration
+	rdb goredis.UniversalClient
+	// turns runs the turn's scripts (Begin, Finish, Abort): go-redis's
+	// autopipeliner unless WithAutoPipeline(false), else rdb.
+	turns        goredis.Scripter
+	autoPipeline bool
+	prefix       string
+	sessionTTL   time.Duration
+	lease        time.Duration
+	claimWindow  time.Duration
+	doneTTL      time.Duration
+	maxPoll      time.Duration
 	// owner is "<instance>/<run>": what this process's tickets and claims
 	// carry.
 	owner string
@@ -88,6 +93,16 @@ func WithDoneTTL(d time.Duration) Option { return func(s *Store) { s.doneTTL = d
 // two processes running at once must never share one.
 func WithInstance(name string) Option { return func(s *Store) { s.owner = name } }
 
+// WithAutoPipeline sets whether the turn's scripts go through go-redis's
+// autopipeliner (default true). It sends the scripts of turns running at
+// the same time to Redis as one pipeline, one write and one read, instead
+// of a round trip each: under load most of what a round trip costs Redis
+// and this process is the system calls, not the script (docs/turns.md).
+// A lone turn is sent at once, as without it. The autopipeliner is
+// go-redis's own (marked experimental there); false runs every script on
+// its own round trip.
+func WithAutoPipeline(on bool) Option { return func(s *Store) { s.autoPipeline = on } }
+
 // stores numbers the Stores of this process that have no instance name.
 var stores atomic.Int64
 
@@ -101,6 +116,8 @@ func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 		claimWindow: DefaultClaimWindow,
 		doneTTL:     store.DefaultDoneTTL,
 		maxPoll:     20 * time.Millisecond,
+
+		autoPipeline: true,
 	}
 	for _, o := range opts {
 		o(s)
@@ -128,6 +145,16 @@ func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("redis store: %w", err)
 	}
+	s.turns = rdb
+	if s.autoPipeline {
+		// One per client, shared by every Store on it; closing the client
+		// stops it.
+		ap, err := rdb.AutoPipeline()
+		if err != nil {
+			return nil, fmt.Errorf("redis store: autopipeline: %w", err)
+		}
+		s.turns = ap
+	}
 	return s, nil
 }
 
@@ -138,7 +165,12 @@ func New(rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 //	redis://host:port?master_name=NAME[&addr=host:port]  Sentinel
 //	redis+cluster://host:port[?addr=host:port…]          Redis Cluster
 //
-// The query options are go-redis's (dial_timeout, pool_size, …).
+// The query options are go-redis's (dial_timeout, pool_size, …). A
+// connection Redis refuses is dialled once per try of a command, not five
+// times 100 ms apart as go-redis does by default (dialer_retries, in
+// Cluster and Sentinel URLs): when Redis is down, the Router runs turns on
+// the record alone and probes Redis every second (docs/turns.md), so a turn
+// should learn it in milliseconds, not after seconds of dialling.
 func NewClient(rawURL string) (goredis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -151,21 +183,27 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url: %w", err)
 		}
+		opts.DialerRetries = cmp.Or(opts.DialerRetries, dialerRetries)
 		return goredis.NewClusterClient(opts), nil
 	case u.Query().Has("master_name"):
 		opts, err := goredis.ParseFailoverURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis sentinel url: %w", err)
 		}
+		opts.DialerRetries = cmp.Or(opts.DialerRetries, dialerRetries)
 		return goredis.NewFailoverClient(opts), nil
 	default:
 		opts, err := goredis.ParseURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
+		opts.DialerRetries = dialerRetries
 		return goredis.NewClient(opts), nil
 	}
 }
+
+// dialerRetries is how many times a command's try dials Redis (NewClient).
+const dialerRetries = 1
 
 // redactURLError drops the URL (which may hold a password) from a parse
 // error.

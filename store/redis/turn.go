@@ -362,7 +362,7 @@ func (s *Store) Begin(ctx context.Context, req store.BeginRequest) (store.Begun,
 	)
 	keys := []string{k.lock, k.msg, k.session}
 	for {
-		res, err := beginScript.Run(ctx, s.rdb, keys, ticket, s.args.owner, s.args.leaseMs, s.args.windowMs,
+		res, err := beginScript.Run(ctx, s.turns, keys, ticket, s.args.owner, s.args.leaseMs, s.args.windowMs,
 			hasMsg, req.Rate, req.Burst, s.args.lockTTLMs, s.args.inFlightTTLMs).Slice()
 		if err != nil {
 			if ticket != 0 {
@@ -424,7 +424,7 @@ func (s *Store) Finish(ctx context.Context, req store.BeginRequest, b store.Begu
 		hasSession = "1"
 		data, seq, cand, app = f.Session.Data, f.Session.Seq, f.Session.CandidateID, f.Session.ApplicationID
 	}
-	err := finishScript.Run(ctx, s.rdb, []string{k.lock, k.msg, k.session}, b.Token, hasMsg, f.Reply, s.args.doneTTLMs,
+	err := finishScript.Run(ctx, s.turns, []string{k.lock, k.msg, k.session}, b.Token, hasMsg, f.Reply, s.args.doneTTLMs,
 		hasSession, data, seq, cand, app, s.args.sessionTTLMs, s.args.windowMs, s.args.owner).Err()
 	if err != nil {
 		return fmt.Errorf("finish turn: %w", translate(err))
@@ -447,7 +447,7 @@ func (s *Store) abort(k turnKeys, ticket int64, hasMsg string) error {
 	s.hb.remove(k.lock, ticket)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := abortScript.Run(ctx, s.rdb, []string{k.lock, k.msg}, ticket, hasMsg, s.claimWindow.Milliseconds(), s.owner).Err(); err != nil {
+	if err := abortScript.Run(ctx, s.turns, []string{k.lock, k.msg}, ticket, hasMsg, s.claimWindow.Milliseconds(), s.owner).Err(); err != nil {
 		return fmt.Errorf("abort turn: %w", translate(err))
 	}
 	return nil

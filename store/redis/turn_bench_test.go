@@ -31,13 +31,18 @@ import (
 //     (INFO commandstats, EVALSHA's usec), without reading the requests
 //     and writing the replies;
 //   - calls/turn: the commands the scripts ran (INFO commandstats: every
-//     command but EVALSHA/EVAL and INFO).
+//     command but EVALSHA/EVAL and INFO);
+//   - round-trips/turn: what the client sent (a command or a pipeline):
+//     2 serial; in parallel fewer, as the autopipeliner sends the scripts
+//     of turns running at once together.
 //
 // They are read from the whole server: anything else that uses the same
 // Redis meanwhile is counted too. For quiet figures point
 // REGBOT_TEST_REDIS_URL at a Redis of the benchmark's own.
 func BenchmarkTurnScripts(b *testing.B) {
 	rdb, prefix := storetest.RedisPrefix(b)
+	var rt storetest.RoundTrips
+	rdb.AddHook(rt.Hook())
 	s, err := redis.New(rdb, redis.WithPrefix(prefix))
 	if err != nil {
 		b.Fatal(err)
@@ -72,14 +77,15 @@ func BenchmarkTurnScripts(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	report := func(b *testing.B, before usage) {
+	report := func(b *testing.B, before usage, trips storetest.Counts) {
+		b.ReportMetric(float64(rt.Read().Sub(trips).Redis)/float64(b.N), "round-trips/turn")
 		d := redisUsage(b, rdb).sub(before)
 		b.ReportMetric(d.cpuMicros/float64(b.N), "redis-µs/turn")
 		b.ReportMetric(float64(d.scriptMicros)/float64(b.N), "script-µs/turn")
 		b.ReportMetric(float64(d.calls)/float64(b.N), "calls/turn")
 	}
 	b.Run("serial", func(b *testing.B) {
-		before := redisUsage(b, rdb)
+		before, trips := redisUsage(b, rdb), rt.Read()
 		b.ResetTimer()
 		for i := range b.N {
 			if err := turn(b.Context(), reqs[i%candidates]); err != nil {
@@ -87,12 +93,12 @@ func BenchmarkTurnScripts(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		report(b, before)
+		report(b, before, trips)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		var workers atomic.Int64
 		b.SetParallelism(max(1, parallel/runtime.GOMAXPROCS(0)))
-		before := redisUsage(b, rdb)
+		before, trips := redisUsage(b, rdb), rt.Read()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			// Each worker has candidates of its own: nobody waits.
@@ -106,7 +112,7 @@ func BenchmarkTurnScripts(b *testing.B) {
 			}
 		})
 		b.StopTimer()
-		report(b, before)
+		report(b, before, trips)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -16,18 +17,64 @@ import (
 // report them per turn and TestRoundTripsPerTurn keeps them from growing.
 type RoundTrips struct {
 	redis, pg, statements atomic.Int64
+
+	mu      sync.Mutex
+	watches map[*watch]struct{}
+}
+
+// watch is a Watch in progress.
+type watch struct {
+	into  *RoundTrips
+	match func(goredis.Cmder) bool
 }
 
 // Scope returns ctx marked so that the round trips made with it, and only
 // those, are counted in r as well (r on its own, not a client's hook): a
 // turn's own round trips, without what the process does meanwhile (the
 // lock heartbeat, the outbox's flusher) or what opening a connection costs.
+// Redis commands that run on a context of their own are not counted: see
+// Watch.
 // Give the returned context to the call whose round trips are measured.
 func (r *RoundTrips) Scope(ctx context.Context) context.Context {
 	return context.WithValue(ctx, scopeKey{}, r)
 }
 
 type scopeKey struct{}
+
+// Watch counts in into, until stop is called, every Redis round trip
+// through r's Hook that carries a command match accepts (one for a
+// pipeline however many of its commands match). It finds a call's round
+// trips where Scope cannot: go-redis's autopipeliner (the turn's scripts,
+// store/redis) runs commands on a context of its own, and a round trip
+// it sends may carry other callers' commands too.
+func (r *RoundTrips) Watch(into *RoundTrips, match func(goredis.Cmder) bool) (stop func()) {
+	w := &watch{into: into, match: match}
+	r.mu.Lock()
+	if r.watches == nil {
+		r.watches = map[*watch]struct{}{}
+	}
+	r.watches[w] = struct{}{}
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.watches, w)
+		r.mu.Unlock()
+	}
+}
+
+// watched counts a round trip of cmds in the watches that match one.
+func (r *RoundTrips) watched(cmds ...goredis.Cmder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for w := range r.watches {
+		for _, c := range cmds {
+			if w.match(c) {
+				w.into.redis.Add(1)
+				break
+			}
+		}
+	}
+}
 
 // scoped is the RoundTrips ctx is scoped to, if any.
 func scoped(ctx context.Context) *RoundTrips {
@@ -66,6 +113,7 @@ func (h redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 		if sc := scoped(ctx); sc != nil && !handshake(cmd) {
 			sc.redis.Add(1)
 		}
+		h.r.watched(cmd)
 		return next(ctx, cmd)
 	}
 }
@@ -76,6 +124,7 @@ func (h redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 		if sc := scoped(ctx); sc != nil && (len(cmds) == 0 || !handshake(cmds[0])) {
 			sc.redis.Add(1)
 		}
+		h.r.watched(cmds...)
 		return next(ctx, cmds)
 	}
 }
