@@ -109,7 +109,16 @@ type RedisConfig struct {
 	// SessionTTL is how long an idle session stays in Redis (default 720h);
 	// after that it is rebuilt from the record.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// AutoPipeline sends the scripts of turns running at the same time to
+	// Redis together, as one pipeline (go-redis's autopipeliner, which
+	// go-redis marks experimental; docs/turns.md). On by default (nil);
+	// false gives every script a round trip of its own.
+	AutoPipeline *bool `yaml:"auto_pipeline"`
 }
+
+// AutoPipelineOn reports whether the turn's scripts go through the
+// autopipeliner (RedisConfig.AutoPipeline; on by default).
+func (c RedisConfig) AutoPipelineOn() bool { return c.AutoPipeline == nil || *c.AutoPipeline }
 
 // TurnsConfig is how candidates' turns run (docs/turns.md).
 type TurnsConfig struct {

@@ -117,6 +117,24 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 		{
+			name: "redis autopipeline: on by default",
+			yaml: "blob:\n  insecure_no_encryption: true\n",
+			check: func(t *testing.T, c *Config) {
+				if !c.Redis.AutoPipelineOn() {
+					t.Fatal("redis.auto_pipeline unset: off, want on")
+				}
+			},
+		},
+		{
+			name: "redis autopipeline: off",
+			yaml: "redis:\n  auto_pipeline: false\nblob:\n  insecure_no_encryption: true\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Redis.AutoPipelineOn() {
+					t.Fatal("redis.auto_pipeline false: on, want off")
+				}
+			},
+		},
+		{
 			name: "durations and data dir",
 			yaml: "http:\n  shutdown_timeout: 45s\ndata_dir: /var/lib/regbot\nredis:\n  session_ttl: 48h\nblob:\n  insecure_no_encryption: true\n",
 			check: func(t *testing.T, c *Config) {

@@ -225,7 +225,8 @@ func openStores(ctx context.Context, cfg *Config, plan *dialogs.Plan, log *slog.
 		}
 		closers = append(closers, func() { rdb.Close() })
 		rs, err := redis.New(rdb, redis.WithPrefix(cfg.Redis.Prefix), redis.WithSessionTTL(cfg.Redis.SessionTTL),
-			redis.WithInstance(cfg.Turns.Instance), redis.WithLockLease(cfg.Turns.Lease))
+			redis.WithInstance(cfg.Turns.Instance), redis.WithLockLease(cfg.Turns.Lease),
+			redis.WithAutoPipeline(cfg.Redis.AutoPipelineOn()))
 		if err != nil {
 			return fail(err)
 		}
