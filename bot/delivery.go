@@ -44,6 +44,14 @@ var (
 	ErrWindowClosed = errors.New("outside the platform's reply window")
 )
 
+// Refused reports whether err refuses one message (ErrPermanent) rather
+// than the candidate (ErrUnreachable): an adapter's Deliver skips such a
+// message and sends the ones after it, then returns the refusal, so the
+// row settles failed with its reason and the candidate still gets the rest.
+func Refused(err error) bool {
+	return errors.Is(err, ErrPermanent) && !errors.Is(err, ErrUnreachable)
+}
+
 // RateLimitedError is a send the platform refused for now (Telegram's 429,
 // WeChat's frequency limits): try again after RetryAfter.
 type RateLimitedError struct {

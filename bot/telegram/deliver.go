@@ -20,7 +20,10 @@ import (
 // classified for notify: a 429 is a *bot.RateLimitedError with Telegram's
 // retry_after, a 403 (the user blocked the bot) and "chat not found" are
 // bot.ErrUnreachable, another 400 is bot.ErrPermanent; anything else is
-// transient.
+// transient. A call Telegram refuses for its content (a 400 other than
+// "chat not found") is skipped and the calls after it still go, as in
+// replies (send); Deliver then returns the refusal with the calls it is
+// done with (bot.Refused).
 func (a *Adapter) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 	chatID, err := strconv.ParseInt(d.UserID, 10, 64)
 	if err != nil {
@@ -30,12 +33,20 @@ func (a *Adapter) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 	for _, m := range d.Messages {
 		calls = append(calls, a.sends(chatID, m)...)
 	}
+	var refused error
 	for i := d.Done; i < len(calls); i++ {
-		if err := a.deliverCall(ctx, calls[i]); err != nil {
+		err := a.deliverCall(ctx, calls[i])
+		if bot.Refused(err) {
+			if refused == nil {
+				refused = err
+			}
+			continue
+		}
+		if err != nil {
 			return i, err
 		}
 	}
-	return len(calls), nil
+	return len(calls), refused
 }
 
 // deliverCall makes one call and classifies its failure.

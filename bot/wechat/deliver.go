@@ -19,12 +19,16 @@ import (
 // template message: the template named like d.Kind ("notification",
 // "reminder", "staff", "broadcast", "reply") when configured, else
 // "fallback". It returns how many customer-service messages are done in
-// all, and an error classified for notify (see classify).
+// all, and an error classified for notify (see classify). A part WeChat
+// refuses for its content is skipped and the parts after it still go;
+// Deliver then returns the refusal with the parts it is done with
+// (bot.Refused).
 func (a *Adapter) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 	parts, dropped := customerParts(d.Messages)
 	if dropped > 0 {
 		a.metrics.undelivered.WithLabelValues("too_many").Add(float64(dropped))
 	}
+	var refused error
 	for i := d.Done; i < len(parts); i++ {
 		err := a.sendPart(ctx, d.UserID, &parts[i])
 		switch {
@@ -36,9 +40,15 @@ func (a *Adapter) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 			}
 			return len(parts), nil
 		}
-		return i, classify(err)
+		if err = classify(err); bot.Refused(err) {
+			if refused == nil {
+				refused = err
+			}
+			continue
+		}
+		return i, err
 	}
-	return len(parts), nil
+	return len(parts), refused
 }
 
 // sendInstead sends the template configured for d.Kind, or the fallback
