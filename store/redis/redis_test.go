@@ -310,13 +310,18 @@ func TestNewClientURLs(t *testing.T) {
 		name, url string
 		want      string // client type
 		wantErr   bool
+		// dials is how many times a try dials a refused connection: once
+		// unless the URL says (Cluster and Sentinel URLs can).
+		dials int
 	}{
-		{"single", "redis://127.0.0.1:6379/2", "*redis.Client", false},
-		{"single with password", "redis://:secret@127.0.0.1:6379/0", "*redis.Client", false},
-		{"sentinel", "redis://127.0.0.1:26379?master_name=mymaster", "*redis.Client", false},
-		{"cluster", "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001", "*redis.ClusterClient", false},
-		{"bad scheme", "http://127.0.0.1:6379", "", true},
-		{"unknown option", "redis://127.0.0.1:6379?frobnicate=1", "", true},
+		{"single", "redis://127.0.0.1:6379/2", "*redis.Client", false, 1},
+		{"single with password", "redis://:secret@127.0.0.1:6379/0", "*redis.Client", false, 1},
+		{"sentinel", "redis://127.0.0.1:26379?master_name=mymaster", "*redis.Client", false, 1},
+		{"sentinel, dialer_retries", "redis://127.0.0.1:26379?master_name=mymaster&dialer_retries=3", "*redis.Client", false, 3},
+		{"cluster", "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001", "*redis.ClusterClient", false, 1},
+		{"cluster, dialer_retries", "redis+cluster://127.0.0.1:7000?dialer_retries=4", "*redis.ClusterClient", false, 4},
+		{"bad scheme", "http://127.0.0.1:6379", "", true, 0},
+		{"unknown option", "redis://127.0.0.1:6379?frobnicate=1", "", true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,6 +340,16 @@ func TestNewClientURLs(t *testing.T) {
 			defer c.Close()
 			if got := typeName(c); got != tt.want {
 				t.Fatalf("client type %s, want %s", got, tt.want)
+			}
+			var dials int
+			switch c := c.(type) {
+			case *goredis.Client:
+				dials = c.Options().DialerRetries
+			case *goredis.ClusterClient:
+				dials = c.Options().DialerRetries
+			}
+			if dials != tt.dials {
+				t.Errorf("dialer retries %d, want %d", dials, tt.dials)
 			}
 		})
 	}
