@@ -74,6 +74,8 @@ func onBoth(t *testing.T, test func(t *testing.T, b *testBundle)) {
 type setupOpts struct {
 	// cluster runs the fast path on the Redis Cluster.
 	cluster bool
+	// noAutoPipeline runs the turn's scripts each on its own round trip.
+	noAutoPipeline bool
 	// wrap wraps the fast path (a failing one).
 	wrap func(bot.Fast) bot.Fast
 	// dispatcher takes the turns' outbox rows.
@@ -100,7 +102,7 @@ func setupWith(t testing.TB, o setupOpts, opts ...bot.RouterOption) *testBundle 
 		rdb, prefix = storetest.RedisClusterPrefix(t)
 	}
 	rdb.AddHook(counts.Hook())
-	rs, err := redis.New(rdb, redis.WithPrefix(prefix))
+	rs, err := redis.New(rdb, redis.WithPrefix(prefix), redis.WithAutoPipeline(!o.noAutoPipeline))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -307,9 +307,14 @@ func waitProbe() { time.Sleep(1100 * time.Millisecond) }
 
 // TestRoundTripsPerTurn: a turn of a known candidate costs two Redis round
 // trips and one PostgreSQL round trip, with only the statements of what
-// changed. These counts are the goal; they must not grow back.
+// changed, with the autopipeliner (on one Redis and the Cluster) and
+// without. These counts are the goal; they must not grow back.
 func TestRoundTripsPerTurn(t *testing.T) {
 	onBoth(t, testRoundTripsPerTurn)
+	t.Run("redis without autopipeline", func(t *testing.T) {
+		t.Parallel()
+		testRoundTripsPerTurn(t, setupWith(t, setupOpts{noAutoPipeline: true}))
+	})
 }
 
 func testRoundTripsPerTurn(t *testing.T, b *testBundle) {

@@ -38,7 +38,7 @@ func (a *Adapter) Deliver(ctx context.Context, d bot.Delivery) (int, error) {
 			if err := a.sendInstead(ctx, d, parts[i:]); err != nil {
 				return i, err
 			}
-			return len(parts), nil
+			return len(parts), refused
 		}
 		if err = classify(err); bot.Refused(err) {
 			if refused == nil {

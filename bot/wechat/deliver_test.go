@@ -26,17 +26,20 @@ func TestDeliverClassifies(t *testing.T) {
 		code  int64
 		check func(error) bool
 		want  string
+		// rest: the message is refused for itself, so the one after it
+		// still goes.
+		rest bool
 	}{
-		{-1, transient, "transient (system busy)"},
-		{43004, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (unsubscribed)"},
-		{43019, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (blocked)"},
-		{40003, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (unknown OpenID)"},
-		{45002, func(err error) bool { return errors.Is(err, bot.ErrPermanent) }, "ErrPermanent (too long)"},
-		{48001, func(err error) bool { return errors.Is(err, bot.ErrPermanent) }, "ErrPermanent (API not allowed)"},
+		{-1, transient, "transient (system busy)", false},
+		{43004, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (unsubscribed)", false},
+		{43019, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (blocked)", false},
+		{40003, func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }, "ErrUnreachable (unknown OpenID)", false},
+		{45002, func(err error) bool { return errors.Is(err, bot.ErrPermanent) }, "ErrPermanent (too long)", true},
+		{48001, func(err error) bool { return errors.Is(err, bot.ErrPermanent) }, "ErrPermanent (API not allowed)", true},
 		{45011, func(err error) bool {
 			rl, ok := errors.AsType[*bot.RateLimitedError](err)
 			return ok && rl.RetryAfter == time.Minute
-		}, "RateLimitedError of 1m"},
+		}, "RateLimitedError of 1m", false},
 	}
 	// A text, an image and a text: three customer-service messages; the
 	// second one fails.
@@ -51,7 +54,7 @@ func TestDeliverClassifies(t *testing.T) {
 		// After a refusal the third message still goes; anything else
 		// stops at the second.
 		wantDone, wantCalls := 1, 2
-		if bot.Refused(err) {
+		if tc.rest {
 			wantDone, wantCalls = 3, 3
 		}
 		if done != wantDone {
@@ -137,6 +140,15 @@ func TestDeliverOutsideWindow(t *testing.T) {
 	fake.failNext("custom_send", 45047)
 	if _, err := b.a.Deliver(ctx, bot.Delivery{UserID: "o-win", Kind: store.OutReply, Messages: []dialogs.Outbound{{Text: "五条已满"}}}); err != nil {
 		t.Errorf("45047 (quota per message used up): %v, want the template", err)
+	}
+	// A message refused for itself, then the window closed: the rest goes
+	// as the template and the refusal is still reported.
+	fake.reset()
+	fake.failNext("custom_send", 45002, 0, 45015)
+	msgs := []dialogs.Outbound{{Text: "太长"}, {Image: &dialogs.OutImage{Name: "qr.png", Data: []byte("png")}}, {Text: "审核通过"}}
+	done, err := b.a.Deliver(ctx, bot.Delivery{UserID: "o-win", Kind: store.OutNotification, Messages: msgs})
+	if !errors.Is(err, bot.ErrPermanent) || done != 3 || len(fake.okCalls("template_send")) != 1 {
+		t.Errorf("refused, then window closed: done %d, %v, %s; want 3, the refusal, one template", done, err, fake.summary())
 	}
 
 	bare := setup(t, setupOpts{cfg: func(c *Config) { c.Templates = nil }})

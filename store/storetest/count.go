@@ -32,9 +32,9 @@ type watch struct {
 // those, are counted in r as well (r on its own, not a client's hook): a
 // turn's own round trips, without what the process does meanwhile (the
 // lock heartbeat, the outbox's flusher) or what opening a connection costs.
+// Give the returned context to the call whose round trips are measured.
 // Redis commands that run on a context of their own are not counted: see
 // Watch.
-// Give the returned context to the call whose round trips are measured.
 func (r *RoundTrips) Scope(ctx context.Context) context.Context {
 	return context.WithValue(ctx, scopeKey{}, r)
 }
@@ -62,11 +62,18 @@ func (r *RoundTrips) Watch(into *RoundTrips, match func(goredis.Cmder) bool) (st
 	}
 }
 
-// watched counts a round trip of cmds in the watches that match one.
-func (r *RoundTrips) watched(cmds ...goredis.Cmder) {
+// watched counts a round trip of cmds, made with ctx, in the watches that
+// match one of them, unless Scope already counted it in the same place (a
+// Store without the autopipeliner runs the scripts with the turn's
+// context).
+func (r *RoundTrips) watched(ctx context.Context, cmds ...goredis.Cmder) {
+	sc := scoped(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for w := range r.watches {
+		if w.into == sc {
+			continue
+		}
 		for _, c := range cmds {
 			if w.match(c) {
 				w.into.redis.Add(1)
@@ -113,7 +120,7 @@ func (h redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 		if sc := scoped(ctx); sc != nil && !handshake(cmd) {
 			sc.redis.Add(1)
 		}
-		h.r.watched(cmd)
+		h.r.watched(ctx, cmd)
 		return next(ctx, cmd)
 	}
 }
@@ -124,7 +131,7 @@ func (h redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 		if sc := scoped(ctx); sc != nil && (len(cmds) == 0 || !handshake(cmds[0])) {
 			sc.redis.Add(1)
 		}
-		h.r.watched(cmds...)
+		h.r.watched(ctx, cmds...)
 		return next(ctx, cmds)
 	}
 }
